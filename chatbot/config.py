@@ -1,0 +1,99 @@
+"""Small dataclass configs for each stage, the model profiles, and named limits.
+
+Limits are module-level constants so that error messages can quote them and
+tests can import them instead of repeating numbers.
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+# ---- named limits (quoted by the messages users see) -------------------------
+MAX_MESSAGE_CHARS = 4000           # one chat message
+MAX_FILE_MB = 20                   # one uploaded file
+MAX_FILES_PER_MESSAGE = 5          # images + documents in one message
+MAX_IMAGES_PER_CONVERSATION = 16   # images kept in context across turns
+MAX_IMAGE_PIXELS = 40_000_000      # decompression-bomb guard (about 6300 x 6300)
+MAX_IMAGE_SIDE_CPU = 384           # images are downscaled to this side before encoding on CPU
+MAX_IMAGE_SIDE_GPU = 768
+MAX_NEW_TOKENS = 512
+MAX_CONTEXT_TOKENS = 8192          # prompt tokens; older turns are dropped beyond this
+KV_CACHE_SESSIONS = 4              # conversations whose KV prefix cache stays resident
+STREAM_TIMEOUT_S = 120             # a generation step taking longer is reported as stuck
+# documents (PDF, CSV, XLSX)
+MAX_PDF_PAGES = 500
+MAX_TABLE_CELLS = 200_000          # one sheet or CSV
+MAX_TABLE_ROWS_PER_CHUNK = 40      # a table chunk never splits a row and repeats the header
+WHOLE_DOCUMENT_CHARS = 6000        # documents smaller than this go whole into the context
+RETRIEVAL_TOP_K = 4
+# image generation
+MAX_GENERATION_STEPS = 50
+MAX_GENERATION_SIDE = 1024
+
+IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".webp", ".gif", ".bmp")
+DOCUMENT_EXTENSIONS = (".pdf", ".csv", ".xlsx")
+
+PROFILES = ("auto", "hub", "offline", "tiny")
+
+# Defaults per device; README explains the choice.
+HUB_VLM_CPU = "HuggingFaceTB/SmolVLM-256M-Instruct"   # Idefics3, 256M params: usable on 2 CPU cores
+HUB_VLM_GPU = "HuggingFaceTB/SmolVLM-Instruct"        # Idefics3, 2.2B: fits any 8 GB GPU in bf16
+HUB_EMBEDDINGS = "sentence-transformers/paraphrase-multilingual-MiniLM-L12-v2"
+HUB_GENERATOR_CPU = "stabilityai/sd-turbo"            # 1-step distilled SD: the only CPU-bearable one
+HUB_GENERATOR_GPU = "stabilityai/sdxl-turbo"
+
+CACHE_DIR = Path(os.environ.get("CHATBOT_CACHE", Path.home() / ".cache" / "multimodal-chatbot"))
+
+
+@dataclass
+class ModelConfig:
+    """Which LLM answers, and where it runs."""
+    kind: str = "vlm"                 # vlm | text | server
+    model: str = ""                   # hub id or local path
+    gguf_file: str | None = None      # for the offline GGUF text model
+    server_url: str | None = None     # OpenAI-compatible base URL (vLLM, TGI, llama.cpp, Ollama)
+    device: str = "auto"              # auto | cpu | cuda | mps
+    dtype: str = "auto"               # auto | float32 | bfloat16 | float16
+    quantize: str | None = None       # None | "4bit" | "8bit" (bitsandbytes + CUDA only)
+    max_image_side: int | None = None  # derived from the device when None
+    image_splitting: bool | None = None  # Idefics3 tiling: off on CPU (token cost), on on GPU
+    max_new_tokens: int = MAX_NEW_TOKENS
+    temperature: float = 0.0          # 0 = greedy: reproducible answers
+    top_p: float = 0.9
+
+
+@dataclass
+class AppConfig:
+    profile: str = "auto"
+    llm: ModelConfig = field(default_factory=ModelConfig)
+    embeddings: str | None = None     # sentence-transformers id or path
+    generator: str | None = None      # diffusers id or path; None = no image generation
+    ocr: bool = False                 # read photos with the bundled OCR (offline profile)
+    profile_reason: str = ""          # why auto picked what it picked, shown in the UI
+    host: str = "127.0.0.1"
+    port: int = 7860
+
+
+def resolve_device(requested: str = "auto") -> str:
+    """cuda, then mps, then cpu."""
+    if requested != "auto":
+        return requested
+    import torch
+    if torch.cuda.is_available():
+        return "cuda"
+    if getattr(torch.backends, "mps", None) and torch.backends.mps.is_available():
+        return "mps"
+    return "cpu"
+
+
+def resolve_dtype(requested: str, device: str):
+    """bf16 on GPUs that support it, fp16 on older GPUs and mps, fp32 on CPU."""
+    import torch
+    if requested != "auto":
+        return getattr(torch, requested)
+    if device == "cuda":
+        return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
+    if device == "mps":
+        return torch.float16
+    return torch.float32

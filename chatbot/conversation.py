@@ -1,0 +1,76 @@
+"""Turns, attachments and the per-session conversation state.
+
+One Conversation lives in one browser session (or one gradio_client.Client);
+nothing in it is shared between sessions, including the cache of encoded images.
+"""
+from __future__ import annotations
+
+import threading
+import uuid
+from dataclasses import dataclass, field
+from typing import Any
+
+
+class UserError(Exception):
+    """A problem with the user's input: shown in the chat, the conversation keeps going."""
+
+
+@dataclass
+class Attachment:
+    kind: str                 # "image" | "document" | "table"
+    name: str                 # file name as uploaded
+    path: str                 # local copy the server owns
+    sha256: str               # content hash: the cache key for encodings and ingestion
+    image: Any = None         # PIL.Image for images (already bounded in size)
+    text: str = ""            # OCR text (offline profile) or a document summary
+    data: Any = None          # parsed document / table (documents work)
+
+
+@dataclass
+class Step:
+    """One visible step of the chain, shown as a collapsible status in the reply."""
+    title: str
+    detail: str = ""
+    done: bool = False
+
+
+@dataclass
+class Turn:
+    role: str                                   # "user" | "assistant"
+    text: str = ""
+    attachments: list[Attachment] = field(default_factory=list)
+    steps: list[Step] = field(default_factory=list)
+    files: list[str] = field(default_factory=list)   # generated images etc. (paths)
+    error: str | None = None                    # shown to the user; not sent to the model
+    stopped: bool = False
+
+
+@dataclass
+class Conversation:
+    id: str = field(default_factory=lambda: uuid.uuid4().hex)
+    turns: list[Turn] = field(default_factory=list)
+    # (encoder name, sha256) -> encoded image; per conversation so sessions never share them
+    image_cache: dict = field(default_factory=dict)
+    stop_event: threading.Event = field(default_factory=threading.Event)
+    extras: dict = field(default_factory=dict)  # per-stage state (document index, last image request)
+
+    def images(self) -> list[Attachment]:
+        """Every image the user has shared so far, in order: they stay in context."""
+        return [a for t in self.turns if t.role == "user" for a in t.attachments if a.kind == "image"]
+
+    def model_turns(self) -> list[Turn]:
+        """Turns the model should see: error-only replies are for the user, not the model."""
+        return [t for t in self.turns if not (t.role == "assistant" and t.error and not t.text)]
+
+    def undo(self) -> Turn | None:
+        """Drop the last exchange; return the user turn so it can be put back in the box."""
+        if self.turns and self.turns[-1].role == "assistant":
+            self.turns.pop()
+        if self.turns and self.turns[-1].role == "user":
+            return self.turns.pop()
+        return None
+
+    def clear(self) -> None:
+        self.turns.clear()
+        self.image_cache.clear()
+        self.extras.clear()
