@@ -27,9 +27,20 @@ MAX_TABLE_CELLS = 200_000          # one sheet or CSV
 MAX_TABLE_ROWS_PER_CHUNK = 40      # a table chunk never splits a row and repeats the header
 WHOLE_DOCUMENT_CHARS = 6000        # documents smaller than this go whole into the context
 RETRIEVAL_TOP_K = 4
+INGEST_CACHE_DOCUMENTS = 32        # parsed documents kept in memory, keyed by sha256 of the bytes
+OCR_DPI = 150                      # scanned pages are rendered at this resolution for OCR
+OCR_MIN_TEXT_CHARS = 8             # a page whose text layer is shorter than this counts as scanned
+CHUNK_CHARS = 800                  # text chunk size for retrieval (all-MiniLM reads ~256 tokens)
+CHUNK_OVERLAP_CHARS = 100
+TABLE_CHUNK_CHARS = 2000           # a table chunk also ends before this size (whole rows only)
+TABLE_USE_LAYOUT = False           # find_tables without the layout model: same recall on ruled
+                                   # tables, 30-100x faster (bench/bench_ingest.py)
 # image generation
 MAX_GENERATION_STEPS = 50
 MAX_GENERATION_SIDE = 1024
+MIN_GENERATION_SIDE = 64          # smaller latents break the UNet's down-sampling
+MAX_IMAGE_PROMPT_CHARS = 400      # CLIP reads 77 tokens; longer prompts are cut
+DRAW_THRESHOLD = 0.5              # draw classifier probability at or above which a message asks for a picture
 
 IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".webp", ".gif", ".bmp")
 DOCUMENT_EXTENSIONS = (".pdf", ".csv", ".xlsx")

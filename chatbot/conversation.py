@@ -59,8 +59,11 @@ class Conversation:
         return [a for t in self.turns if t.role == "user" for a in t.attachments if a.kind == "image"]
 
     def model_turns(self) -> list[Turn]:
-        """Turns the model should see: error-only replies are for the user, not the model."""
-        return [t for t in self.turns if not (t.role == "assistant" and t.error and not t.text)]
+        """Turns the model should see: a rejected or failed exchange (an error and no text)
+        is for the user only, so a retry starts clean."""
+        failed = {i for i, t in enumerate(self.turns) if t.role == "assistant" and t.error and not t.text}
+        return [t for i, t in enumerate(self.turns)
+                if i not in failed and not (t.role == "user" and i + 1 in failed)]
 
     def undo(self) -> Turn | None:
         """Drop the last exchange; return the user turn so it can be put back in the box."""

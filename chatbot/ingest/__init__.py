@@ -1,0 +1,43 @@
+"""Uploads -> typed attachments. Checks that apply to every file live here."""
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+from ..config import DOCUMENT_EXTENSIONS, IMAGE_EXTENSIONS, MAX_FILE_MB, MAX_FILES_PER_MESSAGE
+from ..conversation import Attachment, UserError
+
+
+def sha256_file(path: str) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def check_files(paths: list[str]) -> None:
+    """Limits that need no parsing: count, size, type."""
+    if len(paths) > MAX_FILES_PER_MESSAGE:
+        raise UserError(f"{len(paths)} files in one message: the limit is {MAX_FILES_PER_MESSAGE} "
+                        "(MAX_FILES_PER_MESSAGE). Send them over several messages.")
+    for p in paths:
+        name = Path(p).name
+        ext = Path(p).suffix.lower()
+        if ext not in IMAGE_EXTENSIONS + DOCUMENT_EXTENSIONS:
+            raise UserError(f"'{name}': files of type '{ext or 'none'}' are not supported. "
+                            f"Supported: images ({', '.join(IMAGE_EXTENSIONS)}) and documents "
+                            f"({', '.join(DOCUMENT_EXTENSIONS)}).")
+        mb = Path(p).stat().st_size / 2**20
+        if mb > MAX_FILE_MB:
+            raise UserError(f"'{name}' is {mb:.1f} MB, over the {MAX_FILE_MB} MB limit per file (MAX_FILE_MB).")
+
+
+def ingest_image(path: str) -> Attachment:
+    from .images import load_image
+    name = Path(path).name
+    return Attachment("image", name, path, sha256_file(path), image=load_image(path, name))
+
+
+def is_image(path: str) -> bool:
+    return Path(path).suffix.lower() in IMAGE_EXTENSIONS

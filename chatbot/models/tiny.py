@@ -132,7 +132,7 @@ def build_tiny_sentence_transformer(path: Path) -> Path:
                          num_attention_heads=4, intermediate_size=64)).save_pretrained(tmp)
     tok.save_pretrained(tmp)
     word = st_models.Transformer(str(tmp), max_seq_length=128)
-    st = SentenceTransformer(modules=[word, st_models.Pooling(word.get_word_embedding_dimension())])
+    st = SentenceTransformer(modules=[word, st_models.Pooling(word.get_embedding_dimension())])
     st.save(str(path))
     return path
 

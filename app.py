@@ -1,0 +1,59 @@
+"""Entry point (also the Hugging Face Spaces app_file): flags -> config -> UI -> launch.
+
+    python app.py                      # profile auto: hub if reachable/cached, else offline
+    python app.py --profile tiny       # random tiny models (tests)
+    python app.py --server-url http://127.0.0.1:8000/v1 --model NAME   # vLLM/TGI/llama.cpp/Ollama
+
+Every flag has an environment variable (CHATBOT_<FLAG>) for Spaces settings.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+
+from chatbot.config import PROFILES
+
+
+def parse_args(argv=None) -> argparse.Namespace:
+    env = lambda name, default=None: os.environ.get(f"CHATBOT_{name.upper()}", default)
+    p = argparse.ArgumentParser(description="Multimodal chatbot: photos, PDFs and tables in; answers and pictures out.")
+    p.add_argument("--profile", choices=PROFILES, default=env("profile", "auto"))
+    p.add_argument("--model", default=env("model"), help="hub id, local folder or .gguf file of the LLM")
+    p.add_argument("--server-url", default=env("server_url"), help="OpenAI-compatible base URL, e.g. http://127.0.0.1:8000/v1")
+    p.add_argument("--generator", default=env("generator"), help="diffusers text-to-image id or path")
+    p.add_argument("--device", default=env("device", "auto"), choices=["auto", "cpu", "cuda", "mps"])
+    p.add_argument("--dtype", default=env("dtype", "auto"), choices=["auto", "float32", "bfloat16", "float16"])
+    p.add_argument("--quantize", default=env("quantize"), choices=[None, "4bit", "8bit"])
+    p.add_argument("--max-image-side", type=int, default=env("max_image_side"))
+    p.add_argument("--image-splitting", choices=["auto", "on", "off"], default=env("image_splitting", "auto"))
+    p.add_argument("--max-new-tokens", type=int, default=int(env("max_new_tokens", 512)))
+    p.add_argument("--temperature", type=float, default=float(env("temperature", 0.0)))
+    p.add_argument("--host", default=os.environ.get("GRADIO_SERVER_NAME", "127.0.0.1"))
+    p.add_argument("--port", type=int, default=int(os.environ.get("GRADIO_SERVER_PORT", 7860)))
+    return p.parse_args(argv)
+
+
+def make_app(args: argparse.Namespace):
+    from chatbot.models import build_config
+    from chatbot.pipeline import Pipeline
+    from chatbot.ui import I18N, build_ui
+    cfg = build_config(args.profile, model=args.model, server_url=args.server_url, generator=args.generator,
+                       device=args.device, dtype=args.dtype, quantize=args.quantize,
+                       max_image_side=int(args.max_image_side) if args.max_image_side else None,
+                       image_splitting={"on": True, "off": False}.get(args.image_splitting),
+                       max_new_tokens=args.max_new_tokens, temperature=args.temperature)
+    cfg.host, cfg.port = args.host, args.port
+    pipeline = Pipeline(cfg)
+    pipeline.models.start()  # load in the background: the page is served at once
+    return build_ui(pipeline), pipeline, I18N
+
+
+def main(argv=None) -> None:
+    args = parse_args(argv)
+    demo, pipeline, i18n = make_app(args)
+    print(f"profile {pipeline.cfg.profile}: {pipeline.cfg.profile_reason}", flush=True)
+    demo.queue(default_concurrency_limit=1).launch(server_name=args.host, server_port=args.port, i18n=i18n)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,44 @@
+"""Uploaded photos -> bounded RGB images, with clear errors for everything else."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from ..config import MAX_IMAGE_PIXELS
+from ..conversation import UserError
+
+KEEP_SIDE = 2048  # stored copy; each backend downsizes further to its own token budget
+
+
+def load_image(path: str, name: str):
+    """Open, check and normalise one image. Reads the header before decoding any pixels,
+    so a 20000 x 20000 'decompression bomb' is refused without allocating it."""
+    from PIL import Image, UnidentifiedImageError
+    try:
+        with Image.open(path) as im:
+            w, h = im.size
+            if w * h > MAX_IMAGE_PIXELS:
+                raise UserError(f"'{name}' is {w}x{h} pixels, over the limit of {MAX_IMAGE_PIXELS:,} "
+                                "pixels (MAX_IMAGE_PIXELS). Please resize it and upload it again.")
+            if getattr(im, "n_frames", 1) > 1:
+                im.seek(0)  # animated GIF/WebP: the first frame
+            im.load()
+            rgb = im.convert("RGB")
+    except UserError:
+        raise
+    except (UnidentifiedImageError, Image.DecompressionBombError):
+        kind = "text" if _looks_like_text(path) else "unrecognised data"
+        raise UserError(f"'{name}' is not an image (its content is {kind}); "
+                        "please upload a PNG, JPEG, WebP or GIF file.") from None
+    except (OSError, SyntaxError, ValueError) as exc:
+        raise UserError(f"'{name}' could not be read: the image file is corrupt or truncated ({exc}).") from None
+    rgb.thumbnail((KEEP_SIDE, KEEP_SIDE))
+    return rgb
+
+
+def _looks_like_text(path: str) -> bool:
+    head = Path(path).read_bytes()[:512]
+    try:
+        head.decode("utf-8")
+        return True
+    except UnicodeDecodeError:
+        return False

@@ -1,0 +1,148 @@
+"""Token-by-token decoding with a KV prefix cache kept per conversation.
+
+Why not `model.generate` + TextIteratorStreamer: every turn would re-run the
+whole history (and, for a VLM, every image) through the model, so turn 5 is
+slower than turn 1. Here each conversation keeps its KV cache; a new turn only
+runs the tokens after the longest prefix it shares with the cached sequence.
+The loop also checks the stop event between tokens, so Stop really stops.
+"""
+from __future__ import annotations
+
+import time
+from collections import OrderedDict
+from dataclasses import dataclass, field
+from typing import Callable, Iterator
+
+from ..config import KV_CACHE_SESSIONS
+
+
+@dataclass
+class Sampling:
+    max_new_tokens: int = 512
+    temperature: float = 0.0          # 0 = greedy
+    top_p: float = 0.9
+    repetition_penalty: float = 1.0
+    min_new_tokens: int = 0           # tests use it for a fixed length
+    seed: int = 0
+
+
+@dataclass
+class GenStats:
+    prompt_tokens: int = 0
+    reused_tokens: int = 0            # served from the conversation's KV cache
+    new_tokens: int = 0
+    ttft_s: float = 0.0               # request -> first token (includes prefill)
+    decode_s: float = 0.0             # first token -> last token
+    stopped: bool = False
+
+    @property
+    def tokens_per_s(self) -> float:
+        return (self.new_tokens - 1) / self.decode_s if self.new_tokens > 1 and self.decode_s > 0 else 0.0
+
+
+class PrefixCache:
+    """conversation id -> (token ids the cache holds, DynamicCache); least recently used evicted."""
+
+    def __init__(self, capacity: int = KV_CACHE_SESSIONS):
+        self.capacity = capacity
+        self._entries: OrderedDict[str, tuple[list[int], object]] = OrderedDict()
+
+    def take(self, key: str):
+        return self._entries.pop(key, None)
+
+    def put(self, key: str, ids: list[int], cache) -> None:
+        self._entries[key] = (ids, cache)
+        while len(self._entries) > self.capacity:
+            self._entries.popitem(last=False)
+
+    def drop(self, key: str) -> None:
+        self._entries.pop(key, None)
+
+
+def _common_prefix(a: list[int], b: list[int]) -> int:
+    n = min(len(a), len(b))
+    for i in range(n):
+        if a[i] != b[i]:
+            return i
+    return n
+
+
+def _pick(logits, seen, s: Sampling, gen, step: int, eos: set[int]):
+    """Next token from the last position's logits [vocab]."""
+    import torch
+    if s.repetition_penalty != 1.0 and seen is not None:
+        vals = logits[seen]
+        logits[seen] = torch.where(vals > 0, vals / s.repetition_penalty, vals * s.repetition_penalty)
+    if step < s.min_new_tokens:
+        logits[list(eos)] = float("-inf")
+    if s.temperature <= 0:
+        return int(torch.argmax(logits))
+    probs = torch.softmax(logits.float() / s.temperature, dim=-1)
+    if s.top_p < 1.0:
+        sorted_p, idx = torch.sort(probs, descending=True)
+        keep = torch.cumsum(sorted_p, 0) - sorted_p < s.top_p
+        probs = torch.zeros_like(probs).scatter(0, idx[keep], sorted_p[keep])
+    return int(torch.multinomial(probs, 1, generator=gen))
+
+
+def stream_tokens(model, ids: list[int], embed_from: Callable[[int], object] | None, *,
+                  prefix: PrefixCache, key: str, eos: set[int], sampling: Sampling,
+                  stop_event=None, stats: GenStats | None = None) -> Iterator[int]:
+    """Yield new token ids for the prompt `ids` ([T] ints, batch of one).
+
+    embed_from(start) -> inputs_embeds [1, T-start, hidden] for prompts with images
+    (cached image features scattered in); None for text-only prompts.
+    """
+    import torch
+    from transformers import DynamicCache
+
+    stats = stats if stats is not None else GenStats()
+    stats.prompt_tokens = len(ids)
+    t0 = time.perf_counter()
+    entry = prefix.take(key)
+    start = 0
+    if entry is not None:
+        cached_ids, cache = entry
+        start = min(_common_prefix(cached_ids, ids), len(ids) - 1)  # feed at least one token
+        if cache.get_seq_length() > start:
+            cache.crop(start - cache.get_seq_length())  # negative: tokens to remove
+    else:
+        cache = DynamicCache(config=model.config)
+    stats.reused_tokens = start
+    device = model.get_input_embeddings().weight.device
+    gen = torch.Generator(device="cpu").manual_seed(sampling.seed)
+    seen = torch.tensor(sorted(set(ids)), device=device) if sampling.repetition_penalty != 1.0 else None
+    out_ids: list[int] = []
+    consistent = True
+    try:
+        with torch.inference_mode():
+            if embed_from is not None:
+                step_in = dict(inputs_embeds=embed_from(start))
+            else:
+                step_in = dict(input_ids=torch.tensor([ids[start:]], device=device))
+            for step in range(sampling.max_new_tokens):
+                out = model(**step_in, past_key_values=cache, use_cache=True, logits_to_keep=1)
+                tok = _pick(out.logits[0, -1].float(), seen, sampling, gen, step, eos)
+                if step == 0:
+                    stats.ttft_s = time.perf_counter() - t0
+                    t_first = time.perf_counter()
+                if tok in eos:
+                    break
+                out_ids.append(tok)
+                stats.new_tokens = len(out_ids)
+                stats.decode_s = time.perf_counter() - t_first
+                yield tok
+                if stop_event is not None and stop_event.is_set():
+                    stats.stopped = True
+                    break
+                if seen is not None:
+                    seen = torch.unique(torch.cat([seen, torch.tensor([tok], device=device)]))
+                step_in = dict(input_ids=torch.tensor([[tok]], device=device))
+    except BaseException as exc:
+        # A consumer that stops iterating (GeneratorExit) leaves a valid cache; a model
+        # error may leave a layer half-updated, so that cache is dropped.
+        consistent = isinstance(exc, GeneratorExit)
+        raise
+    finally:
+        if consistent:
+            prefix.put(key, (list(ids) + out_ids)[:cache.get_seq_length()], cache)

@@ -1,0 +1,231 @@
+"""respond(): the one place that knows every stage, composed in data-flow order.
+
+    message -> ingest (images | documents) -> vision encoder -> input projector
+            -> LLM (streamed) -> output projector -> generator -> reply
+
+Every stage records a visible Step on the reply so the UI (and API clients)
+can show what the chain did. Errors become a message in the chat; the
+conversation keeps everything it had.
+"""
+from __future__ import annotations
+
+import threading
+import time
+import traceback
+from typing import Iterator
+
+from .config import MAX_IMAGES_PER_CONVERSATION, MAX_MESSAGE_CHARS, AppConfig
+from .conversation import Attachment, Conversation, Step, Turn, UserError
+from .models.decoding import GenStats, Sampling
+from .prompts import language_of, render
+
+MAX_HISTORY_CHARS = 12_000   # older turns are dropped from the prompt beyond this
+LOAD_POLL_S = 0.5
+
+
+class Models:
+    """Loads the backend once, in the background, reporting progress; the page never waits for it."""
+
+    def __init__(self, cfg: AppConfig):
+        self.cfg = cfg
+        self.backend = None
+        self.progress = "not started"
+        self.error: str | None = None
+        self.load_seconds = 0.0
+        self._ready = threading.Event()
+        self._lock = threading.Lock()
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        with self._lock:
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._load, daemon=True, name="model-loader")
+                self._thread.start()
+
+    def _load(self) -> None:
+        from .models import create_backend
+        t = time.perf_counter()
+        try:
+            self.progress = "preparing"
+            backend = create_backend(self.cfg.llm)
+            backend.load(progress=lambda s: setattr(self, "progress", f"loading {s}"))
+            self.backend = backend
+            self.progress = "ready"
+        except Exception as exc:  # shown in the chat and the header, the app stays up
+            traceback.print_exc()
+            self.error = f"{type(exc).__name__}: {exc}"
+            self.progress = "failed"
+        finally:
+            self.load_seconds = time.perf_counter() - t
+            self._ready.set()
+
+    def wait(self) -> Iterator[str]:
+        """Yield progress lines until loaded; raise if loading failed."""
+        self.start()
+        while not self._ready.wait(LOAD_POLL_S):
+            yield self.progress
+        if self.error:
+            raise RuntimeError(f"the model could not be loaded ({self.error}). "
+                               "Check --model / --profile, or restart with --profile offline.")
+
+
+def check_message(text: str, files: list[str]) -> None:
+    if not text.strip() and not files:
+        raise UserError("The message is empty: type a question or attach a photo.")
+    if len(text) > MAX_MESSAGE_CHARS:
+        raise UserError(f"The message has {len(text):,} characters, over the limit of "
+                        f"{MAX_MESSAGE_CHARS:,} (MAX_MESSAGE_CHARS). Shorten it or attach it as a file.")
+
+
+class Pipeline:
+    def __init__(self, cfg: AppConfig, sampling: Sampling | None = None):
+        self.cfg = cfg
+        self.models = Models(cfg)
+        self.sampling = sampling or Sampling(max_new_tokens=cfg.llm.max_new_tokens,
+                                             temperature=cfg.llm.temperature, top_p=cfg.llm.top_p,
+                                             repetition_penalty=1.1 if cfg.llm.kind == "text" else 1.0)
+
+    # ---- the chain, in data-flow order -------------------------------------------
+    def respond(self, conv: Conversation, text: str, files: list[str] = ()) -> Iterator[Turn]:
+        """Add the user's turn and stream the assistant's; yields the reply as it grows."""
+        files = list(files or [])
+        conv.stop_event.clear()
+        user, reply = Turn("user", text=text or ""), Turn("assistant")
+        try:
+            check_message(text or "", files)
+            user.attachments = self.ingest(files)
+        except UserError as exc:
+            reply.error = str(exc)
+            conv.turns += ([user] if (text or "").strip() else []) + [reply]
+            yield reply
+            return
+        conv.turns += [user, reply]
+        yield reply
+        try:
+            yield from self._answer(conv, reply)
+        except UserError as exc:
+            reply.error = str(exc)
+        except Exception as exc:
+            traceback.print_exc()
+            reply.error = explain_failure(exc)
+        for step in reply.steps:
+            step.done = True
+        yield reply
+
+    def ingest(self, files: list[str]) -> list[Attachment]:
+        from .ingest import check_files, ingest_image, is_image
+        check_files(files)
+        out = []
+        for path in files:
+            if not is_image(path):
+                raise UserError(f"'{path.rsplit('/', 1)[-1]}': PDFs and tables are not supported yet; "
+                                "for now send photos (png, jpg, webp, gif).")
+            out.append(ingest_image(path))
+        return out
+
+    def _answer(self, conv: Conversation, reply: Turn) -> Iterator[Turn]:
+        load = Step("⏳ Loading model")
+        for progress in self.models.wait():
+            if load not in reply.steps:
+                reply.steps.append(load)
+            load.detail = progress
+            yield reply
+        if load in reply.steps:
+            load.detail, load.done = f"loaded in {self.models.load_seconds:.1f} s", True
+        backend = self.models.backend
+
+        # photos: OCR first when the LLM cannot see; the prompt decides which photos stay in context
+        images = conv.images()[-MAX_IMAGES_PER_CONVERSATION:]
+        if images and not backend.sees_images:
+            step = Step("🔤 OCR (no vision-language model on this profile)")
+            reply.steps.append(step)
+            yield reply
+            step.detail, step.done = self._ocr(images, conv.image_cache), True
+        messages = self.build_messages(conv, images, backend.sees_images)
+
+        # vision encoder -> input projector, once per image per conversation
+        encodings = []
+        if images and backend.sees_images:
+            step = Step(f"🖼️ {backend.encoder_name} → {backend.projector_name}")
+            reply.steps.append(step)
+            yield reply
+            encodings = backend.encode_images(images, conv.image_cache)
+            step.detail = "\n".join(
+                f"photo {i + 1} ({a.name}): " + ("sent to the server" if e.n_tokens == 0 else
+                                                 f"{e.n_tokens} tokens") +
+                (", cached" if e.cached else f", encoded in {e.seconds * 1000:.0f} ms")
+                for i, (a, e) in enumerate(zip(images, encodings)))
+            step.done = True
+
+        # LLM, streamed
+        step = Step(f"💬 {backend.describe()}")
+        reply.steps.append(step)
+        stats = GenStats()
+        for piece in backend.stream(messages, encodings, key=conv.id, sampling=self.sampling,
+                                    stop_event=conv.stop_event, stats=stats):
+            reply.text += piece
+            yield reply
+        reply.stopped = stats.stopped or conv.stop_event.is_set()
+        step.detail = (f"time to first token {stats.ttft_s:.2f} s · {stats.tokens_per_s:.1f} tokens/s · "
+                       f"{stats.new_tokens} tokens · prompt {stats.prompt_tokens} tokens"
+                       + (f" ({stats.reused_tokens} reused from this conversation's cache)"
+                          if stats.reused_tokens else "") + (" · stopped" if reply.stopped else ""))
+        step.done = True
+        yield reply
+
+    def _ocr(self, images: list[Attachment], cache: dict) -> str:
+        from .ingest.ocr import ocr_image
+        lines = []
+        for i, att in enumerate(images):
+            key = ("ocr", att.sha256)
+            if key not in cache:
+                cache[key] = ocr_image(att.image)
+            att.text = cache[key]
+            lines.append(f"photo {i + 1} ({att.name}): {len(att.text)} characters read")
+        return "\n".join(lines)
+
+    def build_messages(self, conv: Conversation, images: list[Attachment], sees_images: bool) -> list[dict]:
+        """Chat messages for the LLM: every turn keeps its photos in place, so the prompt of
+        turn N is a prefix of turn N+1's (the KV cache then serves the old part)."""
+        in_context = {id(a) for a in images}
+        numbers = {id(a): i + 1 for i, a in enumerate(conv.images())}
+        turns = conv.model_turns()[:-1]  # the reply being written is not part of the prompt
+        kept, size = [], 0
+        for t in reversed(turns):  # newest first, until the history budget is spent
+            size += len(t.text) + sum(len(a.text) for a in t.attachments)
+            if kept and size > MAX_HISTORY_CHARS:
+                break
+            kept.append(t)
+        last_user = next((t.text for t in reversed(turns) if t.role == "user"), "")
+        messages = [{"role": "system", "content": [
+            {"type": "text", "text": render("system", language=language_of(last_user))}]}]
+        for t in reversed(kept):
+            parts = []
+            for a in t.attachments:
+                if a.kind != "image":
+                    continue
+                if id(a) not in in_context:
+                    parts.append({"type": "text", "text": f"[photo {numbers[id(a)]} omitted: over the "
+                                  f"{MAX_IMAGES_PER_CONVERSATION}-image limit]"})
+                elif sees_images:
+                    parts.append({"type": "image"})
+                else:
+                    parts.append({"type": "text", "text": render(
+                        "ocr_image", number=numbers[id(a)], name=a.name, text=a.text or "(no text found)")})
+            if t.text:
+                parts.append({"type": "text", "text": t.text})
+            messages.append({"role": t.role, "content": parts or [{"type": "text", "text": ""}]})
+        if sees_images:  # images dropped with old turns must not be encoded either
+            kept_ids = {id(a) for t in kept for a in t.attachments}
+            images[:] = [a for a in images if id(a) in kept_ids]
+        return messages
+
+
+def explain_failure(exc: Exception) -> str:
+    """A message that names the cause and what to do."""
+    import torch
+    if isinstance(exc, torch.OutOfMemoryError) or "out of memory" in str(exc).lower():
+        return ("The model ran out of memory while answering. Try fewer or smaller photos, "
+                "Clear the conversation, or start with --quantize 4bit / a smaller --model.")
+    return (f"The model failed while answering ({type(exc).__name__}: {exc}). "
+            "The conversation is kept: try again, or press Clear to start over.")

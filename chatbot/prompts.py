@@ -1,0 +1,23 @@
+"""Prompt templates live as plain text files in prompts/; this loads and fills them."""
+from __future__ import annotations
+
+import functools
+import re
+from pathlib import Path
+
+PROMPTS_DIR = Path(__file__).resolve().parent.parent / "prompts"
+_HANGUL = re.compile(r"[\uac00-\ud7a3\u3131-\u318e]")
+
+
+@functools.lru_cache(maxsize=None)
+def template(name: str) -> str:
+    return (PROMPTS_DIR / f"{name}.txt").read_text(encoding="utf-8").strip()
+
+
+def render(name: str, **values) -> str:
+    return template(name).format(**values)
+
+
+def language_of(text: str) -> str:
+    """'Korean' when the text has Hangul, else 'English' (the two languages the UI speaks)."""
+    return "Korean" if _HANGUL.search(text or "") else "English"

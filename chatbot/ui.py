@@ -1,0 +1,157 @@
+"""Gradio UI: the only module that imports gradio.
+
+Per-session state is one Conversation in a gr.State, so two browsers (or two
+gradio_client.Client objects) never share files, history or encoded images.
+The chatbot is re-rendered from the Conversation, so undo / retry / clear only
+edit the Conversation. `/chat` is the documented API endpoint for programs.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import gradio as gr
+
+from .config import MAX_MESSAGE_CHARS
+from .conversation import Conversation, Turn
+from .pipeline import Pipeline
+
+ASSETS = Path(__file__).resolve().parent.parent / "assets"
+
+I18N = gr.I18n(
+    en={"placeholder": "Ask about your photos, or drop several in (png, jpg, webp, gif)…",
+        "stop": "⏹ Stop", "retry": "🔄 Retry", "undo": "↩️ Undo", "clear": "🗑️ Clear",
+        "chat": "Conversation", "examples": "Examples", "chain": "How this answer is made"},
+    ko={"placeholder": "사진에 대해 물어보세요. 여러 장을 올릴 수 있어요 (png, jpg, webp, gif)…",
+        "stop": "⏹ 중지", "retry": "🔄 다시 생성", "undo": "↩️ 되돌리기", "clear": "🗑️ 지우기",
+        "chat": "대화", "examples": "예시", "chain": "답변이 만들어지는 과정"},
+)
+
+
+def _paths(files) -> list[str]:
+    """UI uploads arrive as paths, API uploads as {"path": ...}: normalise both here."""
+    out = []
+    for f in files or []:
+        out.append(f if isinstance(f, str) else f.get("path") or f.get("name"))
+    return [p for p in out if p]
+
+
+def render(conv: Conversation | None) -> list[dict]:
+    """Conversation -> Chatbot messages; each chain step is a collapsible 'thought'."""
+    msgs: list[dict] = []
+    for t in (conv.turns if conv else []):
+        if t.role == "user":
+            msgs += [{"role": "user", "content": {"path": a.path}} for a in t.attachments]
+            if t.text:
+                msgs.append({"role": "user", "content": t.text})
+            continue
+        for s in t.steps:
+            msgs.append({"role": "assistant", "content": s.detail or "…",
+                         "metadata": {"title": s.title, "status": "done" if s.done else "pending"}})
+        if t.text:
+            msgs.append({"role": "assistant", "content": t.text + (" ⏹" if t.stopped else "")})
+        msgs += [{"role": "assistant", "content": {"path": f}} for f in t.files]
+        if t.error:
+            msgs.append({"role": "assistant", "content": f"⚠️ {t.error}"})
+    return msgs
+
+
+def api_reply(reply: Turn) -> tuple[str, list[str], dict]:
+    """What /chat returns: text as text, files as downloadable files, the chain as JSON."""
+    text = (reply.text + (f"\n\n⚠️ {reply.error}" if reply.error else "")).strip()
+    info = {"steps": [{"title": s.title, "detail": s.detail, "done": s.done} for s in reply.steps],
+            "stopped": reply.stopped, "error": reply.error}
+    return text, list(reply.files), info
+
+
+def header(pipeline: Pipeline) -> str:
+    cfg, m = pipeline.cfg, pipeline.models
+    if m.backend is not None:
+        chain = m.backend.describe()
+        if not m.backend.sees_images:
+            chain += " · photos are read by OCR: no vision-language model is available offline"
+    else:
+        chain = f"{cfg.llm.model or cfg.llm.server_url} — {m.error or m.progress}"
+    gen = cfg.generator or "none on this profile"
+    return (f"**Profile `{cfg.profile}`** ({cfg.profile_reason}) · model {m.progress}\n\n"
+            f"🖼️ encoder → projector → 💬 LLM: `{chain}`\n\n"
+            f"🎨 output projector → generator: `{gen}`")
+
+
+def build_ui(pipeline: Pipeline) -> gr.Blocks:
+    with gr.Blocks(title="Multimodal chatbot") as demo:
+        conv_state = gr.State(None)
+        head = gr.Markdown(header(pipeline))
+        chatbot = gr.Chatbot(label=I18N("chat"), height=560, buttons=["copy"])
+        box = gr.MultimodalTextbox(placeholder=I18N("placeholder"), file_count="multiple",
+                                   sources=["upload"], max_plain_text_length=MAX_MESSAGE_CHARS * 2,
+                                   show_label=False, autofocus=True)
+        with gr.Row():
+            stop = gr.Button(I18N("stop"), variant="stop", size="sm")
+            retry = gr.Button(I18N("retry"), size="sm")
+            undo = gr.Button(I18N("undo"), size="sm")
+            clear = gr.Button(I18N("clear"), size="sm")
+        examples = [p for p in (ASSETS / "example.png",) if p.exists()]
+        if examples:
+            gr.Examples([[{"text": "What is in this photo?", "files": [str(examples[0])]}],
+                         [{"text": "이 사진에 무엇이 있나요?", "files": [str(examples[0])]}]],
+                        inputs=[box], label=I18N("examples"))
+        # hidden outputs of the /chat API endpoint
+        api_text, api_files, api_info = gr.Textbox(visible=False), gr.File(file_count="multiple", visible=False), gr.JSON(visible=False)
+        api_button = gr.Button(visible=False)
+
+        def run(conv, text, files):
+            conv = conv or Conversation()
+            for reply in pipeline.respond(conv, text, files):
+                yield conv, reply
+
+        def chat_ui(message, conv):
+            message = message or {}
+            for conv, _ in run(conv, message.get("text", ""), _paths(message.get("files"))):
+                yield render(conv), None, conv
+
+        def chat_api(message, conv):
+            """Send one message ({"text": ..., "files": [...]}); stream the reply text, files and chain steps."""
+            message = message or {}
+            for conv, reply in run(conv, message.get("text", ""), _paths(message.get("files"))):
+                yield (*api_reply(reply), conv)
+
+        def stop_fn(conv):
+            if conv is not None:
+                conv.stop_event.set()
+
+        def retry_fn(conv):
+            user = conv.undo() if conv else None
+            if user is None:
+                yield render(conv), conv
+                return
+            for conv, _ in run(conv, user.text, [a.path for a in user.attachments]):
+                yield render(conv), conv
+
+        def undo_fn(conv):
+            user = conv.undo() if conv else None
+            box_value = {"text": user.text, "files": [a.path for a in user.attachments]} if user else None
+            return render(conv), box_value, conv
+
+        def clear_fn(conv):
+            if conv is not None:
+                conv.stop_event.set()
+                conv.clear()
+                if pipeline.models.backend is not None:
+                    pipeline.models.backend.forget(conv.id)
+            return [], None, conv
+
+        # One model, one device: every event that runs the model shares one queue slot.
+        model_slot = dict(concurrency_id="model", concurrency_limit=1)
+        box.submit(chat_ui, [box, conv_state], [chatbot, box, conv_state], api_visibility="private", **model_slot)
+        api_button.click(chat_api, [box, conv_state], [api_text, api_files, api_info, conv_state],
+                         api_name="chat", **model_slot)
+        retry.click(retry_fn, [conv_state], [chatbot, conv_state], api_name="retry", **model_slot)
+        stop.click(stop_fn, [conv_state], None, api_name="stop", queue=False)
+        undo.click(undo_fn, [conv_state], [chatbot, box, conv_state], api_name="undo")
+        clear.click(clear_fn, [conv_state], [chatbot, box, conv_state], api_name="clear")
+
+        timer = gr.Timer(1.0)
+        timer.tick(lambda: (header(pipeline), gr.Timer(active=pipeline.models.progress not in ("ready", "failed"))),
+                   None, [head, timer], api_visibility="private", queue=False)
+        demo.load(pipeline.models.start, None, None, api_visibility="private", queue=False)
+    return demo
