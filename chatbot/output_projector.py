@@ -104,12 +104,12 @@ _START = rf"(?:^|[.!?;:,\n]\s*)\s*(?:{_EN_LEAD}[\s,]+)*"
 _EN_IDIOM = (r"(?:up|on|from|upon|out|near|closer|back|(?:a|the|any|some|your|my|our|clear|"
              r"useful|firm|broad)?\s*(?:conclusions?|inferences?|parallels?|comparisons?|"
              r"distinctions?|attention|lessons?|insights?|breath|line\b|lines\b|blood|lots|"
-             r"straws?|cards?|blanks?))")
+             r"straws?|cards?|blanks?|the\s+curtains|the\s+blinds|water\b|a\s+bath|the\s+town))")
 _EN_CHART = r"(?:charts?|graphs?|plots?|tables?|flowcharts?|histograms?)"
 _IMG_NOUN = (r"(?:images?|pictures?|pics?|photos?|photographs?|drawings?|paintings?|"
              r"illustrations?|sketch(?:es)?|artworks?|art|wallpapers?|logos?|icons?|posters?|"
              r"portraits?|renders?|cartoons?|comics?|comic panels?|avatars?|stickers?|"
-             r"concept art|pixel art|watercolou?rs?|oil paintings?|variations?|versions?)")
+             r"concept art|pixel art|watercolou?rs?|oil paintings?)")
 _NOT_PREP = r"(?!(?:for|of|from|in|about|on|to|with|and|or|the text)\b)"
 
 EN_POSITIVE = [
@@ -123,6 +123,8 @@ EN_POSITIVE = [
                rf"quality|format|size|file|generation|model)s?\b)"
                rf"(?=\s*(?:of|for|with|showing|where|that|in|look|into|:|,|please|$|[.!?]))",
                re.I),
+    # "create a variation of the image I uploaded"
+    re.compile(r"\bvariations?\s+of\s+(?:the|this|my|that)\s+(?:image|picture|photo|drawing)", re.I),
     # "I want a picture of", "I'd like an illustration of"
     re.compile(r"\b(?:i want|i'd like|i would like|i need|can i (?:get|have))\s+(?:an?|some|one)\s+"
                rf"(?:[\w'-]+\s+){{0,2}}{_IMG_NOUN}\b", re.I),
@@ -130,7 +132,10 @@ EN_POSITIVE = [
     re.compile(rf"{_START}(?:render|visuali[sz]e)\s+(?:an?|the|it|this|some)\b"
                rf"(?!\s+(?:\w+\s+){{0,2}}{_EN_CHART}\b)(?!\s+data\b)", re.I),
 ]
-EN_NEGATIVE = [
+# Two kinds of "no": NEVER overrides a request-looking match ("draw a conclusion",
+# "can you draw?"); ABOUT (asking about an existing picture) only cancels one out,
+# leaving mixed messages to the LLM signal and the classifier.
+EN_ABOUT = [
     # asking about a picture that exists
     re.compile(r"\b(?:describe|explain|caption|analy[sz]e|summari[sz]e|read|transcribe|translate|"
                r"identify|recogni[sz]e|interpret|critique|review|evaluate|rate|compare|classify|"
@@ -143,6 +148,8 @@ EN_NEGATIVE = [
                r"painting|sketch|illustration|chart|figure|pic|scan|screenshot)s?)\b", re.I),
     re.compile(r"^\s*(?:what(?:'s| is| are)|who|which|where|is|are|does|do)\b.*\b(?:drawing|picture|"
                r"image|photo|painting|sketch|illustration|figure|diagram|chart)s?\b.*\?\s*$", re.I),
+]
+EN_NEVER = [
     # "draw" in another sense, and charts (a chart is data, not a diffusion picture)
     re.compile(rf"\bdraw(?:s|n|ing)?\s+(?:heavily\s+)?{_EN_IDIOM}", re.I),
     re.compile(rf"\b(?:draw|make|create|generate|plot)\s+(?:me\s+)?(?:an?|the|some)?\s*"
@@ -168,14 +175,19 @@ KO_POSITIVE = [
     # "로고 디자인해줘"
     re.compile(r"디자인\s*해\s*(?:줘|주세요|줄래)"),
 ]
-KO_NEGATIVE = [
+KO_ABOUT = [
     # about a picture that exists: "그림에 뭐가 있어?", "사진 속 글자", "이 그림 설명해줘"
     re.compile(rf"{_KO_IMG}\s*(?:에|에서|속|속에|안에|의)\s"),
     re.compile(r"(?:설명|분석|요약|번역|해석|묘사|평가|추출|정리)\s*(?:해|하|좀|을|를)"),
     re.compile(r"읽어\s*(?:줘|주세요|줄래)"),
     re.compile(r"(?:뭐|무엇|무슨|누가|누구|어떤|몇|어디|왜|어때|뭔)"),
-    # "그려진", "누가 그렸어", "그린 거야", how-to
-    re.compile(r"그려진|그려져|그렸|그린\s*(?:거|것|게|건|사람|작가|화가)|그리는\s*(?:법|방법|걸|것|앱)|어떻게\s*그"),
+    # "그려진", "누가 그렸어", "그린 거야"
+    re.compile(r"그려진|그려져|그렸|그린\s*(?:거|것|게|건|사람|작가|화가)"),
+]
+KO_NEVER = [
+    # how-to, and how image generation works
+    re.compile(r"그리는\s*(?:법|방법|걸|것|앱)|어떻게\s*그|어떻게\s*(?:작동|동작|만들어지|생성되)"),
+    re.compile(rf"{_KO_IMG}\s*생성\s*(?:모델|기능|방법|과정|원리|AI)"),
     # charts are data, not diffusion pictures; capability questions
     re.compile(rf"{_KO_CHART}\s*(?:을|를|좀|하나)?\s*(?:그려|만들어|생성)"),
     re.compile(r"(?:그릴|만들)\s*수\s*있(?:어|나|니|어요|나요|습니까)\s*\??\s*$"),
@@ -190,13 +202,24 @@ def strip_command(text: str) -> str:
     return COMMAND.sub("", text or "", count=1).strip()
 
 
+def _first_match(patterns: list[re.Pattern], text: str) -> str | None:
+    """The first pattern's match, shown with a few words after it (for the reason)."""
+    for p in patterns:
+        if m := p.search(text):
+            return " ".join(text[m.start():].strip(" ,.;:").split()[:max(4, len(m.group(0).split()))])
+    return None
+
+
 def _explicit(text: str) -> tuple[bool | None, str]:
     """(decision, reason). None when the rules cannot tell: the LLM or classifier decides."""
     if is_command(text):
         return True, "/imagine command"
     t = " ".join((text or "").split())
-    pos = next((m.group(0).strip(" ,.") for p in EN_POSITIVE + KO_POSITIVE if (m := p.search(t))), None)
-    neg = next((m.group(0).strip(" ,.") for p in EN_NEGATIVE + KO_NEGATIVE if (m := p.search(t))), None)
+    pos = _first_match(EN_POSITIVE + KO_POSITIVE, t)
+    never = _first_match(EN_NEVER + KO_NEVER, t)
+    if never:
+        return False, f"not a request for a picture: '{never}'"
+    neg = _first_match(EN_ABOUT + KO_ABOUT, t)
     if pos and neg:
         return None, f"mixed: request '{pos}' and question '{neg}'"
     if pos:
@@ -318,13 +341,18 @@ class DrawClassifier:
 
     def probabilities(self, texts: list[str]):
         import numpy as np
-        return _sigmoid(self.embed(texts) @ np.asarray(self.coef) + self.intercept)
+        X = self.embed(texts)                                   # (n, dim)
+        if X.shape[1] != len(self.coef):
+            raise ValueError(f"the draw classifier was fit on {len(self.coef)}-d embeddings, "
+                             f"but {self.embedder} gives {X.shape[1]}-d: retrain it "
+                             "(python -m chatbot.train_draw_classifier)")
+        return _sigmoid(X @ np.asarray(self.coef) + self.intercept)
 
     def probability(self, text: str) -> float:
         return float(self.probabilities([text])[0])
 
     @classmethod
-    def train(cls, rows: list[dict], embedder: str, profile: str = "", l2: float = 1.0,
+    def train(cls, rows: list[dict], embedder: str, profile: str = "", l2: float = 0.1,
               threshold: float = DRAW_THRESHOLD) -> "DrawClassifier":
         clf = cls(coef=[], intercept=0.0, embedder=embedder, profile=profile, threshold=threshold)
         X = clf.embed([r["text"] for r in rows])
@@ -338,7 +366,7 @@ class DrawClassifier:
         path.parent.mkdir(parents=True, exist_ok=True)
         data = dataclasses.asdict(self)
         if self.profile:                   # the path is machine-specific: keep only its name
-            data["embedder"] = Path(self.embedder).name
+            data["embedder"] = "/".join(Path(self.embedder).parts[-2:])
         path.write_text(json.dumps(data, ensure_ascii=False) + "\n", encoding="utf-8")
         return path
 

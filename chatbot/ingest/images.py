@@ -25,7 +25,10 @@ def load_image(path: str, name: str):
             rgb = im.convert("RGB")
     except UserError:
         raise
-    except (UnidentifiedImageError, Image.DecompressionBombError):
+    except Image.DecompressionBombError:  # PIL's own guard fires first on the largest bombs
+        raise UserError(f"'{name}' has far more than {MAX_IMAGE_PIXELS:,} pixels (MAX_IMAGE_PIXELS). "
+                        "Please resize it and upload it again.") from None
+    except UnidentifiedImageError:
         kind = "text" if _looks_like_text(path) else "unrecognised data"
         raise UserError(f"'{name}' is not an image (its content is {kind}); "
                         "please upload a PNG, JPEG, WebP or GIF file.") from None

@@ -1,0 +1,126 @@
+"""The LLM box: VLM encode-once path, KV prefix cache, loaders and profiles, on tiny models."""
+from __future__ import annotations
+
+import hashlib
+
+import pytest
+import torch
+from PIL import Image
+
+from chatbot.config import ModelConfig
+from chatbot.conversation import Attachment
+from chatbot.models import build_config, create_backend
+from chatbot.models.base import load_kwargs
+from chatbot.models.decoding import GenStats, PrefixCache, Sampling
+
+FIXED = Sampling(max_new_tokens=6, min_new_tokens=6)
+
+
+def photo(color) -> Attachment:
+    img = Image.new("RGB", (70, 50), color)
+    return Attachment("image", f"{color}.png", "", hashlib.sha256(str(color).encode()).hexdigest(), image=img)
+
+
+def user(*parts):
+    return {"role": "user", "content": [{"type": "image"} if p is None else {"type": "text", "text": p} for p in parts]}
+
+
+@pytest.fixture(params=["tiny-llava", "tiny-idefics3"])
+def vlm(request, tiny_models):
+    b = create_backend(ModelConfig(kind="vlm", model=str(tiny_models[request.param])))
+    b.load()
+    return b
+
+
+def test_scattered_features_match_the_reference_forward(vlm):
+    """Guards the encode-once path: our prompt (cached projected features scattered into the
+    token embeddings) must give the same logits as the model's own forward with pixel_values."""
+    img = photo("red")
+    enc = vlm.encode_images([img], {})
+    ids, embed_from = vlm.prompt([user(None, "What is this?")], enc)
+    ours = vlm.model(inputs_embeds=embed_from(0)).logits
+    text = vlm.processor.apply_chat_template([user(None, "What is this?")], add_generation_prompt=True, tokenize=False)
+    ref_in = vlm.processor(text=text, images=[img.image], return_tensors="pt", add_special_tokens=False, **vlm.proc_kwargs)
+    assert ref_in["input_ids"][0].tolist() == ids
+    ref = vlm.model(**ref_in).logits
+    torch.testing.assert_close(ours, ref, rtol=1e-4, atol=1e-4)
+
+
+def test_each_image_is_encoded_once_per_cache(vlm, monkeypatch):
+    calls = []
+    real = vlm.model.get_image_features
+    monkeypatch.setattr(vlm.model, "get_image_features", lambda **kw: calls.append(1) or real(**kw))
+    cache = {}
+    a, b = photo("red"), photo("blue")
+    first = vlm.encode_images([a, b], cache)
+    again = vlm.encode_images([a, b], cache)
+    assert len(calls) == 2 and [e.cached for e in first] == [False, False] and [e.cached for e in again] == [True, True]
+    assert first[0].n_tokens > 0 and first[0].features.shape[0] == first[0].n_tokens
+    vlm.encode_images([a], {})  # another conversation's cache: encoded again, never shared
+    assert len(calls) == 3
+
+
+def test_prefix_cache_gives_identical_tokens_and_reuses_the_prompt(vlm):
+    """Guards the KV reuse across turns: same output as a cold start, and the old prompt is not re-run."""
+    enc = vlm.encode_images([photo("red"), photo("blue")], {})
+    turn1 = [user(None, None, "compare them")]
+    r1 = "".join(vlm.stream(turn1, enc, key="c", sampling=FIXED))
+    turn2 = turn1 + [{"role": "assistant", "content": [{"type": "text", "text": r1}]}, user("and the first?")]
+    warm = GenStats()
+    r2 = "".join(vlm.stream(turn2, enc, key="c", sampling=FIXED, stats=warm))
+    vlm.prefix = PrefixCache()
+    cold = GenStats()
+    r2_cold = "".join(vlm.stream(turn2, enc, key="c", sampling=FIXED, stats=cold))
+    assert r2 == r2_cold
+    assert cold.reused_tokens == 0 and warm.reused_tokens >= len(vlm.prompt(turn1, enc)[0]) - 1
+    assert warm.new_tokens == FIXED.max_new_tokens
+
+
+def test_stop_event_ends_decoding_between_tokens(vlm):
+    import threading
+    stop = threading.Event()
+    stats = GenStats()
+    pieces = []
+    for piece in vlm.stream([user("hello")], [], key="s", sampling=Sampling(max_new_tokens=200, min_new_tokens=200),
+                            stop_event=stop, stats=stats):
+        pieces.append(piece)
+        stop.set()
+    # a piece may wait for a multi-byte character to complete, so allow a few tokens, not 200
+    assert stats.stopped and stats.new_tokens <= 4
+
+
+def test_prefix_cache_is_bounded():
+    cache = PrefixCache(capacity=2)
+    for k in "abc":
+        cache.put(k, [1], object())
+    assert cache.take("a") is None and cache.take("c") is not None
+
+
+def test_text_backend_streams(tiny_models):
+    b = create_backend(ModelConfig(kind="text", model=str(tiny_models["tiny-text"])))
+    b.load()
+    stats = GenStats()
+    out = "".join(b.stream([{"role": "user", "content": [{"type": "text", "text": "hi"}]}], [], key="t",
+                           sampling=FIXED, stats=stats))
+    assert stats.new_tokens == 6 and isinstance(out, str) and not b.sees_images
+
+
+def test_quantization_needs_cuda_and_says_so():
+    with pytest.raises(RuntimeError, match="needs a CUDA GPU"):
+        load_kwargs(ModelConfig(device="cpu", quantize="4bit"))
+    kwargs, device = load_kwargs(ModelConfig(device="cpu"))
+    assert device == "cpu" and kwargs["dtype"] == torch.float32 and "device_map" not in kwargs
+
+
+def test_auto_profile_falls_back_to_offline_with_a_reason(monkeypatch):
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    cfg = build_config("auto")
+    assert cfg.profile == "offline" and "HF_HUB_OFFLINE" in cfg.profile_reason
+    assert cfg.llm.kind == "text" and cfg.llm.gguf_file.endswith(".gguf") and cfg.ocr
+
+
+def test_hub_profile_accepts_a_local_checkpoint_path(tiny_models):
+    cfg = build_config("hub", model=str(tiny_models["tiny-idefics3"]))
+    assert cfg.llm.kind == "vlm"
+    cfg = build_config("hub", model=str(tiny_models["tiny-text"]))
+    assert cfg.llm.kind == "text" and cfg.ocr
