@@ -43,6 +43,7 @@ class Turn:
     files: list[str] = field(default_factory=list)   # generated images etc. (paths)
     error: str | None = None                    # shown to the user; not sent to the model
     stopped: bool = False
+    metrics: dict = field(default_factory=dict)  # ttft_s, tokens_per_s, new_tokens, ... (API and benches)
 
 
 @dataclass

@@ -87,7 +87,8 @@ def main(argv: list[str] | None = None) -> None:
     if args.split != "all":
         rows = split_dataset(rows)[0 if args.split == "train" else 1]
     clf = classifier_for(args.profile, args.file)
-    print(f"{len(rows)} messages ({args.split}), classifier on {clf.embedder.rsplit('/', 1)[-1]}, "
+    name = "/".join(clf.embedder.split("/")[-2:])
+    print(f"{len(rows)} messages ({args.split}), classifier on {name}, "
           f"threshold {clf.threshold}")
     for name, s in evaluate(rows, clf).items():
         print(s.line(name))

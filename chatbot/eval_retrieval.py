@@ -26,6 +26,7 @@ def evaluate(jsonl: str, profile: str = "offline", use_bm25: bool = True,
     embedder = embeddings_for_profile(profile)
     indexes: dict[str, DocumentIndex] = {}
     hits1 = hits3 = 0
+    per_file: dict[str, list[int]] = {}   # file -> [hit@1, hit@3, n]
     started = time.perf_counter()
     search_s = 0.0
     for row in rows:
@@ -41,6 +42,10 @@ def evaluate(jsonl: str, profile: str = "offline", use_bm25: bool = True,
         hit1, hit3 = pages[:1] == [row["page"]], row["page"] in pages
         hits1 += hit1
         hits3 += hit3
+        counts = per_file.setdefault(row["file"], [0, 0, 0])
+        counts[0] += hit1
+        counts[1] += hit3
+        counts[2] += 1
         if verbose or not hit3:
             mark = "ok  " if hit1 else ("top3" if hit3 else "MISS")
             print(f"{mark} {row['file']} p.{row['page']} got {pages}: {row['question']}")
@@ -48,6 +53,8 @@ def evaluate(jsonl: str, profile: str = "offline", use_bm25: bool = True,
     result = {"n": n, "hit@1": hits1 / n if n else 0.0, "hit@3": hits3 / n if n else 0.0,
               "ms_per_question": 1000 * search_s / n if n else 0.0,
               "total_s": time.perf_counter() - started}
+    for file, (h1, h3, count) in per_file.items():
+        print(f"  {file}: questions={count} hit@1={h1 / count:.3f} hit@3={h3 / count:.3f}")
     print(f"{Path(jsonl).name}: profile={profile} bm25={'on' if use_bm25 else 'off'} "
           f"questions={n} hit@1={result['hit@1']:.3f} hit@3={result['hit@3']:.3f} "
           f"search={result['ms_per_question']:.1f} ms/question total={result['total_s']:.1f} s")

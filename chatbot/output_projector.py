@@ -16,6 +16,7 @@ Pure Python + numpy; the embedder is imported only when a classifier is built.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import hashlib
 import json
 import random
@@ -190,7 +191,9 @@ KO_NEVER = [
     re.compile(rf"{_KO_IMG}\s*생성\s*(?:모델|기능|방법|과정|원리|AI)"),
     # charts are data, not diffusion pictures; capability questions
     re.compile(rf"{_KO_CHART}\s*(?:을|를|좀|하나)?\s*(?:그려|만들어|생성)"),
-    re.compile(r"(?:그릴|만들)\s*수\s*있(?:어|나|니|어요|나요|습니까)\s*\??\s*$"),
+    # "그림 그릴 수 있어?" asks what the bot can do; "고양이 그릴 수 있어?" is a polite request
+    re.compile(r"^\s*(?:너\s*)?(?:그림|이미지|사진)?\s*(?:을|를|도)?\s*(?:그릴|만들|생성할)\s*수\s*"
+               r"있(?:어|나|니|어요|나요|습니까)\s*\??\s*$"),
 ]
 
 
@@ -259,6 +262,18 @@ def parse_llm_signal(reply_text: str) -> tuple[str, dict | None]:
     return clean, signal
 
 
+def hide_signal(streamed: str) -> str:
+    """The part of a reply still streaming that the user should see: everything before
+    a <draw> line, and no half-written "<dr" at the end either."""
+    cut = streamed.lower().find("<draw")
+    if cut >= 0:
+        return streamed[:cut].rstrip()
+    for n in range(min(len("<draw"), len(streamed)), 0, -1):
+        if "<draw".startswith(streamed[-n:].lower()):
+            return streamed[:-n]
+    return streamed
+
+
 def _first_json_object(text: str) -> dict | None:
     decoder = json.JSONDecoder()
     for m in re.finditer(r"\{", text):
@@ -294,7 +309,7 @@ def _sigmoid(z):
     return 1.0 / (1.0 + np.exp(-np.clip(z, -30, 30)))
 
 
-def fit_logistic(X, y, l2: float = 1.0, iters: int = 50):
+def fit_logistic(X, y, l2: float = 0.1, iters: int = 50):
     """L2-regularised logistic regression by Newton's method, classes weighted to balance.
 
     X: (n, d) embeddings, y: (n,) 0/1. Returns (coef (d,), intercept). Exact and
@@ -386,9 +401,18 @@ def classifier_path(profile: str) -> Path:
 
 
 def load_classifier(profile: str) -> DrawClassifier | None:
-    """The committed classifier for a profile's embedder, or None if none was trained for it."""
-    path = classifier_path(profile)
-    return DrawClassifier.load(path) if path.exists() else None
+    """The committed classifier for the profile's embedder. The hub profile, whose
+    multilingual embedder cannot be trained on without a download, uses the offline
+    MiniLM one (the bundle is in requirements.txt). None when there is none: tiny
+    tests train their own, and decide() then uses the rules and the LLM signal."""
+    for name in (profile, "offline") if profile == "hub" else (profile,):
+        path = classifier_path(name)
+        if path.exists():
+            try:
+                return DrawClassifier.load(path)
+            except RuntimeError:        # its embedder is not installed here
+                continue
+    return None
 
 
 # ---- the decision -------------------------------------------------------------------------
@@ -506,9 +530,12 @@ SEED = re.compile(r"(?:\bseed|시드)\s*[:=#]?\s*(\d{1,10})\b", re.I)
 _STRIP_EN = re.compile(
     rf"{_START}(?:(?:draw|paint|sketch|illustrate|doodle|render|generate|create|make|produce|design|"
     r"give|show|send|get|imagine|turn|redo|do|try)\b(?:\s+(?:me|us|it|this|that|the same))?\s*"
-    rf"(?:(?:an?|the|some|one|another|new)\s+)?(?:{_IMG_NOUN}\s*(?:of|for|with|showing|:)?)?)?"
-    r"|\b(?:please|for me|thanks|thank you)\b|\b(?:same\s+\w+\s*,?\s*)?but\b"
-    r"|\b(?:version|with a different seed|again)\b|\bseed\s*[:=#]?\s*\d+", re.I)
+    rf"(?:(?:an?|the|some|one|another|new)\s+)?(?:{_IMG_NOUN}\s*(?:of|for|with|showing|:)?)?)"
+    rf"|\b(?:i want|i'd like|i would like|i need|can i (?:get|have))\s+(?:(?:an?|some|one)\s+)?"
+    rf"(?:{_IMG_NOUN}\s*(?:of|for|with|showing|where|:)?)?|^\s*(?:an?\s+)?{_IMG_NOUN}\s+of\b"
+    rf"|^\s*(?:{_EN_LEAD}\b[\s,]*)+|\b(?:please|for me|thanks|thank you)\b|\b(?:same\s+\w+\s*,?\s*)?but\b"
+    r"|\b(?:(?:an?|the)\s+)?(?:version|another one|one more|with a different seed|again)\b"
+    r"|\bseed\s*[:=#]?\s*\d+", re.I)
 _STRIP_KO = re.compile(
     rf"(?:{_KO_IMG}\s*(?:을|를|으로|로)?\s*)?(?:좀\s*|하나\s*|한\s*장\s*)*"
     rf"(?:{_KO_MAKE}|다시\s*그려|그려)\s*(?:해\s*)?(?:줘요|줘|주세요|주실\s*수\s*있나요|줄래요?|줄\s*수\s*있어|봐|달라)?"
@@ -521,6 +548,7 @@ class _Glossary:
     pairs: list[tuple[str, str]]
 
     @classmethod
+    @functools.lru_cache(maxsize=1)
     def load(cls) -> "_Glossary":
         pairs = []
         if GLOSSARY_FILE.exists():
@@ -541,21 +569,21 @@ class _Glossary:
         return [en for _, en in sorted(found)]
 
 
-_glossary: _Glossary | None = None
-
-
 def fallback_prompt(user_text: str, previous: ImageRequest | None = None) -> str:
     """A prompt without the LLM: the user's words minus the request words, translated
     through a small ko->en glossary where possible, appended to the previous prompt
-    for follow-ups. Deterministic, so random-weight models still draw something sane."""
-    global _glossary
-    _glossary = _glossary or _Glossary.load()
+    for follow-ups. Deterministic, so random-weight models still draw something sane.
+
+    Korean the glossary cannot translate stays in a new prompt (the user sees it on
+    the card and can edit it) but is dropped from a follow-up, which keeps the
+    previous English prompt instead.
+    """
     text = _STRIP_EN.sub(" ", strip_command(user_text))
     text = _STRIP_KO.sub(" ", text)
     text = " ".join(text.replace(" ,", ",").split()).strip(" ,.;:")
     if re.search(r"[가-힣]", text):
-        english = _glossary.translate(text) + re.findall(r"[A-Za-z][A-Za-z'-]+", text)
-        text = ", ".join(english) if english else text
+        english = _Glossary.load().translate(text) + re.findall(r"[A-Za-z][A-Za-z'-]+", text)
+        text = ", ".join(english) if english else ("" if previous is not None else text)
     if previous is not None:
         text = f"{previous.prompt}, {text}" if text else previous.prompt
     return _clip(text, MAX_IMAGE_PROMPT_CHARS)
@@ -584,6 +612,12 @@ def write_prompt(complete: Callable[[list[dict]], str], history: list[tuple[str,
         prompt, negative, new_seed = parsed["prompt"], parsed["negative_prompt"], parsed["new_seed"]
     else:
         prompt = fallback_prompt(text, previous if followup else None)
+        # "ok, draw it" / "yes, generate that image": the subject is in an earlier user turn
+        for role, earlier in reversed(history):
+            if prompt or previous is not None:
+                break
+            if role == "user" and earlier.strip() != user_text.strip():
+                prompt = fallback_prompt(earlier)
         negative, new_seed = "", False
     if not prompt.strip():
         raise UserError("Nothing to draw: describe the picture, e.g. '/imagine a cat in a space suit'.")

@@ -124,6 +124,7 @@ class Pipeline:
         return out
 
     def _answer(self, conv: Conversation, reply: Turn) -> Iterator[Turn]:
+        t_start = time.perf_counter()
         load = Step("⏳ Loading model")
         for progress in self.models.wait():
             if load not in reply.steps:
@@ -132,6 +133,7 @@ class Pipeline:
             yield reply
         if load in reply.steps:
             load.detail, load.done = f"loaded in {self.models.load_seconds:.1f} s", True
+            t_start = time.perf_counter()  # time to first token counts from a loaded model
         backend = self.models.backend
 
         # photos: OCR first when the LLM cannot see; the prompt decides which photos stay in context
@@ -161,12 +163,17 @@ class Pipeline:
         step = Step(f"💬 {backend.describe()}")
         reply.steps.append(step)
         stats = GenStats()
+        t_llm = time.perf_counter()
         for piece in backend.stream(messages, encodings, key=conv.id, sampling=self.sampling,
                                     stop_event=conv.stop_event, stats=stats):
             reply.text += piece
             yield reply
         reply.stopped = stats.stopped or conv.stop_event.is_set()
-        step.detail = (f"time to first token {stats.ttft_s:.2f} s · {stats.tokens_per_s:.1f} tokens/s · "
+        ttft = t_llm - t_start + stats.ttft_s  # from the message to the first token, encoding included
+        reply.metrics = {"ttft_s": round(ttft, 4), "tokens_per_s": round(stats.tokens_per_s, 2),
+                         "new_tokens": stats.new_tokens, "prompt_tokens": stats.prompt_tokens,
+                         "reused_tokens": stats.reused_tokens, "images": len(encodings)}
+        step.detail = (f"time to first token {ttft:.2f} s · {stats.tokens_per_s:.1f} tokens/s · "
                        f"{stats.new_tokens} tokens · prompt {stats.prompt_tokens} tokens"
                        + (f" ({stats.reused_tokens} reused from this conversation's cache)"
                           if stats.reused_tokens else "") + (" · stopped" if reply.stopped else ""))

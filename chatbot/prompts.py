@@ -10,12 +10,12 @@ _HANGUL = re.compile(r"[\uac00-\ud7a3\u3131-\u318e]")
 
 
 @functools.lru_cache(maxsize=None)
-def template(name: str) -> str:
-    return (PROMPTS_DIR / f"{name}.txt").read_text(encoding="utf-8").strip()
+def template(template_name: str) -> str:
+    return (PROMPTS_DIR / f"{template_name}.txt").read_text(encoding="utf-8").strip()
 
 
-def render(name: str, **values) -> str:
-    return template(name).format(**values)
+def render(template_name: str, **values) -> str:
+    return template(template_name).format(**values)
 
 
 def language_of(text: str) -> str:

@@ -145,6 +145,25 @@ QUESTIONS = [  # (file, question, page)
     ("hr_handbook_ko.pdf", "출장 가서 호텔비는 얼마까지 되나요?", 5),
     ("hr_handbook_ko.pdf", "비밀번호는 얼마나 자주 바꿔야 하나요?", 6),
     ("hr_handbook_ko.pdf", "노트북을 분실하면 어떻게 해야 하나요?", 6),
+    # added after the fusion was chosen on the questions above (a held-out check)
+    ("city_guide.pdf", "What was Marenna's source of wealth in the 1700s?", 1),
+    ("city_guide.pdf", "Which tram goes to the seaside?", 2),
+    ("city_guide.pdf", "What days is the covered market closed?", 3),
+    ("city_guide.pdf", "When can I watch the silk looms working?", 4),
+    ("city_guide.pdf", "Are there lifeguards at the sandy beach?", 5),
+    ("city_guide.pdf", "What's the best season for walking tours?", 6),
+    ("city_guide.pdf", "When does the jazz festival happen?", 7),
+    ("lab_manual.pdf", "Do I need to book the fast centrifuge?", 2),
+    ("lab_manual.pdf", "How long is the final extension step?", 3),
+    ("lab_manual.pdf", "When are the sharps containers picked up?", 4),
+    ("lab_manual.pdf", "How long must the mercury lamp cool before restarting?", 5),
+    ("lab_manual.pdf", "What is the minimum stock of ethanol?", 6),
+    ("hr_handbook_ko.pdf", "안 쓴 휴가는 언제까지 넘길 수 있나요?", 1),
+    ("hr_handbook_ko.pdf", "재택근무할 때 몇 시부터 몇 시까지 접속해야 하나요?", 2),
+    ("hr_handbook_ko.pdf", "급여 명세서는 언제 받나요?", 3),
+    ("hr_handbook_ko.pdf", "영어 학원비도 지원되나요?", 4),
+    ("hr_handbook_ko.pdf", "택시는 언제 탈 수 있나요?", 5),
+    ("hr_handbook_ko.pdf", "USB로 고객 자료를 옮겨도 되나요?", 6),
 ]
 
 CROSSLINGUAL = [  # Korean questions about English documents

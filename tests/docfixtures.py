@@ -43,14 +43,17 @@ def draw_ruled_table(page, top_left: tuple[float, float], header: list[str],
     grid = [header] + rows
     n_rows, n_cols = len(grid), len(header)
     x1, y1 = x0 + n_cols * col_width, y0 + n_rows * row_height
+    shape = page.new_shape()   # one content-stream write per table, not one per line
     for r in range(n_rows + 1):
-        page.draw_line((x0, y0 + r * row_height), (x1, y0 + r * row_height), width=0.8)
+        shape.draw_line((x0, y0 + r * row_height), (x1, y0 + r * row_height))
     for c in range(n_cols + 1):
-        page.draw_line((x0 + c * col_width, y0), (x0 + c * col_width, y1), width=0.8)
+        shape.draw_line((x0 + c * col_width, y0), (x0 + c * col_width, y1))
+    shape.finish(width=0.8, color=(0, 0, 0))
     for r, row in enumerate(grid):
         for c, cell in enumerate(row):
-            page.insert_text((x0 + c * col_width + 4, y0 + r * row_height + row_height - 6),
-                             str(cell), fontsize=fontsize, fontname=fontname)
+            shape.insert_text((x0 + c * col_width + 4, y0 + r * row_height + row_height - 6),
+                              str(cell), fontsize=fontsize, fontname=fontname)
+    shape.commit()
     return y1
 
 
@@ -245,3 +248,64 @@ def make_xlsx(path, sheets: dict[str, list[list]] | None = None) -> Path:
             ws.append(row)
     wb.save(str(path))
     return Path(path)
+
+
+# ---- synthetic documents for benchmarks -------------------------------------------------
+
+_NOUNS = ["warehouse", "turbine", "harvest", "budget", "clinic", "bridge", "library", "orchard",
+          "reactor", "vessel", "school", "market", "pipeline", "satellite", "bakery", "museum"]
+_ADJS = ["northern", "renovated", "automated", "seasonal", "regional", "experimental",
+         "municipal", "coastal", "temporary", "historic", "solar", "underground"]
+_VERBS = ["produced", "consumed", "shipped", "recorded", "inspected", "repaired", "funded",
+          "delivered", "measured", "reported"]
+_UNITS = ["tonnes", "litres", "visitors", "kilowatt-hours", "crates", "permits", "samples"]
+_PLACES = ["Daejeon", "Gwangju", "Incheon", "Suwon", "Lyon", "Porto", "Leeds", "Graz", "Kobe"]
+_MONTHS = ["January", "March", "May", "July", "September", "November"]
+
+
+def synthetic_page_text(rng, sentences: int = 8) -> str:
+    """Plausible report prose with numbers, so chunks and embeddings do real work."""
+    out = []
+    for _ in range(sentences):
+        out.append(f"The {rng.choice(_ADJS)} {rng.choice(_NOUNS)} in {rng.choice(_PLACES)} "
+                   f"{rng.choice(_VERBS)} {rng.randint(10, 9999)} {rng.choice(_UNITS)} in "
+                   f"{rng.choice(_MONTHS)}, {rng.choice(['up', 'down'])} "
+                   f"{rng.randint(1, 40)} percent on the year before.")
+    return " ".join(out)
+
+
+def synthetic_table(rng, n_rows: int | None = None) -> tuple[list[str], list[list[str]]]:
+    n_cols = rng.randint(3, 5)
+    header = ["Site"] + [f"{m[:3]} {rng.choice(_UNITS)[:8]}" for m in rng.sample(_MONTHS, n_cols - 1)]
+    rows = [[f"{rng.choice(_PLACES)} {rng.choice(_NOUNS)} {i + 1}"]
+            + [str(rng.randint(0, 99999)) for _ in range(n_cols - 1)]
+            for i in range(n_rows or rng.randint(4, 12))]
+    return header, rows
+
+
+def make_synthetic_pdf(path, pages: int, seed: int = 0, table_every: int = 2,
+                       page_text=None) -> list[tuple[int, list[str], list[list[str]]]]:
+    """A report of `pages` pages: prose on each, ruled tables on every `table_every`-th page
+    (two on some). Returns the tables drawn: (page, header, rows). page_text(rng, number)
+    may supply each page's prose instead."""
+    import random
+
+    import pymupdf
+    rng = random.Random(seed)
+    doc = pymupdf.open()
+    drawn = []
+    for number in range(1, pages + 1):
+        page = doc.new_page()
+        y = write_paragraph(page, 60, f"Section {number}: {rng.choice(_ADJS)} {rng.choice(_NOUNS)}",
+                            fontsize=14)
+        text = page_text(rng, number) if page_text else synthetic_page_text(rng)
+        y = write_paragraph(page, y + 4, text, fontsize=10)
+        if table_every and number % table_every == 0:
+            for _ in range(1 if number % (2 * table_every) else 2):
+                header, rows = synthetic_table(rng)
+                y = draw_ruled_table(page, (60, y + 10), header, rows, col_width=470 / len(header),
+                                     row_height=15, fontsize=8) + 8
+                drawn.append((number, header, rows))
+    doc.save(str(path))
+    doc.close()
+    return drawn

@@ -1,0 +1,155 @@
+"""Ingestion speed and table recall: ours vs LangChain's PyMuPDFLoader, same PDFs, one run.
+
+    .venv/bin/python bench/bench_ingest.py [--files 2] [--pages 20]
+
+Both sides go from PDF file to embedded chunks with the same embedder (the bundled
+all-MiniLM-L6-v2) and the same RecursiveCharacterTextSplitter settings:
+  ours      ingest_document (text, ruled tables, OCR check) + DocumentIndex.add + embed()
+  baseline  PyMuPDFLoader(path, mode="page", extract_tables="markdown").load()
+            + splitter.split_documents + the embedder's encode
+Table recall: a drawn table counts as found when its header row and every data row come
+back as markdown table rows (cells compared after collapsing whitespace) on its page.
+Default size: 2 PDFs x 20 pages (the baseline's layout model costs 0.1-0.6 s a page on 2
+cores, so more pages would take this past ~3 minutes).
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
+
+from docfixtures import make_synthetic_pdf  # noqa: E402
+
+
+def markdown_rows(text: str) -> list[list[str]]:
+    """Rows of every markdown table in text (separator lines skipped)."""
+    rows = []
+    for line in text.splitlines():
+        line = line.strip()
+        if not (line.startswith("|") and line.endswith("|")) or set(line) <= set("|-: "):
+            continue
+        cells = [" ".join(c.replace("\\|", "|").split()) for c in line[1:-1].split("|")]
+        rows.append(cells)
+    return rows
+
+
+def recall(found: dict[int, str], drawn) -> tuple[float, float]:
+    """(tables with header and all rows found, tables with all data rows found) / drawn."""
+    full = rows_only = 0
+    for page, header, rows in drawn:
+        got = markdown_rows(found.get(page, ""))
+        body = all(r in got for r in rows)
+        rows_only += body
+        full += body and header in got
+    return full / len(drawn), rows_only / len(drawn)
+
+
+def run_ours(pdfs, embedder_path: str, embed: bool = True):
+    from chatbot.ingest import documents
+    from chatbot.retrieval import DocumentIndex
+    documents.clear_cache()
+    found, chunks, t_parse, t_embed = {}, 0, 0.0, 0.0
+    for i, (path, _) in enumerate(pdfs):
+        t = time.perf_counter()
+        doc = documents.ingest_document(str(path), path.name)
+        index = DocumentIndex(embedder_path)
+        index.add(doc)
+        t_parse += time.perf_counter() - t
+        t = time.perf_counter()
+        if embed:
+            index.embed()
+        t_embed += time.perf_counter() - t
+        chunks += len(index.chunks)
+        for page in doc.pages:
+            found[(i, page.number)] = "\n\n".join(t.markdown for t in page.tables)
+    return found, chunks, t_parse, t_embed
+
+
+def run_baseline(pdfs, model):
+    import warnings
+    warnings.filterwarnings("ignore")   # langchain-community's deprecation notice
+    from langchain_community.document_loaders import PyMuPDFLoader
+    from langchain_text_splitters import RecursiveCharacterTextSplitter
+
+    from chatbot.config import CHUNK_CHARS, CHUNK_OVERLAP_CHARS
+    splitter = RecursiveCharacterTextSplitter(chunk_size=CHUNK_CHARS,
+                                              chunk_overlap=CHUNK_OVERLAP_CHARS)
+    found, chunks, t_parse, t_embed = {}, 0, 0.0, 0.0
+    for i, (path, _) in enumerate(pdfs):
+        t = time.perf_counter()
+        pages = PyMuPDFLoader(str(path), mode="page", extract_tables="markdown").load()
+        pieces = splitter.split_documents(pages)
+        t_parse += time.perf_counter() - t
+        t = time.perf_counter()
+        model.encode([p.page_content for p in pieces], batch_size=32, normalize_embeddings=True,
+                     convert_to_numpy=True, show_progress_bar=False)
+        t_embed += time.perf_counter() - t
+        chunks += len(pieces)
+        for page in pages:
+            found[(i, page.metadata["page"] + 1)] = page.page_content
+    return found, chunks, t_parse, t_embed
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--files", type=int, default=2)
+    parser.add_argument("--pages", type=int, default=20, help="pages per PDF")
+    parser.add_argument("--threads", type=int, default=0,
+                        help="torch threads (0 = torch's default); 1 is far faster when "
+                             "other processes compete for the cores")
+    args = parser.parse_args()
+    import torch
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    print(f"torch threads: {torch.get_num_threads()}")
+
+    from chatbot.embeddings import embeddings_for_profile, load_embedder
+    from chatbot.ingest import documents
+
+    folder = Path(tempfile.mkdtemp(prefix="bench_ingest_"))
+    pdfs = []
+    for i in range(args.files):
+        path = folder / f"report_{i}.pdf"
+        pdfs.append((path, make_synthetic_pdf(path, args.pages, seed=i)))
+    drawn = [((i, page), header, rows) for i, (_, tables) in enumerate(pdfs)
+             for page, header, rows in tables]
+    n_pages = args.files * args.pages
+    print(f"{args.files} PDFs x {args.pages} pages = {n_pages} pages, {len(drawn)} ruled tables")
+
+    embedder_path = embeddings_for_profile("offline")
+    model = load_embedder(embedder_path)
+    model.encode(["warm up"] * 8)
+    run_ours(pdfs[:1], embedder_path)           # warm imports and caches on both sides
+    run_baseline(pdfs[:1], model)
+
+    rows = []
+    found, chunks, tp, te = run_ours(pdfs, embedder_path)
+    rows.append(("ours (use_layout=False)", tp, te, chunks, *recall(found, drawn)))
+    found, chunks, tpb, teb = run_baseline(pdfs, model)
+    rows.append(("LangChain PyMuPDFLoader", tpb, teb, chunks, *recall(found, drawn)))
+    documents.TABLE_USE_LAYOUT = True            # what the layout model would add (parse only)
+    try:
+        found, chunks, tpl, _ = run_ours(pdfs, embedder_path, embed=False)
+    finally:
+        documents.TABLE_USE_LAYOUT = False
+    rows.append(("ours (use_layout=True), parse only", tpl, float("nan"), chunks,
+                 *recall(found, drawn)))
+
+    print(f"{'pipeline':36s} {'parse s':>8s} {'embed s':>8s} {'chunks':>7s} {'pages/s':>8s} "
+          f"{'parse pages/s':>13s} {'table recall':>12s} {'rows only':>9s}")
+    for name, parse_s, embed_s, n_chunks, full, body in rows:
+        total = parse_s + (0 if embed_s != embed_s else embed_s)
+        print(f"{name:36s} {parse_s:8.2f} {embed_s:8.2f} {n_chunks:7d} {n_pages / total:8.1f} "
+              f"{n_pages / parse_s:13.1f} {full:12.3f} {body:9.3f}")
+    ours_total, base_total = tp + te, tpb + teb
+    print(f"ratio ours/baseline, end to end pages/s: {base_total / ours_total:.2f}x; "
+          f"parse only: {tpb / tp:.1f}x; use_layout=False vs True parse: {tpl / tp:.1f}x")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,287 @@
+"""Modality generator: a diffusers text-to-image pipeline -> image + provenance.
+
+One Generator per process and model, loaded on first use. Every picture is saved
+as a PNG whose text metadata records how it was made (prompt, negative, seed,
+steps, guidance, size, model), so a picture can be reproduced or explained later.
+diffusers and torch are imported inside functions: the app starts without them.
+"""
+from __future__ import annotations
+
+import inspect
+import json
+import math
+import tempfile
+import threading
+import time
+import uuid
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any, Callable
+
+from .config import (HUB_GENERATOR_CPU, HUB_GENERATOR_GPU, MAX_GENERATION_SIDE, MAX_GENERATION_STEPS,
+                     MIN_GENERATION_SIDE, resolve_device, resolve_dtype)
+from .conversation import UserError
+from .output_projector import GenerationSettings, ImageRequest
+
+PROVENANCE_KEY = "chatbot:provenance"   # PNG text chunk holding the JSON provenance
+PARAMETERS_KEY = "parameters"           # the human-readable line image viewers already show
+SIDE_MULTIPLE = 8                       # the VAE halves the side 3 times (2 for the tiny one)
+
+NO_GENERATOR_REASON = {
+    "offline": "No text-to-image weights ship on PyPI, so the offline profile cannot draw. "
+               "Use the hub profile (stabilityai/sd-turbo on CPU) where the Hugging Face Hub "
+               "is reachable or the model is cached.",
+}
+
+
+class GenerationStopped(Exception):
+    """The user pressed Stop while the picture was being drawn."""
+
+
+@dataclass
+class GeneratedImage:
+    image: Any          # PIL.Image.Image
+    path: str           # the saved PNG, provenance in its text metadata
+    provenance: dict
+
+
+def generator_for_profile(profile: str) -> str | None:
+    """The diffusers model id or path a profile draws with; None when it cannot draw
+    (the reason is in why_no_generator)."""
+    if profile == "tiny":
+        from .models.tiny_diffusion import tiny_sd_path
+        return str(tiny_sd_path())
+    if profile == "offline":
+        return None
+    if profile == "hub":
+        return HUB_GENERATOR_GPU if resolve_device() == "cuda" else HUB_GENERATOR_CPU
+    raise ValueError(f"unknown profile {profile!r}: resolve 'auto' to hub or offline first")
+
+
+def why_no_generator(profile: str) -> str:
+    return NO_GENERATOR_REASON.get(profile, "")
+
+
+def default_settings(model: str, device: str = "auto") -> GenerationSettings:
+    """Steps, guidance and size a model is meant to run at.
+
+    sd-turbo / sdxl-turbo are distilled (adversarial diffusion distillation) to draw
+    in 1-4 steps *without* classifier-free guidance (0.0; CFG would double the UNet
+    cost and over-saturate) at 512 px: 1 step on CPU (a few seconds on 2 cores),
+    4 on a GPU where steps are cheap. Other Stable Diffusion checkpoints need ~25
+    steps at guidance ~7. The tiny random pipeline: 64 px, 4 steps, for tests.
+    """
+    name = str(model).lower()
+    gpu = resolve_device(device) == "cuda"
+    if "tiny" in name:
+        return GenerationSettings(steps=4, guidance=0.0, width=64, height=64)
+    if "turbo" in name:
+        return GenerationSettings(steps=4 if gpu else 1, guidance=0.0, width=512, height=512)
+    return GenerationSettings(steps=25 if gpu else 15, guidance=7.0, width=512, height=512,
+                              negative_prompt="blurry, low quality, deformed")
+
+
+def check_request(req: ImageRequest) -> ImageRequest:
+    """Validate against the named limits; sides are rounded down to a multiple of 8."""
+    if not req.prompt.strip():
+        raise UserError("Nothing to draw: the prompt is empty.")
+    if not 1 <= req.steps <= MAX_GENERATION_STEPS:
+        raise UserError(f"{req.steps} steps: use 1 to {MAX_GENERATION_STEPS} (MAX_GENERATION_STEPS).")
+    for side in (req.width, req.height):
+        if not MIN_GENERATION_SIDE <= side <= MAX_GENERATION_SIDE:
+            raise UserError(f"{req.width}x{req.height} px: each side must be {MIN_GENERATION_SIDE} to "
+                            f"{MAX_GENERATION_SIDE} px (MIN_GENERATION_SIDE, MAX_GENERATION_SIDE).")
+    if req.guidance < 0:
+        raise UserError(f"guidance {req.guidance}: it cannot be negative.")
+    if req.seed < 0:
+        raise UserError(f"seed {req.seed}: it cannot be negative.")
+    if req.init_image is not None:
+        if not 1 / MAX_GENERATION_STEPS <= req.strength <= 1.0:
+            raise UserError(f"strength {req.strength}: use {1 / MAX_GENERATION_STEPS:g} to 1 "
+                            "(below that, no step would change the photo).")
+        if not Path(req.init_image).is_file():
+            raise UserError(f"The photo to vary ({Path(req.init_image).name}) is no longer available.")
+    return replace(req, width=req.width // SIDE_MULTIPLE * SIDE_MULTIPLE,
+                   height=req.height // SIDE_MULTIPLE * SIDE_MULTIPLE)
+
+
+def _is_out_of_memory(err: BaseException) -> bool:
+    import torch
+    if isinstance(err, torch.OutOfMemoryError):
+        return True
+    text = str(err).lower()          # CPU and MPS report it as a plain RuntimeError
+    return isinstance(err, RuntimeError) and ("out of memory" in text or "can't allocate memory" in text)
+
+
+def read_provenance(path: str | Path) -> dict:
+    """The provenance a generated PNG carries ({} for any other image)."""
+    from PIL import Image
+    with Image.open(path) as im:
+        return json.loads(im.info.get(PROVENANCE_KEY, "{}"))
+
+
+class Generator:
+    """A diffusers pipeline behind a lock: one picture at a time per loaded model."""
+
+    def __init__(self, model: str, device: str = "auto", dtype: str = "auto",
+                 output_dir: str | Path | None = None):
+        self.model = model
+        self.requested_device, self.requested_dtype = device, dtype
+        self.output_dir = Path(output_dir or Path(tempfile.gettempdir()) / "chatbot-images")
+        self.device: str | None = None
+        self.dtype = None
+        self._text2image = None
+        self._image2image = None
+        # The pipeline object keeps per-call state (scheduler timesteps, guidance):
+        # two sessions must not run it at the same time.
+        self._lock = threading.Lock()
+
+    # ---- loading --------------------------------------------------------------------------
+
+    def _load_kwargs(self) -> dict:
+        """dtype, plus safety_checker=None where the pipeline class has one.
+
+        The user sees every prompt and owns every picture; a checker would also
+        cost a CLIP model's memory. Checked on the class so SDXL-type pipelines,
+        which have no such argument, load without warnings.
+        """
+        import diffusers
+        kwargs: dict = {"dtype": self.dtype}
+        try:
+            cls = getattr(diffusers, diffusers.DiffusionPipeline.load_config(self.model)["_class_name"])
+            accepted = inspect.signature(cls.__init__).parameters
+        except Exception:            # config not readable here: from_pretrained will say why
+            accepted = {"safety_checker": None, "requires_safety_checker": None}
+        if "safety_checker" in accepted:
+            kwargs["safety_checker"] = None
+        if "requires_safety_checker" in accepted:
+            kwargs["requires_safety_checker"] = False
+        return kwargs
+
+    def load(self):
+        """Load the text-to-image pipeline (once) and return it."""
+        if self._text2image is None:
+            from diffusers import AutoPipelineForText2Image
+            self.device = resolve_device(self.requested_device)
+            self.dtype = resolve_dtype(self.requested_dtype, self.device)
+            pipe = AutoPipelineForText2Image.from_pretrained(self.model, **self._load_kwargs())
+            pipe = pipe.to(self.device)
+            pipe.set_progress_bar_config(disable=True)   # progress goes to on_step, not stderr
+            self._text2image = pipe
+        return self._text2image
+
+    def _image2image_pipeline(self):
+        """Image-to-image on the same weights (from_pipe shares the modules: no extra memory)."""
+        if self._image2image is None:
+            from diffusers import AutoPipelineForImage2Image
+            pipe = AutoPipelineForImage2Image.from_pipe(self.load())
+            pipe.set_progress_bar_config(disable=True)
+            self._image2image = pipe
+        return self._image2image
+
+    # ---- drawing --------------------------------------------------------------------------
+
+    @staticmethod
+    def _init_image(path: str, width: int, height: int):
+        """The uploaded photo, upright, scaled so its longer side fits the requested size.
+
+        Keeps the photo's aspect ratio (the shorter side stays >= MIN_GENERATION_SIDE,
+        a very long side is center-cropped to MAX_GENERATION_SIDE); sides are
+        multiples of 8 for the VAE.
+        """
+        from PIL import Image, ImageOps
+        with Image.open(path) as im:
+            im = ImageOps.exif_transpose(im).convert("RGB")
+        scale = max(max(width, height) / max(im.size), MIN_GENERATION_SIDE / min(im.size))
+        w, h = (int(s * scale) // SIDE_MULTIPLE * SIDE_MULTIPLE for s in im.size)
+        im = im.resize((w, h), Image.Resampling.LANCZOS)
+        if max(w, h) > MAX_GENERATION_SIDE:
+            im = ImageOps.fit(im, (min(w, MAX_GENERATION_SIDE), min(h, MAX_GENERATION_SIDE)))
+        return im
+
+    def generate(self, req: ImageRequest, on_step: Callable[[int, int], None] | None = None,
+                 stop_event: threading.Event | None = None) -> GeneratedImage:
+        """Draw one picture. on_step(done, total) after each denoising step; setting
+        stop_event ends it after the current step with GenerationStopped.
+
+        The same request (prompt, seed, steps, size, model, device) gives the same pixels:
+        the noise comes from a CPU torch.Generator seeded with req.seed, which draws the
+        same numbers whatever device the pipeline runs on.
+        """
+        import torch
+        req = check_request(req)
+        if stop_event is not None and stop_event.is_set():
+            raise GenerationStopped("Stopped before drawing.")
+        steps = req.steps
+        kwargs: dict = dict(prompt=req.prompt, negative_prompt=req.negative_prompt or None,
+                            guidance_scale=req.guidance)
+
+        def step_end(pipe, i, t, tensors):
+            if on_step is not None:
+                on_step(i + 1, getattr(pipe, "num_timesteps", None) or steps)
+            if stop_event is not None and stop_event.is_set():
+                # Raising ends the denoising loop now; setting pipe._interrupt would
+                # still run the VAE decode of a picture nobody wants.
+                raise GenerationStopped(f"Stopped after step {i + 1}.")
+            return tensors
+
+        with self._lock:
+            try:
+                if req.init_image is not None:
+                    pipe = self._image2image_pipeline()
+                    # image-to-image runs int(steps * strength) steps: keep at least one
+                    steps = max(req.steps, math.ceil(1 / req.strength - 1e-9))
+                    kwargs.update(image=self._init_image(req.init_image, req.width, req.height),
+                                  strength=req.strength)
+                else:
+                    pipe = self.load()
+                    kwargs.update(width=req.width, height=req.height)
+                generator = torch.Generator("cpu").manual_seed(req.seed)
+                t0 = time.perf_counter()
+                with torch.inference_mode():
+                    image = pipe(**kwargs, num_inference_steps=steps, generator=generator,
+                                 callback_on_step_end=step_end).images[0]
+            except GenerationStopped:
+                raise
+            except Exception as err:
+                if not _is_out_of_memory(err):
+                    raise
+                if torch.cuda.is_available():
+                    torch.cuda.empty_cache()
+                raise UserError(
+                    f"Out of memory drawing {req.width}x{req.height} px in {steps} steps on "
+                    f"{self.device}. Try a smaller size or fewer steps, or close other GPU programs."
+                ) from None
+        provenance = self._provenance(req, pipe, steps, image, time.perf_counter() - t0)
+        return GeneratedImage(image=image, path=str(self._save(image, provenance)), provenance=provenance)
+
+    def _provenance(self, req: ImageRequest, pipe, steps: int, image, seconds: float) -> dict:
+        import diffusers
+        prov = {
+            "prompt": req.prompt, "negative_prompt": req.negative_prompt, "seed": req.seed,
+            "steps": steps, "guidance": req.guidance, "width": image.width, "height": image.height,
+            "model": self.model, "mode": "image-to-image" if req.init_image else "text-to-image",
+            "scheduler": type(pipe.scheduler).__name__, "device": self.device,
+            "dtype": str(self.dtype).replace("torch.", ""), "seconds": round(seconds, 3),
+            "diffusers": diffusers.__version__,
+            "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        }
+        if req.init_image:
+            # the file name only: the server's folders are nobody's business
+            prov.update(init_image=Path(req.init_image).name, strength=req.strength,
+                        denoising_steps=pipe.num_timesteps)
+        return prov
+
+    def _save(self, image, provenance: dict) -> Path:
+        from PIL.PngImagePlugin import PngInfo
+        self.output_dir.mkdir(parents=True, exist_ok=True)
+        info = PngInfo()
+        info.add_itxt(PROVENANCE_KEY, json.dumps(provenance, ensure_ascii=False))
+        info.add_itxt(PARAMETERS_KEY, (
+            f"{provenance['prompt']}\nNegative prompt: {provenance['negative_prompt']}\n"
+            f"Steps: {provenance['steps']}, CFG scale: {provenance['guidance']}, "
+            f"Seed: {provenance['seed']}, Size: {provenance['width']}x{provenance['height']}, "
+            f"Model: {provenance['model']}"))
+        path = self.output_dir / f"{time.strftime('%Y%m%d-%H%M%S')}-{provenance['seed']}-{uuid.uuid4().hex[:8]}.png"
+        image.save(path, pnginfo=info)
+        return path

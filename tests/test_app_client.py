@@ -1,0 +1,123 @@
+"""The launched app driven by the real gradio_client: one Client is one conversation."""
+from __future__ import annotations
+
+import threading
+import time
+
+import pytest
+from gradio_client import handle_file
+from PIL import Image
+
+from chatbot.config import MAX_FILES_PER_MESSAGE, MAX_MESSAGE_CHARS
+from tests.conftest import RunningApp, make_photo
+
+
+def chat(client, text="", files=()):
+    text_out, files_out, info = client.predict({"text": text, "files": [handle_file(str(f)) for f in files]},
+                                               api_name="/chat")
+    return text_out, files_out, info
+
+
+def step(info, prefix):
+    return next(s for s in info["steps"] if s["title"].startswith(prefix))
+
+
+def test_page_is_served_quickly_and_lists_the_chat_endpoint(tiny_app):
+    assert tiny_app.ready_s < 60
+    api = tiny_app.client().view_api(print_info=False, return_format="dict")
+    assert "/chat" in api["named_endpoints"] and "/stop" in api["named_endpoints"]
+
+
+def test_text_then_two_photos_then_a_follow_up(tiny_app, photos):
+    c = tiny_app.client()
+    text, files, info = chat(c, "Hello, who are you?")
+    assert text and info["error"] is None and step(info, "💬")["done"]
+    text, _, info = chat(c, "Compare these", photos)
+    enc = step(info, "🖼️")["detail"]
+    assert "red.png" in enc and "blue.jpg" in enc and enc.count("encoded in") == 2
+    text, _, info = chat(c, "What about the first photo?")
+    assert step(info, "🖼️")["detail"].count("cached") == 2, "the encoder must not run again"
+    assert "reused from this conversation's cache" in step(info, "💬")["detail"]
+
+
+@pytest.mark.parametrize("build,needle", [
+    (lambda d: ("", []), "empty"),
+    (lambda d: ("x" * (MAX_MESSAGE_CHARS + 10), []), "MAX_MESSAGE_CHARS"),
+    (lambda d: ("many", [make_photo(d / f"{i}.png") for i in range(MAX_FILES_PER_MESSAGE + 1)]), "MAX_FILES_PER_MESSAGE"),
+])
+def test_bad_messages_over_the_api(tiny_app, tmp_path, build, needle):
+    c = tiny_app.client()
+    chat(c, "first")
+    text, files, info = chat(c, *build(tmp_path))
+    assert needle in info["error"] and needle in text
+    ok, _, info = chat(c, "still alive?")
+    assert ok and info["error"] is None
+
+
+def test_bad_files_over_the_api(tiny_app, tmp_path):
+    c = tiny_app.client()
+    chat(c, "with a photo", [make_photo(tmp_path / "good.png")])
+    renamed = tmp_path / "notes.jpg"
+    renamed.write_text("plain text pretending to be a photo")
+    broken = tmp_path / "broken.png"
+    broken.write_bytes(make_photo(tmp_path / "src.png").read_bytes()[:50])
+    bomb = tmp_path / "bomb.png"
+    Image.new("1", (20000, 20000)).save(bomb)
+    big = tmp_path / "big.png"
+    with open(big, "wb") as f:
+        f.truncate(25 * 2**20)
+    exe = tmp_path / "setup.exe"
+    exe.write_bytes(b"MZ")
+    for f, needle in [(renamed, "not an image"), (broken, "corrupt"), (bomb, "pixels"),
+                      (big, "MAX_FILE_MB"), (exe, "not supported")]:
+        _, _, info = chat(c, "look", [f])
+        assert info["error"] and needle in info["error"], (f.name, info["error"])
+    _, _, info = chat(c, "and the first photo?")
+    assert info["error"] is None and step(info, "🖼️")["detail"].count("cached") == 1
+
+
+def test_two_users_at_once_never_see_each_other(tiny_app, tmp_path):
+    a, b = tiny_app.client(), tiny_app.client()
+    pa, pb = make_photo(tmp_path / "alice.png", (250, 0, 0)), make_photo(tmp_path / "bob.png", (0, 0, 250))
+    results = {}
+
+    def session(name, client, photo):
+        chat(client, f"I am {name}", [photo])
+        results[name] = chat(client, "what did I send?")
+
+    threads = [threading.Thread(target=session, args=a_) for a_ in (("alice", a, pa), ("bob", b, pb))]
+    [t.start() for t in threads]
+    [t.join(120) for t in threads]
+    alice, bob = step(results["alice"][2], "🖼️")["detail"], step(results["bob"][2], "🖼️")["detail"]
+    assert "alice.png" in alice and "bob.png" not in alice
+    assert "bob.png" in bob and "alice.png" not in bob
+    assert alice.count("photo ") == 1 and bob.count("photo ") == 1
+
+
+@pytest.fixture(scope="module")
+def long_app(tiny_models):
+    app = RunningApp("--profile", "tiny", "--max-new-tokens", "4000")
+    yield app
+    app.stop()
+
+
+def test_stop_really_stops_and_the_next_message_is_served(long_app):
+    c = long_app.client()
+    job = c.submit({"text": "a very long answer please", "files": []}, api_name="/chat")
+    deadline = time.time() + 60
+    while time.time() < deadline and not (job.outputs() and job.outputs()[-1][0]):
+        time.sleep(0.05)
+    t_stop = time.perf_counter()
+    c.predict(api_name="/stop")
+    text, _, info = job.result(timeout=30)
+    stopped_after = time.perf_counter() - t_stop
+    assert info["stopped"] and "stopped" in step(info, "💬")["detail"]
+    assert 0 < info["metrics"]["new_tokens"] < 4000 and stopped_after < 5
+    t = time.perf_counter()
+    c.predict(api_name="/stop")  # a stale stop must not cut the next answer short
+    job2 = c.submit({"text": "next", "files": []}, api_name="/chat")
+    while not job2.outputs() and time.perf_counter() - t < 30:
+        time.sleep(0.05)
+    assert time.perf_counter() - t < 10, "the next message starts at once after Stop"
+    c.predict(api_name="/stop")
+    job2.result(timeout=30)

