@@ -44,6 +44,7 @@ class Turn:
     error: str | None = None                    # shown to the user; not sent to the model
     stopped: bool = False
     metrics: dict = field(default_factory=dict)  # ttft_s, tokens_per_s, new_tokens, ... (API and benches)
+    card: dict | None = None                    # the ImageRequest behind a generated picture
 
 
 @dataclass
@@ -60,9 +61,10 @@ class Conversation:
         return [a for t in self.turns if t.role == "user" for a in t.attachments if a.kind == "image"]
 
     def model_turns(self) -> list[Turn]:
-        """Turns the model should see: a rejected or failed exchange (an error and no text)
-        is for the user only, so a retry starts clean."""
-        failed = {i for i, t in enumerate(self.turns) if t.role == "assistant" and t.error and not t.text}
+        """Turns the model should see: an assistant turn with no text (a rejected or failed
+        exchange, a redrawn picture) is for the user only, so a retry starts clean."""
+        failed = {i for i, t in enumerate(self.turns) if t.role == "assistant" and not t.text
+                  and (t.error or t.files or t.card)}
         return [t for i, t in enumerate(self.turns)
                 if i not in failed and not (t.role == "user" and i + 1 in failed)]
 

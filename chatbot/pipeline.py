@@ -12,12 +12,14 @@ from __future__ import annotations
 import threading
 import time
 import traceback
+from pathlib import Path
 from typing import Iterator
 
 from .config import MAX_IMAGES_PER_CONVERSATION, MAX_MESSAGE_CHARS, AppConfig
 from .conversation import Attachment, Conversation, Step, Turn, UserError
 from .models.decoding import GenStats, Sampling
-from .prompts import language_of, render
+from .output_projector import hide_signal, parse_llm_signal
+from .prompts import language_of, render, template
 
 MAX_HISTORY_CHARS = 12_000   # older turns are dropped from the prompt beyond this
 LOAD_POLL_S = 0.5
@@ -35,6 +37,8 @@ class Models:
         self._ready = threading.Event()
         self._lock = threading.Lock()
         self._thread: threading.Thread | None = None
+        self._generator = None
+        self._classifier = False  # False: not loaded yet (None: this profile has none)
 
     def start(self) -> None:
         with self._lock:
@@ -49,6 +53,7 @@ class Models:
             self.progress = "preparing"
             backend = create_backend(self.cfg.llm)
             backend.load(progress=lambda s: setattr(self, "progress", f"loading {s}"))
+            self.generator_model()  # resolve (tiny: build) the generator off the request path
             self.backend = backend
             self.progress = "ready"
         except Exception as exc:  # shown in the chat and the header, the app stays up
@@ -58,6 +63,28 @@ class Models:
         finally:
             self.load_seconds = time.perf_counter() - t
             self._ready.set()
+
+    def generator_model(self) -> str | None:
+        """The diffusers model this profile draws with (None: it cannot draw)."""
+        if self.cfg.generator is None and self.cfg.profile in ("tiny", "hub"):
+            from .generator import generator_for_profile
+            self.cfg.generator = generator_for_profile(self.cfg.profile)
+        return self.cfg.generator
+
+    def generator(self):
+        with self._lock:
+            if self._generator is None:
+                from .generator import Generator
+                self._generator = Generator(self.generator_model(), device=self.cfg.llm.device)
+            return self._generator
+
+    def classifier(self):
+        """The learned draw/no-draw classifier (GILL-style) for this profile, or None."""
+        with self._lock:
+            if self._classifier is False:
+                from .output_projector import load_classifier
+                self._classifier = load_classifier(self.cfg.profile)
+            return self._classifier
 
     def wait(self) -> Iterator[str]:
         """Yield progress lines until loaded; raise if loading failed."""
@@ -86,8 +113,9 @@ class Pipeline:
                                              repetition_penalty=1.1 if cfg.llm.kind == "text" else 1.0)
 
     # ---- the chain, in data-flow order -------------------------------------------
-    def respond(self, conv: Conversation, text: str, files: list[str] = ()) -> Iterator[Turn]:
-        """Add the user's turn and stream the assistant's; yields the reply as it grows."""
+    def respond(self, conv: Conversation, text: str, files: list[str] = (), draw: bool = False) -> Iterator[Turn]:
+        """Add the user's turn and stream the assistant's; yields the reply as it grows.
+        draw=True is the UI's image toggle: this message asks for a picture."""
         files = list(files or [])
         conv.stop_event.clear()
         user, reply = Turn("user", text=text or ""), Turn("assistant")
@@ -102,7 +130,7 @@ class Pipeline:
         conv.turns += [user, reply]
         yield reply
         try:
-            yield from self._answer(conv, reply)
+            yield from self._answer(conv, user, reply, draw)
         except UserError as exc:
             reply.error = str(exc)
         except Exception as exc:
@@ -123,7 +151,7 @@ class Pipeline:
             out.append(ingest_image(path))
         return out
 
-    def _answer(self, conv: Conversation, reply: Turn) -> Iterator[Turn]:
+    def _answer(self, conv: Conversation, user: Turn, reply: Turn, draw: bool) -> Iterator[Turn]:
         t_start = time.perf_counter()
         load = Step("⏳ Loading model")
         for progress in self.models.wait():
@@ -143,7 +171,8 @@ class Pipeline:
             reply.steps.append(step)
             yield reply
             step.detail, step.done = self._ocr(images, conv.image_cache), True
-        messages = self.build_messages(conv, images, backend.sees_images)
+        messages = self.build_messages(conv, images, backend.sees_images,
+                                       can_draw=self.models.generator_model() is not None)
 
         # vision encoder -> input projector, once per image per conversation
         encodings = []
@@ -164,10 +193,13 @@ class Pipeline:
         reply.steps.append(step)
         stats = GenStats()
         t_llm = time.perf_counter()
+        raw = ""
         for piece in backend.stream(messages, encodings, key=conv.id, sampling=self.sampling,
                                     stop_event=conv.stop_event, stats=stats):
-            reply.text += piece
+            raw += piece
+            reply.text = hide_signal(raw)  # the <draw> line is for the output projector, not the reader
             yield reply
+        reply.text, signal = parse_llm_signal(raw)
         reply.stopped = stats.stopped or conv.stop_event.is_set()
         ttft = t_llm - t_start + stats.ttft_s  # from the message to the first token, encoding included
         reply.metrics = {"ttft_s": round(ttft, 4), "tokens_per_s": round(stats.tokens_per_s, 2),
@@ -178,6 +210,88 @@ class Pipeline:
                        + (f" ({stats.reused_tokens} reused from this conversation's cache)"
                           if stats.reused_tokens else "") + (" · stopped" if reply.stopped else ""))
         step.done = True
+        yield reply
+        if not reply.stopped:
+            yield from self._picture(conv, user, reply, signal, draw)
+
+    # ---- output projector -> generator -------------------------------------------
+    def _picture(self, conv: Conversation, user: Turn, reply: Turn, signal: dict | None,
+                 toggle: bool) -> Iterator[Turn]:
+        """Decide whether the reply needs a picture and write its prompt, then draw it."""
+        from .generator import default_settings, why_no_generator
+        from .output_projector import decide, write_prompt
+        decision = decide(user.text, toggle=toggle, llm_signal=signal is not None,
+                          classifier=self.models.classifier())
+        if not decision.draw:
+            return
+        step = Step("🎯 Output projector", f"draw ({decision.source}): {decision.reason}")
+        reply.steps.append(step)
+        yield reply
+        model = self.models.generator_model()
+        if model is None:
+            step.done = True
+            reply.error = why_no_generator(self.cfg.profile) or "No image generator is configured (--generator)."
+            return
+        backend = self.models.backend
+        history = [(t.role, t.text) for t in conv.model_turns()[:-2]]  # the turns before this exchange
+        photo = next((a.path for a in user.attachments if a.kind == "image"), None)  # -> a variation of it
+        req = write_prompt(lambda msgs: backend.complete(msgs, key=f"{conv.id}:prompt"), history, user.text,
+                           conv.extras.get("image_request"), default_settings(model, self.cfg.llm.device),
+                           signal=signal, init_image=photo)
+        step.detail += f"\nprompt: {req.prompt}\nseed {req.seed} · {req.steps} steps · {req.width}x{req.height}"
+        step.done = True
+        yield from self.draw(conv, reply, req)
+
+    def redraw(self, conv: Conversation, req) -> Iterator[Turn]:
+        """The card's Redraw: draw an edited request again without asking the LLM."""
+        conv.stop_event.clear()
+        reply = Turn("assistant")
+        conv.turns.append(reply)
+        try:
+            yield from self.draw(conv, reply, req)
+        except UserError as exc:
+            reply.error = str(exc)
+        yield reply
+
+    def draw(self, conv: Conversation, reply: Turn, req) -> Iterator[Turn]:
+        """Run the generator in a worker thread and stream its per-step progress."""
+        import queue
+        from .generator import GenerationStopped
+        conv.extras["image_request"] = req
+        reply.card = req.to_dict()
+        step = Step(f"🎨 {Path(self.models.generator_model()).name}", "loading the generator…")
+        reply.steps.append(step)
+        yield reply
+        generator = self.models.generator()
+        progress, result = queue.Queue(), {}
+
+        def work():
+            try:
+                result["image"] = generator.generate(req, on_step=lambda i, n: progress.put((i, n)),
+                                                     stop_event=conv.stop_event)
+            except BaseException as exc:  # handed to the streaming side below
+                result["error"] = exc
+            finally:
+                progress.put(None)
+        threading.Thread(target=work, daemon=True, name="generator").start()
+        while (item := progress.get()) is not None:
+            step.detail = f"step {item[0]}/{item[1]}"
+            yield reply
+        step.done = True
+        err = result.get("error")
+        if isinstance(err, GenerationStopped):
+            reply.stopped, step.detail = True, f"stopped: {err}"
+        elif isinstance(err, UserError):
+            reply.error = str(err)
+        elif err is not None:
+            reply.error = (f"The image generator failed ({type(err).__name__}: {err}); "
+                           "the text reply is kept. Edit the prompt in the card and press Redraw.")
+        else:
+            image = result["image"]
+            reply.files.append(image.path)
+            p = image.provenance
+            step.detail = (f"{p.get('model', '')} · seed {p.get('seed')} · {p.get('steps')} steps · "
+                           f"{image.image.width}x{image.image.height} · {p.get('seconds', 0):.1f} s")
         yield reply
 
     def _ocr(self, images: list[Attachment], cache: dict) -> str:
@@ -191,7 +305,8 @@ class Pipeline:
             lines.append(f"photo {i + 1} ({att.name}): {len(att.text)} characters read")
         return "\n".join(lines)
 
-    def build_messages(self, conv: Conversation, images: list[Attachment], sees_images: bool) -> list[dict]:
+    def build_messages(self, conv: Conversation, images: list[Attachment], sees_images: bool,
+                       can_draw: bool = False) -> list[dict]:
         """Chat messages for the LLM: every turn keeps its photos in place, so the prompt of
         turn N is a prefix of turn N+1's (the KV cache then serves the old part)."""
         in_context = {id(a) for a in images}
@@ -204,8 +319,10 @@ class Pipeline:
                 break
             kept.append(t)
         last_user = next((t.text for t in reversed(turns) if t.role == "user"), "")
-        messages = [{"role": "system", "content": [
-            {"type": "text", "text": render("system", language=language_of(last_user))}]}]
+        system = render("system", language=language_of(last_user))
+        if can_draw:  # the LLM's own structured signal for the output projector
+            system += "\n" + template("image_decision")
+        messages = [{"role": "system", "content": [{"type": "text", "text": system}]}]
         for t in reversed(kept):
             parts = []
             for a in t.attachments:

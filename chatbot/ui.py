@@ -11,7 +11,7 @@ from pathlib import Path
 
 import gradio as gr
 
-from .config import MAX_MESSAGE_CHARS
+from .config import MAX_GENERATION_STEPS, MAX_MESSAGE_CHARS
 from .conversation import Conversation, Turn
 from .pipeline import Pipeline
 
@@ -20,10 +20,14 @@ ASSETS = Path(__file__).resolve().parent.parent / "assets"
 I18N = gr.I18n(
     en={"placeholder": "Ask about your photos, or drop several in (png, jpg, webp, gif)…",
         "stop": "⏹ Stop", "retry": "🔄 Retry", "undo": "↩️ Undo", "clear": "🗑️ Clear",
-        "chat": "Conversation", "examples": "Examples", "chain": "How this answer is made"},
+        "chat": "Conversation", "examples": "Examples", "draw": "🎨 Image mode: draw a picture for my message",
+        "card": "🎨 Image card: edit the prompt or seed and redraw (no new LLM call)", "prompt": "Prompt",
+        "negative": "Negative prompt", "seed": "Seed", "steps": "Steps", "redraw": "🎨 Redraw"},
     ko={"placeholder": "사진에 대해 물어보세요. 여러 장을 올릴 수 있어요 (png, jpg, webp, gif)…",
         "stop": "⏹ 중지", "retry": "🔄 다시 생성", "undo": "↩️ 되돌리기", "clear": "🗑️ 지우기",
-        "chat": "대화", "examples": "예시", "chain": "답변이 만들어지는 과정"},
+        "chat": "대화", "examples": "예시", "draw": "🎨 이미지 모드: 메시지마다 그림 그리기",
+        "card": "🎨 이미지 카드: 프롬프트나 시드를 고쳐 다시 그리기 (LLM 호출 없음)", "prompt": "프롬프트",
+        "negative": "네거티브 프롬프트", "seed": "시드", "steps": "스텝", "redraw": "🎨 다시 그리기"},
 )
 
 
@@ -59,7 +63,7 @@ def api_reply(reply: Turn) -> tuple[str, list[str], dict]:
     """What /chat returns: text as text, files as downloadable files, the chain as JSON."""
     text = (reply.text + (f"\n\n⚠️ {reply.error}" if reply.error else "")).strip()
     info = {"steps": [{"title": s.title, "detail": s.detail, "done": s.done} for s in reply.steps],
-            "stopped": reply.stopped, "error": reply.error, "metrics": reply.metrics}
+            "stopped": reply.stopped, "error": reply.error, "metrics": reply.metrics, "image_request": reply.card}
     return text, list(reply.files), info
 
 
@@ -71,7 +75,8 @@ def header(pipeline: Pipeline) -> str:
             chain += " · photos are read by OCR: no vision-language model is available offline"
     else:
         chain = f"{cfg.llm.model or cfg.llm.server_url} — {m.error or m.progress}"
-    gen = cfg.generator or "none on this profile"
+    gen = cfg.generator or ("none on this profile (no text-to-image weights ship on PyPI)"
+                            if cfg.profile == "offline" else "resolved after the LLM loads")
     return (f"**Profile `{cfg.profile}`** ({cfg.profile_reason}) · model {m.progress}\n\n"
             f"🖼️ encoder → projector → 💬 LLM: `{chain}`\n\n"
             f"🎨 output projector → generator: `{gen}`")
@@ -85,6 +90,7 @@ def build_ui(pipeline: Pipeline) -> gr.Blocks:
         box = gr.MultimodalTextbox(placeholder=I18N("placeholder"), file_count="multiple",
                                    sources=["upload"], max_plain_text_length=MAX_MESSAGE_CHARS * 2,
                                    show_label=False, autofocus=True)
+        draw_toggle = gr.Checkbox(False, label=I18N("draw"))
         with gr.Row():
             stop = gr.Button(I18N("stop"), variant="stop", size="sm")
             retry = gr.Button(I18N("retry"), size="sm")
@@ -95,19 +101,54 @@ def build_ui(pipeline: Pipeline) -> gr.Blocks:
             gr.Examples([[{"text": "What is in this photo?", "files": [str(examples[0])]}],
                          [{"text": "이 사진에 무엇이 있나요?", "files": [str(examples[0])]}]],
                         inputs=[box], label=I18N("examples"))
+        with gr.Accordion(I18N("card"), open=False):
+            card_prompt = gr.Textbox(label=I18N("prompt"), lines=2)
+            with gr.Row():
+                card_negative = gr.Textbox(label=I18N("negative"))
+                card_seed = gr.Number(label=I18N("seed"), precision=0, minimum=0)
+                card_steps = gr.Number(label=I18N("steps"), precision=0, minimum=1, maximum=MAX_GENERATION_STEPS)
+            redraw_btn = gr.Button(I18N("redraw"))
+        card = [card_prompt, card_negative, card_seed, card_steps]
         # hidden outputs of the /chat API endpoint
         api_text, api_files, api_info = gr.Textbox(visible=False), gr.File(file_count="multiple", visible=False), gr.JSON(visible=False)
         api_button = gr.Button(visible=False)
 
-        def run(conv, text, files):
+        def run(conv, text, files, draw=False):
             conv = conv or Conversation()
-            for reply in pipeline.respond(conv, text, files):
+            for reply in pipeline.respond(conv, text, files, draw=draw):
                 yield conv, reply
 
-        def chat_ui(message, conv):
+        def chat_ui(message, conv, draw):
             message = message or {}
-            for conv, _ in run(conv, message.get("text", ""), _paths(message.get("files"))):
+            for conv, _ in run(conv, message.get("text", ""), _paths(message.get("files")), draw):
                 yield render(conv), None, conv
+
+        def fill_card(conv):
+            req = (conv.extras.get("image_request") if conv else None)
+            if req is None:
+                return [gr.skip()] * 4
+            return req.prompt, req.negative_prompt, req.seed, req.steps
+
+        def edited_request(conv, prompt, negative, seed, steps):
+            from .output_projector import ImageRequest
+            prev = conv.extras.get("image_request") if conv else None
+            base = prev.to_dict() if prev else {}
+            return ImageRequest.from_dict({**base, "prompt": prompt or "", "negative_prompt": negative or "",
+                                           "seed": int(seed if seed is not None else base.get("seed", 0)),
+                                           "steps": int(steps or base.get("steps", 1))})
+
+        def redraw_ui(conv, prompt, negative, seed, steps):
+            conv = conv or Conversation()
+            for _ in pipeline.redraw(conv, edited_request(conv, prompt, negative, seed, steps)):
+                yield render(conv), conv
+
+        def redraw_api(request: dict, conv):
+            """Draw an image request again (fields of /chat's info["image_request"]) without asking the LLM."""
+            conv = conv or Conversation()
+            r = request or {}
+            for reply in pipeline.redraw(conv, edited_request(conv, r.get("prompt"), r.get("negative_prompt"),
+                                                              r.get("seed"), r.get("steps"))):
+                yield (*api_reply(reply), conv)
 
         def chat_api(message, conv):
             """Send one message ({"text": ..., "files": [...]}); stream the reply text, files and chain steps."""
@@ -142,9 +183,15 @@ def build_ui(pipeline: Pipeline) -> gr.Blocks:
 
         # One model, one device: every event that runs the model shares one queue slot.
         model_slot = dict(concurrency_id="model", concurrency_limit=1)
-        box.submit(chat_ui, [box, conv_state], [chatbot, box, conv_state], api_visibility="private", **model_slot)
+        box.submit(chat_ui, [box, conv_state, draw_toggle], [chatbot, box, conv_state], api_visibility="private",
+                   **model_slot).then(fill_card, [conv_state], card, api_visibility="private")
+        redraw_btn.click(redraw_ui, [conv_state, *card], [chatbot, conv_state], api_visibility="private",
+                         **model_slot).then(fill_card, [conv_state], card, api_visibility="private")
+        api_request = gr.JSON(visible=False)
+        gr.Button(visible=False).click(redraw_api, [api_request, conv_state], [api_text, api_files, api_info, conv_state],
+                                       api_name="redraw", **model_slot)
         api_button.click(chat_api, [box, conv_state], [api_text, api_files, api_info, conv_state],
-                         api_name="chat", **model_slot)
+                         api_name="chat", **model_slot).then(fill_card, [conv_state], card, api_visibility="private")
         retry.click(retry_fn, [conv_state], [chatbot, conv_state], api_name="retry", **model_slot)
         stop.click(stop_fn, [conv_state], None, api_name="stop", queue=False)
         undo.click(undo_fn, [conv_state], [chatbot, box, conv_state], api_name="undo")

@@ -121,3 +121,18 @@ def test_stop_really_stops_and_the_next_message_is_served(long_app):
     assert time.perf_counter() - t < 10, "the next message starts at once after Stop"
     c.predict(api_name="/stop")
     job2.result(timeout=30)
+
+
+def test_a_picture_arrives_as_a_downloadable_file_and_redraws_identically(tiny_app):
+    import numpy as np
+    c = tiny_app.client()
+    text, files, info = chat(c, "/imagine a red fox in the snow")
+    assert info["error"] is None and len(files) == 1
+    path = files[0] if isinstance(files[0], str) else files[0]["path"]
+    img = Image.open(path)
+    assert img.format == "PNG" and "chatbot:provenance" in img.info
+    card = info["image_request"]
+    assert card["prompt"] and step(info, "🎯")["done"] and step(info, "🎨")["done"]
+    _, files2, info2 = c.predict(card, api_name="/redraw")
+    path2 = files2[0] if isinstance(files2[0], str) else files2[0]["path"]
+    assert np.array_equal(np.asarray(img), np.asarray(Image.open(path2))), "same request + seed -> same image"

@@ -63,6 +63,16 @@ def test_upload_a_photo_and_watch_the_reply_stream(tiny_app, browser, photos):
     page.close()
 
 
+def test_a_requested_picture_appears_inline(tiny_app, browser):
+    page = open_page(browser, tiny_app.url)
+    send(page, "/imagine a lighthouse at night")
+    page.wait_for_function(
+        "[...document.querySelectorAll('.message.bot img, [data-testid=\"bot\"] img')].length > 0", timeout=90_000)
+    page.get_by_text("Output projector").first.wait_for(timeout=10_000)
+    page.screenshot(path=str(ARTIFACTS / "browser_picture.png"), full_page=True)
+    page.close()
+
+
 def test_the_ui_speaks_korean_to_a_korean_browser(tiny_app, browser):
     page = open_page(browser, tiny_app.url, locale="ko-KR")
     page.get_by_text("지우기").first.wait_for(timeout=15_000)

@@ -38,9 +38,12 @@ class Backend:
                sampling: Sampling, stop_event=None, stats: GenStats | None = None) -> Iterator[str]:
         raise NotImplementedError
 
-    def complete(self, messages: list[dict], max_new_tokens: int = 256) -> str:
-        """Whole reply at once (the output projector's prompt writing uses it)."""
-        return "".join(self.stream(messages, [], key="complete", sampling=Sampling(max_new_tokens=max_new_tokens)))
+    def complete(self, messages: list[dict], key: str, max_new_tokens: int = 128) -> str:
+        """Whole reply at once for text-only OpenAI-style messages (the output projector's
+        prompt writing uses it); `key` keeps its KV cache apart from the chat's."""
+        parts = [{"role": m["role"], "content": [{"type": "text", "text": m["content"]}]
+                  if isinstance(m["content"], str) else m["content"]} for m in messages]
+        return "".join(self.stream(parts, [], key=key, sampling=Sampling(max_new_tokens=max_new_tokens)))
 
     def forget(self, key: str) -> None:
         """Release per-conversation state (KV cache) when a conversation is cleared."""
