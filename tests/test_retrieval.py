@@ -133,14 +133,12 @@ def test_offline_minilm_finds_the_right_page(tmp_path):
 
 def test_eval_command_runs(tmp_path, capsys):
     """`python -m chatbot.eval_retrieval` on the generated set (tiny embedder: smoke only)."""
-    import subprocess
-    import sys
+    import runpy
     from pathlib import Path
 
     from chatbot.eval_retrieval import main
-    root = Path(__file__).resolve().parent.parent
-    subprocess.run([sys.executable, str(root / "scripts" / "make_retrieval_eval.py"),
-                    str(tmp_path)], check=True, capture_output=True)
+    script = Path(__file__).resolve().parent.parent / "scripts" / "make_retrieval_eval.py"
+    runpy.run_path(str(script), run_name="eval_set")["main"](str(tmp_path))
     main([str(tmp_path / "questions.jsonl"), "--profile", "tiny"])
     out = capsys.readouterr().out
     assert re.search(r"questions=\d{2} hit@1=[01]\.\d{3} hit@3=[01]\.\d{3}", out)
