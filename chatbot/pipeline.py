@@ -143,13 +143,8 @@ class Pipeline:
     def ingest(self, files: list[str]) -> list[Attachment]:
         from .ingest import check_files, ingest_image, is_image
         check_files(files)
-        out = []
-        for path in files:
-            if not is_image(path):
-                raise UserError(f"'{path.rsplit('/', 1)[-1]}': PDFs and tables are not supported yet; "
-                                "for now send photos (png, jpg, webp, gif).")
-            out.append(ingest_image(path))
-        return out
+        # photos are checked now; documents are parsed in the reply, where progress shows
+        return [ingest_image(p) if is_image(p) else Attachment("document", Path(p).name, p, "") for p in files]
 
     def _answer(self, conv: Conversation, user: Turn, reply: Turn, draw: bool) -> Iterator[Turn]:
         t_start = time.perf_counter()
@@ -164,6 +159,18 @@ class Pipeline:
             t_start = time.perf_counter()  # time to first token counts from a loaded model
         backend = self.models.backend
 
+        # documents: parse (page progress), index, retrieve page-cited passages for this question
+        question = user.text.strip() or "Summarise the uploaded documents briefly."
+        docs = yield from self._documents(conv, user, reply)
+        context, passages = "", []
+        if docs is not None:
+            step = Step("📚 Retrieval", "…")
+            reply.steps.append(step)
+            context, passages = yield from with_progress(
+                lambda report: (docs.embed(report), docs.context(question))[1], step, "embedding chunks {}/{}", reply)
+            step.detail = sources(passages)
+            step.done = True
+
         # photos: OCR first when the LLM cannot see; the prompt decides which photos stay in context
         images = conv.images()[-MAX_IMAGES_PER_CONVERSATION:]
         if images and not backend.sees_images:
@@ -172,7 +179,8 @@ class Pipeline:
             yield reply
             step.detail, step.done = self._ocr(images, conv.image_cache), True
         messages = self.build_messages(conv, images, backend.sees_images,
-                                       can_draw=self.models.generator_model() is not None)
+                                       can_draw=self.models.generator_model() is not None,
+                                       documents=context, question=question)
 
         # vision encoder -> input projector, once per image per conversation
         encodings = []
@@ -211,8 +219,32 @@ class Pipeline:
                           if stats.reused_tokens else "") + (" · stopped" if reply.stopped else ""))
         step.done = True
         yield reply
+        if passages:
+            reply.files += thumbnails(passages, docs)
         if not reply.stopped:
             yield from self._picture(conv, user, reply, signal, draw)
+
+    def _documents(self, conv: Conversation, user: Turn, reply: Turn):
+        """Parse this turn's documents into the conversation's index; the index or None."""
+        new = [a for a in user.attachments if a.kind == "document"]
+        index = conv.extras.get("documents")
+        if new and index is None:
+            from .embeddings import embeddings_for_profile
+            from .retrieval import DocumentIndex
+            index = conv.extras["documents"] = DocumentIndex(embeddings_for_profile(self.cfg.profile))
+        for att in new:
+            from .ingest.documents import ingest_document
+            step = Step(f"📄 {att.name}", "reading…")
+            reply.steps.append(step)
+            doc = yield from with_progress(lambda report: ingest_document(att.path, att.name, report),
+                                           step, "page {}/{}", reply)
+            att.data, att.sha256, att.text = doc, doc.sha256, doc.summary()
+            added = index.add(doc)
+            step.detail = doc.summary() + ("" if added else " · already in this conversation (not parsed again)")
+            if doc.kind == "table" and doc.tables:  # sheets show a preview
+                step.detail += "\n\n" + "\n".join(doc.tables[0].markdown.splitlines()[:8])
+            step.done = True
+        return index if index is not None and index.documents else None
 
     # ---- output projector -> generator -------------------------------------------
     def _picture(self, conv: Conversation, user: Turn, reply: Turn, signal: dict | None,
@@ -254,8 +286,7 @@ class Pipeline:
         yield reply
 
     def draw(self, conv: Conversation, reply: Turn, req) -> Iterator[Turn]:
-        """Run the generator in a worker thread and stream its per-step progress."""
-        import queue
+        """Run the generator with per-step progress; Stop ends it after the current step."""
         from .generator import GenerationStopped
         conv.extras["image_request"] = req
         reply.card = req.to_dict()
@@ -263,35 +294,22 @@ class Pipeline:
         reply.steps.append(step)
         yield reply
         generator = self.models.generator()
-        progress, result = queue.Queue(), {}
-
-        def work():
-            try:
-                result["image"] = generator.generate(req, on_step=lambda i, n: progress.put((i, n)),
-                                                     stop_event=conv.stop_event)
-            except BaseException as exc:  # handed to the streaming side below
-                result["error"] = exc
-            finally:
-                progress.put(None)
-        threading.Thread(target=work, daemon=True, name="generator").start()
-        while (item := progress.get()) is not None:
-            step.detail = f"step {item[0]}/{item[1]}"
-            yield reply
-        step.done = True
-        err = result.get("error")
-        if isinstance(err, GenerationStopped):
-            reply.stopped, step.detail = True, f"stopped: {err}"
-        elif isinstance(err, UserError):
-            reply.error = str(err)
-        elif err is not None:
-            reply.error = (f"The image generator failed ({type(err).__name__}: {err}); "
+        try:
+            image = yield from with_progress(lambda report: generator.generate(
+                req, on_step=report, stop_event=conv.stop_event), step, "step {}/{}", reply)
+        except GenerationStopped as exc:
+            reply.stopped, step.detail = True, f"stopped: {exc}"
+        except UserError as exc:
+            reply.error = str(exc)
+        except Exception as exc:
+            reply.error = (f"The image generator failed ({type(exc).__name__}: {exc}); "
                            "the text reply is kept. Edit the prompt in the card and press Redraw.")
         else:
-            image = result["image"]
             reply.files.append(image.path)
             p = image.provenance
             step.detail = (f"{p.get('model', '')} · seed {p.get('seed')} · {p.get('steps')} steps · "
                            f"{image.image.width}x{image.image.height} · {p.get('seconds', 0):.1f} s")
+        step.done = True
         yield reply
 
     def _ocr(self, images: list[Attachment], cache: dict) -> str:
@@ -306,7 +324,7 @@ class Pipeline:
         return "\n".join(lines)
 
     def build_messages(self, conv: Conversation, images: list[Attachment], sees_images: bool,
-                       can_draw: bool = False) -> list[dict]:
+                       can_draw: bool = False, documents: str = "", question: str = "") -> list[dict]:
         """Chat messages for the LLM: every turn keeps its photos in place, so the prompt of
         turn N is a prefix of turn N+1's (the KV cache then serves the old part)."""
         in_context = {id(a) for a in images}
@@ -322,6 +340,8 @@ class Pipeline:
         system = render("system", language=language_of(last_user))
         if can_draw:  # the LLM's own structured signal for the output projector
             system += "\n" + template("image_decision")
+        if documents:
+            system += "\n\n" + template("document_qa")
         messages = [{"role": "system", "content": [{"type": "text", "text": system}]}]
         for t in reversed(kept):
             parts = []
@@ -336,13 +356,60 @@ class Pipeline:
                 else:
                     parts.append({"type": "text", "text": render(
                         "ocr_image", number=numbers[id(a)], name=a.name, text=a.text or "(no text found)")})
-            if t.text:
+            if documents and t is kept[0]:  # this turn's excerpts, fenced as data, before the question
+                parts.append({"type": "text", "text": f"{documents}\n\nQuestion: {question}"})
+            elif t.text:
                 parts.append({"type": "text", "text": t.text})
             messages.append({"role": t.role, "content": parts or [{"type": "text", "text": ""}]})
         if sees_images:  # images dropped with old turns must not be encoded either
             kept_ids = {id(a) for t in kept for a in t.attachments}
             images[:] = [a for a in images if id(a) in kept_ids]
         return messages
+
+
+def sources(passages) -> str:
+    """The Retrieval step's text: what went into the context, with citations."""
+    return "\n".join(f"{p.cite()} ({p.kind}, score {p.score:.2f}): {p.text[:160].strip()}…" for p in passages)
+
+
+def thumbnails(passages, index, limit: int = 2) -> list[str]:
+    """PNG thumbnails of the best-ranked PDF pages, so a citation is one click away."""
+    import tempfile
+    from .ingest.documents import render_page
+    from .retrieval import _safe_name
+    paths = {_safe_name(d.name): d.path for d in index.documents if d.kind == "pdf"}
+    out = []
+    for file, page in dict.fromkeys((p.file, p.page) for p in passages if p.file in paths):
+        if len(out) == limit:
+            break
+        target = Path(tempfile.gettempdir()) / "chatbot-pages" / f"{Path(file).stem}-p{page}.png"
+        target.parent.mkdir(parents=True, exist_ok=True)
+        render_page(paths[file], page).save(target)
+        out.append(str(target))
+    return out
+
+
+def with_progress(work, step: Step, fmt: str, reply: Turn):
+    """Run work(report) in a thread; each report(*args) becomes step.detail = fmt.format(*args)
+    and the reply is yielded, so long stages stream their progress. Returns work's result
+    (use with `yield from`) or re-raises its exception."""
+    import queue
+    reports, result = queue.Queue(), {}
+
+    def run():
+        try:
+            result["value"] = work(lambda *a: reports.put(a))
+        except BaseException as exc:  # handed to the streaming side
+            result["error"] = exc
+        finally:
+            reports.put(None)
+    threading.Thread(target=run, daemon=True).start()
+    while (item := reports.get()) is not None:
+        step.detail = fmt.format(*item)
+        yield reply
+    if "error" in result:
+        raise result["error"]
+    return result["value"]
 
 
 def explain_failure(exc: Exception) -> str:

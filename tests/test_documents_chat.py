@@ -1,0 +1,84 @@
+"""Documents inside the conversation: parse with progress, retrieve, cite, and survive bad files."""
+from __future__ import annotations
+
+import pytest
+
+from chatbot.conversation import Conversation
+from chatbot.models import build_config
+from chatbot.models.decoding import Sampling
+from chatbot.pipeline import Pipeline
+from tests import docfixtures as df
+from tests.conftest import make_photo
+
+
+@pytest.fixture(scope="module")
+def pipe(tiny_models):
+    p = Pipeline(build_config("tiny"), Sampling(max_new_tokens=6, min_new_tokens=6))
+    list(p.models.wait())
+    return p
+
+
+def run(pipe, conv, text, files=()):
+    replies = [(r.steps[-1].title, r.steps[-1].detail) if r.steps else None
+               for r in pipe.respond(conv, text, [str(f) for f in files])]
+    return conv.turns[-1], replies
+
+
+def test_pdf_upload_shows_progress_cites_pages_and_a_thumbnail(pipe, tmp_path):
+    conv = Conversation()
+    reply, seen = run(pipe, conv, "What was the total revenue in 2023?", [df.make_report_pdf(tmp_path / "report.pdf")])
+    assert reply.error is None
+    assert any(s and s[0].startswith("📄") and s[1].startswith("page ") for s in seen), "page progress streams"
+    titles = [s.title.split(" ")[0] for s in reply.steps]
+    assert titles[:3] == ["📄", "📚", "💬"]
+    assert "[p. " in reply.steps[1].detail
+    assert reply.files and reply.files[0].endswith(".png"), "a cited page's thumbnail comes with the answer"
+    prompt = pipe.build_messages(conv, [], True, documents="<documents>X</documents>", question="q")
+    assert "untrusted" in prompt[0]["content"][0]["text"].lower() or "data" in prompt[0]["content"][0]["text"]
+
+
+def test_documents_stay_for_later_turns_and_are_not_parsed_again(pipe, tmp_path):
+    conv = Conversation()
+    pdf = df.make_report_pdf(tmp_path / "report.pdf")
+    run(pipe, conv, "Summarise", [pdf])
+    reply, _ = run(pipe, conv, "And the table on page 2?")
+    assert reply.steps[0].title.startswith("📚"), "retrieval runs on later turns without a new upload"
+    again, _ = run(pipe, conv, "once more", [pdf])
+    assert "not parsed again" in again.steps[0].detail
+
+
+def test_sheet_upload_shows_a_preview_and_photos_mix_with_documents(pipe, tmp_path):
+    conv = Conversation()
+    reply, _ = run(pipe, conv, "Compare the photo with the table",
+                   [df.make_csv(tmp_path / "cities.csv"), make_photo(tmp_path / "p.png")])
+    assert reply.error is None
+    preview = next(s.detail for s in reply.steps if s.title.startswith("📄"))
+    assert "|" in preview and "Seoul" in preview
+    assert any(s.title.startswith("🖼️") for s in reply.steps) and any(s.title.startswith("📚") for s in reply.steps)
+
+
+@pytest.mark.parametrize("maker,needle", [
+    (df.make_encrypted_pdf, "password"),
+    (df.make_truncated_pdf, ""),
+    (df.make_png_as_pdf, "PNG"),
+    (df.make_blank_pdf, ""),
+])
+def test_bad_documents_get_a_message_and_the_conversation_continues(pipe, tmp_path, maker, needle):
+    conv = Conversation()
+    run(pipe, conv, "hello")
+    reply, _ = run(pipe, conv, "read this", [maker(tmp_path / "bad.pdf")])
+    assert reply.error and needle.lower() in reply.error.lower()
+    assert len(conv.model_turns()) == 2
+    ok, _ = run(pipe, conv, "are you still there?")
+    assert ok.error is None and "documents" not in conv.extras or not conv.extras["documents"].documents
+
+
+def test_injected_instructions_are_fenced_as_data(pipe, tmp_path):
+    conv = Conversation()
+    run(pipe, conv, "What do the notes say?", [df.make_injection_pdf(tmp_path / "notes.pdf")])
+    index = conv.extras["documents"]
+    context, _ = index.context("What do the notes say?")
+    messages = pipe.build_messages(conv, [], True, documents=context, question="What do the notes say?")
+    user_text = messages[-2]["content"][-1]["text"] if messages[-1]["role"] == "assistant" else messages[-1]["content"][-1]["text"]
+    assert "<documents>" in context and "<|im_end|>" not in context and "<image>" not in context
+    assert user_text.index("</documents>") < user_text.index("Question:")
