@@ -11,7 +11,6 @@ On the eval set (scripts/make_retrieval_eval.py, 42 questions, offline profile):
 0.79 dense alone, 0.95 with this sum; reciprocal-rank fusion did worse than the sum (it
 drops how far ahead the keyword match is).
 
-
 Document text is untrusted: it is fenced in <excerpt> tags, and anything inside it that
 looks like a tag or a chat-template token is defanged so it can neither close the fence
 nor become a special token.
@@ -218,15 +217,18 @@ class DocumentIndex:
         query = load_embedder(self.embedder_path).encode(
             [question], normalize_embeddings=True, convert_to_numpy=True,
             show_progress_bar=False)[0].astype(np.float32)
-        dense = self._vectors @ query                               # (n_chunks,) cosine
-        scores = dense
-        if self.use_bm25:
-            keywords = self._keyword_scores(question)
-            if keywords.max() > 0:   # no shared word at all: dense alone
-                scores = dense + KEYWORD_WEIGHT * keywords / keywords.max()
-        best = np.argsort(-scores, kind="stable")[:k]
-        several = len(self._documents) > 1
-        return [replace(self._chunks[i], score=float(scores[i]), show_file=several) for i in best]
+        with self._lock:   # an add() meanwhile must not leave chunks, vectors and BM25 apart
+            n = len(self._vectors)
+            dense = self._vectors @ query                           # (n,) cosine
+            scores = dense
+            if self.use_bm25:
+                keywords = self._keyword_scores(question)[:n]
+                if keywords.max() > 0:   # no shared word at all: dense alone
+                    scores = dense + KEYWORD_WEIGHT * keywords / keywords.max()
+            best = np.argsort(-scores, kind="stable")[:k]
+            several = len(self._documents) > 1
+            return [replace(self._chunks[i], score=float(scores[i]), show_file=several)
+                    for i in best]
 
     def _keyword_scores(self, question: str) -> np.ndarray:
         if self._bm25 is None:

@@ -18,12 +18,12 @@ from .pipeline import Pipeline
 ASSETS = Path(__file__).resolve().parent.parent / "assets"
 
 I18N = gr.I18n(
-    en={"placeholder": "Ask about your photos, or drop several in (png, jpg, webp, gif)…",
+    en={"placeholder": "Ask anything; drop in photos (png, jpg, webp, gif), PDFs or tables (csv, xlsx)…",
         "stop": "⏹ Stop", "retry": "🔄 Retry", "undo": "↩️ Undo", "clear": "🗑️ Clear",
         "chat": "Conversation", "examples": "Examples", "draw": "🎨 Image mode: draw a picture for my message",
         "card": "🎨 Image card: edit the prompt or seed and redraw (no new LLM call)", "prompt": "Prompt",
         "negative": "Negative prompt", "seed": "Seed", "steps": "Steps", "redraw": "🎨 Redraw"},
-    ko={"placeholder": "사진에 대해 물어보세요. 여러 장을 올릴 수 있어요 (png, jpg, webp, gif)…",
+    ko={"placeholder": "무엇이든 물어보세요. 사진(png, jpg, webp, gif), PDF, 표(csv, xlsx)를 올릴 수 있어요…",
         "stop": "⏹ 중지", "retry": "🔄 다시 생성", "undo": "↩️ 되돌리기", "clear": "🗑️ 지우기",
         "chat": "대화", "examples": "예시", "draw": "🎨 이미지 모드: 메시지마다 그림 그리기",
         "card": "🎨 이미지 카드: 프롬프트나 시드를 고쳐 다시 그리기 (LLM 호출 없음)", "prompt": "프롬프트",

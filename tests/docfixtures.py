@@ -286,8 +286,9 @@ def synthetic_table(rng, n_rows: int | None = None) -> tuple[list[str], list[lis
 def make_synthetic_pdf(path, pages: int, seed: int = 0, table_every: int = 2,
                        page_text=None) -> list[tuple[int, list[str], list[list[str]]]]:
     """A report of `pages` pages: prose on each, ruled tables on every `table_every`-th page
-    (two on some). Returns the tables drawn: (page, header, rows). page_text(rng, number)
-    may supply each page's prose instead."""
+    (two on some), and decoy rulings that are not tables (a rule under each heading, a
+    frame around every third page's prose). Returns the tables drawn: (page, header, rows).
+    page_text(rng, number) may supply each page's prose instead."""
     import random
 
     import pymupdf
@@ -298,8 +299,12 @@ def make_synthetic_pdf(path, pages: int, seed: int = 0, table_every: int = 2,
         page = doc.new_page()
         y = write_paragraph(page, 60, f"Section {number}: {rng.choice(_ADJS)} {rng.choice(_NOUNS)}",
                             fontsize=14)
+        page.draw_line((60, y - 8), (530, y - 8), width=0.5)   # rule under the heading
         text = page_text(rng, number) if page_text else synthetic_page_text(rng)
+        top = y
         y = write_paragraph(page, y + 4, text, fontsize=10)
+        if number % 3 == 0:   # a framed paragraph: ruled, but not a table
+            page.draw_rect((56, top, 534, y - 4), width=0.5)
         if table_every and number % table_every == 0:
             for _ in range(1 if number % (2 * table_every) else 2):
                 header, rows = synthetic_table(rng)

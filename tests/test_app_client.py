@@ -136,3 +136,16 @@ def test_a_picture_arrives_as_a_downloadable_file_and_redraws_identically(tiny_a
     _, files2, info2 = c.predict(card, api_name="/redraw")
     path2 = files2[0] if isinstance(files2[0], str) else files2[0]["path"]
     assert np.array_equal(np.asarray(img), np.asarray(Image.open(path2))), "same request + seed -> same image"
+
+
+def test_pdf_and_sheet_over_the_api(tiny_app, tmp_path):
+    from tests import docfixtures as df
+    c = tiny_app.client()
+    text, files, info = chat(c, "What was the 2023 revenue?", [df.make_report_pdf(tmp_path / "report.pdf")])
+    assert info["error"] is None and "[p. " in step(info, "📚")["detail"]
+    assert step(info, "📄")["detail"] and files, "a cited page thumbnail arrives as a file"
+    _, _, info = chat(c, "read this too", [df.make_encrypted_pdf(tmp_path / "locked.pdf")])
+    assert "password" in info["error"].lower()
+    _, _, info = chat(c, "and this sheet?", [df.make_csv(tmp_path / "cities.csv")])
+    assert info["error"] is None and "Seoul" in step(info, "📄")["detail"]
+    assert "[report.pdf" in step(info, "📚")["detail"] or "[cities.csv" in step(info, "📚")["detail"]

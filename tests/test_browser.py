@@ -37,8 +37,8 @@ def open_page(browser, url, locale="en-US"):
 def send(page, text, files=()):
     if files:
         page.locator("input[type=file]").first.set_input_files([str(f) for f in files])
-        page.wait_for_function("document.querySelectorAll('.thumbnail-item, .thumbnail-image, img').length > 0",
-                               timeout=15_000)
+        page.wait_for_function("document.querySelectorAll('.thumbnail-item, .thumbnail-image, img, .file-name, "
+                               ".thumbnail-wrapper').length > 0", timeout=15_000)
     page.locator("textarea").first.fill(text)
     page.keyboard.press("Enter")
 
@@ -70,6 +70,18 @@ def test_a_requested_picture_appears_inline(tiny_app, browser):
         "[...document.querySelectorAll('.message.bot img, [data-testid=\"bot\"] img')].length > 0", timeout=90_000)
     page.get_by_text("Output projector").first.wait_for(timeout=10_000)
     page.screenshot(path=str(ARTIFACTS / "browser_picture.png"), full_page=True)
+    page.close()
+
+
+def test_a_pdf_upload_gets_a_cited_answer(tiny_app, browser, tmp_path):
+    from tests import docfixtures as df
+    page = open_page(browser, tiny_app.url)
+    send(page, "What was the total revenue in 2023?", [df.make_report_pdf(tmp_path / "report.pdf")])
+    page.get_by_text("📚 Retrieval").first.wait_for(timeout=60_000)
+    page.wait_for_function("document.body.innerText.includes('[p. ')", timeout=60_000)
+    page.wait_for_function(  # the cited page's thumbnail arrives with the finished answer
+        "[...document.querySelectorAll('.message.bot img, [data-testid=\"bot\"] img')].length > 0", timeout=60_000)
+    page.screenshot(path=str(ARTIFACTS / "browser_pdf.png"), full_page=True)
     page.close()
 
 
