@@ -384,7 +384,7 @@ def thumbnails(passages, index, limit: int = 2) -> list[str]:
             break
         target = Path(tempfile.gettempdir()) / "chatbot-pages" / f"{Path(file).stem}-p{page}.png"
         target.parent.mkdir(parents=True, exist_ok=True)
-        render_page(paths[file], page).save(target)
+        render_page(paths[file], page, dpi=36).save(target)  # a thumbnail, not a reader
         out.append(str(target))
     return out
 
