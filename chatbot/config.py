@@ -30,6 +30,7 @@ RETRIEVAL_TOP_K = 4
 INGEST_CACHE_DOCUMENTS = 32        # parsed documents kept in memory, keyed by sha256 of the bytes
 OCR_DPI = 150                      # scanned pages are rendered at this resolution for OCR
 OCR_MIN_TEXT_CHARS = 8             # a page whose text layer is shorter than this counts as scanned
+MAX_OCR_PAGES = 60                 # scanned pages per PDF (OCR costs about 1.5 s a page on 2 cores)
 CHUNK_CHARS = 800                  # text chunk size for retrieval (all-MiniLM reads ~256 tokens)
 CHUNK_OVERLAP_CHARS = 100
 TABLE_CHUNK_CHARS = 2000           # a table chunk also ends before this size (whole rows only)

@@ -82,3 +82,11 @@ def test_injected_instructions_are_fenced_as_data(pipe, tmp_path):
     user_text = messages[-2]["content"][-1]["text"] if messages[-1]["role"] == "assistant" else messages[-1]["content"][-1]["text"]
     assert "<documents>" in context and "<|im_end|>" not in context and "<image>" not in context
     assert user_text.index("</documents>") < user_text.index("Question:")
+
+
+def test_a_long_scan_is_refused_at_once_naming_the_limit(pipe, tmp_path, monkeypatch):
+    import chatbot.ingest.documents as documents
+    monkeypatch.setattr(documents, "MAX_OCR_PAGES", 2)
+    conv = Conversation()
+    reply, _ = run(pipe, conv, "read it", [df.make_blank_pdf(tmp_path / "scan.pdf", pages=3)])
+    assert "MAX_OCR_PAGES" in reply.error

@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from ..config import (DOCUMENT_EXTENSIONS, INGEST_CACHE_DOCUMENTS, MAX_FILE_MB, MAX_IMAGE_PIXELS,
-                      MAX_PDF_PAGES, MAX_TABLE_CELLS, OCR_DPI, OCR_MIN_TEXT_CHARS,
+                      MAX_OCR_PAGES, MAX_PDF_PAGES, MAX_TABLE_CELLS, OCR_DPI, OCR_MIN_TEXT_CHARS,
                       TABLE_USE_LAYOUT)
 from ..conversation import UserError
 
@@ -187,6 +187,12 @@ def _read_pdf(data: bytes, name: str, progress: Progress | None) -> list[Page]:
         if total > MAX_PDF_PAGES:
             raise UserError(f"{name} has {total} pages; the limit is {MAX_PDF_PAGES} pages per "
                             f"PDF. Split it into parts of at most {MAX_PDF_PAGES} pages.")
+        if total > MAX_OCR_PAGES:  # refuse a long scan at once instead of after minutes of OCR
+            scanned = sum(len(doc[i].get_text().strip()) < OCR_MIN_TEXT_CHARS for i in range(total))
+            if scanned > MAX_OCR_PAGES:
+                raise UserError(f"{name} has {scanned} scanned pages without a text layer; the limit "
+                                f"is {MAX_OCR_PAGES} (MAX_OCR_PAGES), as OCR takes about 1.5 s a page "
+                                f"here. Upload the pages you need, or a PDF with a text layer.")
         pages = []
         for index in range(total):
             try:
