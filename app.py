@@ -44,7 +44,6 @@ def make_app(args: argparse.Namespace):
                        max_new_tokens=args.max_new_tokens, temperature=args.temperature)
     cfg.host, cfg.port = args.host, args.port
     pipeline = Pipeline(cfg)
-    pipeline.models.start()  # load in the background: the page is served at once
     return build_ui(pipeline), pipeline, I18N
 
 
@@ -52,7 +51,10 @@ def main(argv=None) -> None:
     args = parse_args(argv)
     demo, pipeline, i18n = make_app(args)
     print(f"profile {pipeline.cfg.profile}: {pipeline.cfg.profile_reason}", flush=True)
-    demo.queue(default_concurrency_limit=1).launch(server_name=args.host, server_port=args.port, i18n=i18n)
+    demo.queue(default_concurrency_limit=1).launch(server_name=args.host, server_port=args.port, i18n=i18n,
+                                                   prevent_thread_lock=True)
+    pipeline.models.start()  # load in the background once the page is served (importing torch takes seconds)
+    demo.block_thread()
 
 
 if __name__ == "__main__":

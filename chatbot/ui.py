@@ -82,6 +82,15 @@ def header(pipeline: Pipeline) -> str:
             f"🎨 output projector → generator: `{gen}`")
 
 
+def status(pipeline: Pipeline) -> dict:
+    """What /status returns: the profile, why it was chosen, and the models' loading state."""
+    m = pipeline.models
+    return {"profile": pipeline.cfg.profile, "reason": pipeline.cfg.profile_reason, "progress": m.progress,
+            "error": m.error, "llm": m.backend.describe() if m.backend else pipeline.cfg.llm.model,
+            "sees_images": bool(m.backend and m.backend.sees_images), "generator": pipeline.cfg.generator,
+            "load_seconds": round(m.load_seconds, 2)}
+
+
 def build_ui(pipeline: Pipeline) -> gr.Blocks:
     with gr.Blocks(title="Multimodal chatbot") as demo:
         conv_state = gr.State(None)
@@ -196,6 +205,9 @@ def build_ui(pipeline: Pipeline) -> gr.Blocks:
         stop.click(stop_fn, [conv_state], None, api_name="stop", queue=False)
         undo.click(undo_fn, [conv_state], [chatbot, box, conv_state], api_name="undo")
         clear.click(clear_fn, [conv_state], [chatbot, box, conv_state], api_name="clear")
+
+        status_json = gr.JSON(visible=False)
+        gr.Button(visible=False).click(lambda: status(pipeline), None, status_json, api_name="status", queue=False)
 
         timer = gr.Timer(1.0)
         timer.tick(lambda: (header(pipeline), gr.Timer(active=pipeline.models.progress not in ("ready", "failed"))),

@@ -35,8 +35,9 @@ def hub_status(model: str) -> tuple[bool, str]:
 
 
 def _gpu() -> bool:
-    import torch
-    return torch.cuda.is_available()
+    """An NVIDIA driver is present: pick the GPU-sized default model. Checked without importing
+    torch (1-2 s) so the page is served sooner; the loader still picks the real device."""
+    return Path("/proc/driver/nvidia/version").exists() or bool(os.environ.get("CUDA_VISIBLE_DEVICES"))
 
 
 def build_config(profile: str = "auto", model: str | None = None, server_url: str | None = None,
