@@ -18,6 +18,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from common import add_threads_option, apply_threads  # noqa: E402
+
 
 def _ms(samples: list[float]) -> str:
     s = sorted(samples)
@@ -29,12 +31,9 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--profile", default="offline", choices=["offline", "tiny"])
     ap.add_argument("--repeats", type=int, default=3)
-    ap.add_argument("--threads", type=int, default=0, help="torch threads (0: torch's default); "
-                    "1 is steadier when other processes share the cores")
+    add_threads_option(ap)
     args = ap.parse_args()
-    if args.threads:
-        import torch
-        torch.set_num_threads(args.threads)
+    apply_threads(args)
 
     from chatbot.eval_draw import classifier_for, evaluate
     from chatbot.output_projector import DATA_FILE, decide, explicit_request, load_dataset, split_dataset

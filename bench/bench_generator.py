@@ -21,6 +21,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from common import add_threads_option, apply_threads  # noqa: E402
+
 BENCH_CHANNELS = (64, 128, 256)    # ~20 M-parameter UNet: ~0.1-0.3 s per step at 128 px on 2 cores
 
 
@@ -30,8 +32,7 @@ def main() -> None:
     ap.add_argument("--size", type=int, default=128)
     ap.add_argument("--steps", type=int, default=6)
     ap.add_argument("--guidance", type=float, default=0.0)
-    ap.add_argument("--threads", type=int, default=0, help="torch threads (0: torch's default); "
-                    "1 is steadier when other processes share the cores")
+    add_threads_option(ap)
     args = ap.parse_args()
 
     import numpy as np
@@ -40,8 +41,7 @@ def main() -> None:
     from chatbot.models.tiny_diffusion import tiny_sd_path
     from chatbot.output_projector import ImageRequest
 
-    if args.threads:
-        torch.set_num_threads(args.threads)
+    apply_threads(args)
     t0 = time.perf_counter()
     path = tiny_sd_path(name="bench-sd-" + "-".join(map(str, BENCH_CHANNELS)), channels=BENCH_CHANNELS)
     gen = Generator(str(path), output_dir=tempfile.mkdtemp(prefix="bench-images-"))

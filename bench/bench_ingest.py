@@ -25,6 +25,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 
+from common import add_threads_option, apply_threads  # noqa: E402
+
 from docfixtures import make_synthetic_pdf  # noqa: E402
 
 
@@ -105,14 +107,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--files", type=int, default=2)
     parser.add_argument("--pages", type=int, default=20, help="pages per PDF")
-    parser.add_argument("--threads", type=int, default=0,
-                        help="torch threads (0 = torch's default); 1 is far faster when "
-                             "other processes compete for the cores")
+    add_threads_option(parser)
     args = parser.parse_args()
-    import torch
-    if args.threads:
-        torch.set_num_threads(args.threads)
-    print(f"torch threads: {torch.get_num_threads()}")
+    print(f"torch threads: {apply_threads(args)}")
 
     from chatbot.embeddings import embeddings_for_profile, load_embedder
     from chatbot.ingest import documents

@@ -21,6 +21,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 
+from common import add_threads_option, apply_threads  # noqa: E402
+
 from docfixtures import make_synthetic_pdf, synthetic_page_text  # noqa: E402
 
 _ITEMS = ["a cargo drone", "a bronze bell", "a tide gauge", "a seed vault", "a wind tunnel",
@@ -40,14 +42,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--pages", type=int, default=1000)
     parser.add_argument("--questions", type=int, default=30)
-    parser.add_argument("--threads", type=int, default=0,
-                        help="torch threads (0 = torch's default); 1 is far faster when "
-                             "other processes compete for the cores")
+    add_threads_option(parser)
     args = parser.parse_args()
-    import torch
-    if args.threads:
-        torch.set_num_threads(args.threads)
-    print(f"torch threads: {torch.get_num_threads()}")
+    print(f"torch threads: {apply_threads(args)}")
 
     from chatbot.embeddings import embeddings_for_profile, load_embedder
     from chatbot.ingest.documents import ingest_document

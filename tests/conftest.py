@@ -24,6 +24,17 @@ def tiny_models() -> dict[str, Path]:
     return {name: tiny_model_path(name) for name in BUILDERS}
 
 
+@pytest.fixture(scope="module")
+def pipe(tiny_models):
+    """The pipeline on the tiny profile, loaded; replies are exactly 6 tokens."""
+    from chatbot.models import build_config
+    from chatbot.models.decoding import Sampling
+    from chatbot.pipeline import Pipeline
+    p = Pipeline(build_config("tiny"), Sampling(max_new_tokens=6, min_new_tokens=6))
+    list(p.models.wait())
+    return p
+
+
 def make_photo(path: Path, color=(200, 40, 40), size=(96, 64), text: str | None = None) -> Path:
     from PIL import Image, ImageDraw, ImageFont
     img = Image.new("RGB", size, color)

@@ -149,3 +149,22 @@ def test_pdf_and_sheet_over_the_api(tiny_app, tmp_path):
     _, _, info = chat(c, "and this sheet?", [df.make_csv(tmp_path / "cities.csv")])
     assert info["error"] is None and "Seoul" in step(info, "📄")["detail"]
     assert "[report.pdf" in step(info, "📚")["detail"] or "[cities.csv" in step(info, "📚")["detail"]
+
+
+def test_retry_undo_and_clear_edit_only_this_conversation(tiny_app, photos):
+    def user_texts(history):  # Chatbot messages: content is a list of typed parts
+        return [p.get("text") for m in history if m["role"] == "user" for p in m["content"] if p["type"] == "text"]
+    c = tiny_app.client()
+    chat(c, "first", photos[:1])
+    chat(c, "second")
+    history = c.predict(api_name="/retry")
+    assert user_texts(history) == ["first", "second"], "retry answers the last message again, in place"
+    history, box = c.predict(api_name="/undo")
+    assert box["text"] == "second", "undo puts the last message back in the box"
+    assert user_texts(history) == ["first"]
+    _, _, info = chat(c, "and the photo?")
+    assert step(info, "🖼️")["detail"].count("cached") == 1, "undo keeps earlier photos and their encodings"
+    history, box = c.predict(api_name="/clear")
+    assert history == [] and not box["text"] and not box["files"]
+    _, _, info = chat(c, "fresh start")
+    assert not any(s["title"].startswith("🖼️") for s in info["steps"]), "clear forgets the photos"

@@ -4,18 +4,8 @@ from __future__ import annotations
 import pytest
 
 from chatbot.conversation import Conversation
-from chatbot.models import build_config
-from chatbot.models.decoding import Sampling
-from chatbot.pipeline import Pipeline
 from tests import docfixtures as df
 from tests.conftest import make_photo
-
-
-@pytest.fixture(scope="module")
-def pipe(tiny_models):
-    p = Pipeline(build_config("tiny"), Sampling(max_new_tokens=6, min_new_tokens=6))
-    list(p.models.wait())
-    return p
 
 
 def run(pipe, conv, text, files=()):

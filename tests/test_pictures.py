@@ -1,8 +1,6 @@
 """The chain's last two boxes inside the app: output projector -> generator, on the tiny profile."""
 from __future__ import annotations
 
-import threading
-
 import numpy as np
 import pytest
 from PIL import Image
@@ -13,13 +11,6 @@ from chatbot.models import build_config
 from chatbot.models.decoding import Sampling
 from chatbot.output_projector import ImageRequest
 from chatbot.pipeline import Pipeline
-
-
-@pytest.fixture(scope="module")
-def pipe(tiny_models):
-    p = Pipeline(build_config("tiny"), Sampling(max_new_tokens=6, min_new_tokens=6))
-    list(p.models.wait())
-    return p
 
 
 def last(gen):

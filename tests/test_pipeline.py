@@ -1,7 +1,6 @@
 """pipeline.respond(): the chain in order, state across turns, and every bad input as a chat message."""
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pytest
@@ -13,13 +12,6 @@ from chatbot.models import build_config
 from chatbot.models.decoding import Sampling
 from chatbot.pipeline import Pipeline
 from tests.conftest import make_photo
-
-
-@pytest.fixture(scope="module")
-def pipe(tiny_models):
-    p = Pipeline(build_config("tiny"), Sampling(max_new_tokens=8, min_new_tokens=8))
-    list(p.models.wait())
-    return p
 
 
 def ask(pipe, conv, text, files=()):
