@@ -87,3 +87,11 @@ def test_offline_says_it_cannot_draw_and_what_to_do(tiny_models):
     p = Pipeline(build_config("offline", model=str(tiny_models["tiny-text"])), Sampling(max_new_tokens=4))
     reply = last(p.respond(Conversation(), "/imagine a cat"))
     assert "PyPI" in reply.error and "hub profile" in reply.error and not reply.files
+
+
+def test_a_photo_with_a_draw_request_becomes_an_image_to_image_variation(pipe, tmp_path):
+    from tests.conftest import make_photo
+    photo = make_photo(tmp_path / "me.png", (120, 160, 200), size=(96, 96))
+    reply = last(pipe.respond(Conversation(), "/imagine this photo as a watercolour painting", [str(photo)]))
+    assert reply.error is None and reply.files
+    assert reply.card["init_image"] == str(photo) and read_provenance(reply.files[0])["prompt"]
