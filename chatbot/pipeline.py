@@ -250,7 +250,7 @@ class Pipeline:
     def _picture(self, conv: Conversation, user: Turn, reply: Turn, signal: dict | None,
                  toggle: bool) -> Iterator[Turn]:
         """Decide whether the reply needs a picture and write its prompt, then draw it."""
-        from .generator import default_settings, why_no_generator
+        from .generator import default_settings
         from .output_projector import decide, write_prompt
         decision = decide(user.text, toggle=toggle, llm_signal=signal is not None,
                           classifier=self.models.classifier())
@@ -260,9 +260,9 @@ class Pipeline:
         reply.steps.append(step)
         yield reply
         model = self.models.generator_model()
-        if model is None:
+        if model is None:  # say so before asking the LLM for a prompt nobody can draw
             step.done = True
-            reply.error = why_no_generator(self.cfg.profile) or "No image generator is configured (--generator)."
+            reply.error = self._cannot_draw()
             return
         backend = self.models.backend
         history = [(t.role, t.text) for t in conv.model_turns()[:-2]]  # the turns before this exchange
@@ -273,6 +273,10 @@ class Pipeline:
         step.detail += f"\nprompt: {req.prompt}\nseed {req.seed} · {req.steps} steps · {req.width}x{req.height}"
         step.done = True
         yield from self.draw(conv, reply, req)
+
+    def _cannot_draw(self) -> str:
+        from .generator import why_no_generator
+        return why_no_generator(self.cfg.profile) or "No image generator is configured: start with --generator ID_OR_PATH."
 
     def redraw(self, conv: Conversation, req) -> Iterator[Turn]:
         """The card's Redraw: draw an edited request again without asking the LLM."""
@@ -288,6 +292,10 @@ class Pipeline:
     def draw(self, conv: Conversation, reply: Turn, req) -> Iterator[Turn]:
         """Run the generator with per-step progress; Stop ends it after the current step."""
         from .generator import GenerationStopped
+        if self.models.generator_model() is None:
+            reply.error = self._cannot_draw()
+            yield reply
+            return
         conv.extras["image_request"] = req
         reply.card = req.to_dict()
         step = Step(f"🎨 {Path(self.models.generator_model()).name}", "loading the generator…")

@@ -119,7 +119,8 @@ def build_ui(pipeline: Pipeline) -> gr.Blocks:
             redraw_btn = gr.Button(I18N("redraw"))
         card = [card_prompt, card_negative, card_seed, card_steps]
         # hidden outputs of the /chat API endpoint
-        api_text, api_files, api_info = gr.Textbox(visible=False), gr.File(file_count="multiple", visible=False), gr.JSON(visible=False)
+        api_text, api_info = gr.Textbox(visible=False), gr.JSON(visible=False)
+        api_files = gr.File(file_count="multiple", visible=False)
         api_button = gr.Button(visible=False)
 
         def run(conv, text, files, draw=False):

@@ -95,3 +95,10 @@ def test_a_photo_with_a_draw_request_becomes_an_image_to_image_variation(pipe, t
     reply = last(pipe.respond(Conversation(), "/imagine this photo as a watercolour painting", [str(photo)]))
     assert reply.error is None and reply.files
     assert reply.card["init_image"] == str(photo) and read_provenance(reply.files[0])["prompt"]
+
+
+def test_redraw_without_a_generator_says_why(tiny_models):
+    p = Pipeline(build_config("offline", model=str(tiny_models["tiny-text"])), Sampling(max_new_tokens=4))
+    conv = Conversation()
+    reply = last(p.redraw(conv, ImageRequest(prompt="a cat")))
+    assert "PyPI" in reply.error and not reply.files
