@@ -18,9 +18,8 @@ MAX_IMAGE_PIXELS = 40_000_000      # decompression-bomb guard (about 6300 x 6300
 MAX_IMAGE_SIDE_CPU = 384           # images are downscaled to this side before encoding on CPU
 MAX_IMAGE_SIDE_GPU = 768
 MAX_NEW_TOKENS = 512
-MAX_CONTEXT_TOKENS = 8192          # prompt tokens; older turns are dropped beyond this
+MAX_HISTORY_CHARS = 12_000         # conversation text in the prompt; older turns are dropped beyond this
 KV_CACHE_SESSIONS = 4              # conversations whose KV prefix cache stays resident
-STREAM_TIMEOUT_S = 120             # a generation step taking longer is reported as stuck
 # documents (PDF, CSV, XLSX)
 MAX_PDF_PAGES = 500
 MAX_TABLE_CELLS = 200_000          # one sheet or CSV
@@ -80,9 +79,7 @@ class ModelConfig:
 class AppConfig:
     profile: str = "auto"
     llm: ModelConfig = field(default_factory=ModelConfig)
-    embeddings: str | None = None     # sentence-transformers id or path
     generator: str | None = None      # diffusers id or path; None = no image generation
-    ocr: bool = False                 # read photos with the bundled OCR (offline profile)
     profile_reason: str = ""          # why auto picked what it picked, shown in the UI
     host: str = "127.0.0.1"
     port: int = 7860

