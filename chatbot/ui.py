@@ -194,7 +194,8 @@ def build_ui(pipeline: Pipeline) -> gr.Blocks:
         # One model, one device: every event that runs the model shares one queue slot.
         model_slot = dict(concurrency_id="model", concurrency_limit=1)
         box.submit(chat_ui, [box, conv_state, draw_toggle], [chatbot, box, conv_state], api_visibility="private",
-                   **model_slot).then(fill_card, [conv_state], card, api_visibility="private")
+                   **model_slot).then(fill_card, [conv_state], card, api_visibility="private").then(
+            lambda: header(pipeline), None, head, api_visibility="private", queue=False)
         redraw_btn.click(redraw_ui, [conv_state, *card], [chatbot, conv_state], api_visibility="private",
                          **model_slot).then(fill_card, [conv_state], card, api_visibility="private")
         api_request = gr.JSON(visible=False)
@@ -213,5 +214,8 @@ def build_ui(pipeline: Pipeline) -> gr.Blocks:
         timer = gr.Timer(1.0)
         timer.tick(lambda: (header(pipeline), gr.Timer(active=pipeline.models.progress not in ("ready", "failed"))),
                    None, [head, timer], api_visibility="private", queue=False)
-        demo.load(pipeline.models.start, None, None, api_visibility="private", queue=False)
+        def on_load():
+            pipeline.models.start()
+            return header(pipeline)
+        demo.load(on_load, None, head, api_visibility="private", queue=False)
     return demo

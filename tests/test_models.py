@@ -94,6 +94,9 @@ def test_prefix_cache_is_bounded():
     for k in "abc":
         cache.put(k, [1], object())
     assert cache.take("a") is None and cache.take("c") is not None
+    cache.put("c:prompt", [1], object())
+    cache.drop("c")
+    assert cache.take("c:prompt") is None
 
 
 def test_text_backend_streams(tiny_models):

@@ -56,7 +56,9 @@ class PrefixCache:
             self._entries.popitem(last=False)
 
     def drop(self, key: str) -> None:
-        self._entries.pop(key, None)
+        """Forget a conversation: its chat cache and its side caches ('<key>:prompt')."""
+        for k in [k for k in self._entries if k == key or k.startswith(key + ":")]:
+            del self._entries[k]
 
 
 def _common_prefix(a: list[int], b: list[int]) -> int:
