@@ -168,3 +168,14 @@ def test_retry_undo_and_clear_edit_only_this_conversation(tiny_app, photos):
     assert history == [] and not box["text"] and not box["files"]
     _, _, info = chat(c, "fresh start")
     assert not any(s["title"].startswith("🖼️") for s in info["steps"]), "clear forgets the photos"
+
+
+def test_auto_profile_without_network_says_it_fell_back_to_offline_and_why():
+    app = RunningApp("--profile", "auto")  # conftest sets HF_HUB_OFFLINE=1: no Hub here
+    try:
+        status = app.client().predict(api_name="/status")
+        assert status["profile"] == "offline" and "offline because" in status["reason"]
+        assert "smollm2" in status["llm"].lower() and status["generator"] is None
+        assert app.ready_s < 60, "the page is served before the model has loaded"
+    finally:
+        app.stop()
