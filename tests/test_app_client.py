@@ -141,14 +141,20 @@ def test_a_picture_arrives_as_a_downloadable_file_and_redraws_identically(tiny_a
 def test_pdf_and_sheet_over_the_api(tiny_app, tmp_path):
     from tests import docfixtures as df
     c = tiny_app.client()
+    pdf = df.make_text_pdf(tmp_path / "progress.pdf", [(f"Section {i}", f"Unique facts of section {i}.") for i in range(12)])
+    job = c.submit({"text": "What is in section 7?", "files": [handle_file(str(pdf))]}, api_name="/chat")
+    job.result(timeout=60)
+    details = [s["detail"] for out in job.outputs() for s in out[2]["steps"] if s["title"].startswith("📄")]
+    assert any(d.startswith("page ") and d.endswith("/12") for d in details), "ingestion progress streams to clients"
     text, files, info = chat(c, "What was the 2023 revenue?", [df.make_report_pdf(tmp_path / "report.pdf")])
-    assert info["error"] is None and "[p. " in step(info, "📚")["detail"]
+    assert info["error"] is None and "[report.pdf p. " in step(info, "📚")["detail"]
     assert step(info, "📄")["detail"] and files, "a cited page thumbnail arrives as a file"
     _, _, info = chat(c, "read this too", [df.make_encrypted_pdf(tmp_path / "locked.pdf")])
     assert "password" in info["error"].lower()
     _, _, info = chat(c, "and this sheet?", [df.make_csv(tmp_path / "cities.csv")])
     assert info["error"] is None and "Seoul" in step(info, "📄")["detail"]
-    assert "[report.pdf" in step(info, "📚")["detail"] or "[cities.csv" in step(info, "📚")["detail"]
+    assert "[report.pdf" in step(info, "📚")["detail"] or "[cities.csv" in step(info, "📚")["detail"], \
+        "with several files indexed, citations name the file"
 
 
 def test_retry_undo_and_clear_edit_only_this_conversation(tiny_app, photos):
