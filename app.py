@@ -34,15 +34,14 @@ def parse_args(argv=None) -> argparse.Namespace:
 
 
 def make_app(args: argparse.Namespace):
-    from chatbot.models import build_config
     from chatbot.pipeline import Pipeline
+    from chatbot.profiles import build_config
     from chatbot.ui import I18N, build_ui
     cfg = build_config(args.profile, model=args.model, server_url=args.server_url, generator=args.generator,
-                       device=args.device, dtype=args.dtype, quantize=args.quantize,
-                       max_image_side=int(args.max_image_side) if args.max_image_side else None,
+                       host=args.host, port=args.port, device=args.device, dtype=args.dtype,
+                       quantize=args.quantize, max_image_side=int(args.max_image_side) if args.max_image_side else None,
                        image_splitting={"on": True, "off": False}.get(args.image_splitting),
                        max_new_tokens=args.max_new_tokens, temperature=args.temperature)
-    cfg.host, cfg.port = args.host, args.port
     pipeline = Pipeline(cfg)
     return build_ui(pipeline), pipeline, I18N
 
@@ -53,7 +52,7 @@ def main(argv=None) -> None:
     print(f"profile {pipeline.cfg.profile}: {pipeline.cfg.profile_reason}", flush=True)
     demo.queue(default_concurrency_limit=1).launch(server_name=args.host, server_port=args.port, i18n=i18n,
                                                    prevent_thread_lock=True)
-    pipeline.models.start()  # load in the background once the page is served (importing torch takes seconds)
+    pipeline.start()  # load in the background once the page is served (importing torch takes seconds)
     demo.block_thread()
 
 

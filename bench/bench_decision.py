@@ -35,7 +35,7 @@ def main() -> None:
     args = ap.parse_args()
     apply_threads(args)
 
-    from chatbot.eval_draw import classifier_for, evaluate
+    from scripts.eval_draw import classifier_for, evaluate
     from chatbot.output_projector import DATA_FILE, decide, explicit_request, load_dataset, split_dataset
 
     t0 = time.perf_counter()

@@ -39,7 +39,7 @@ def main() -> None:
     import torch
     from chatbot.generator import Generator
     from chatbot.models.tiny_diffusion import tiny_sd_path
-    from chatbot.output_projector import ImageRequest
+    from chatbot.generator import ImageRequest
 
     apply_threads(args)
     t0 = time.perf_counter()

@@ -111,8 +111,9 @@ def main() -> None:
     args = parser.parse_args()
     print(f"torch threads: {apply_threads(args)}")
 
-    from chatbot.embeddings import embeddings_for_profile, load_embedder
-    from chatbot.ingest import documents
+    from chatbot.embeddings import load_embedder
+    from chatbot.profiles import embeddings_for_profile
+    from chatbot.ingest import pdf
 
     folder = Path(tempfile.mkdtemp(prefix="bench_ingest_"))
     pdfs = []
@@ -137,11 +138,11 @@ def main() -> None:
     rows.append(("ours (use_layout=False)", tp, te, chunks, *recall(found, drawn)))
     found, chunks, tpb, teb = run_baseline(pdfs, model)
     rows.append(("LangChain PyMuPDFLoader", tpb, teb, chunks, *recall(found, drawn)))
-    documents.TABLE_USE_LAYOUT = True            # what the layout model would add (parse only)
+    pdf.TABLE_USE_LAYOUT = True                  # what the layout model would add (parse only)
     try:
         found, chunks, tpl, _ = run_ours(pdfs, embedder_path, embed=False)
     finally:
-        documents.TABLE_USE_LAYOUT = False
+        pdf.TABLE_USE_LAYOUT = False
     rows.append(("ours (use_layout=True), parse only", tpl, float("nan"), chunks,
                  *recall(found, drawn)))
 

@@ -46,7 +46,8 @@ def main() -> None:
     args = parser.parse_args()
     print(f"torch threads: {apply_threads(args)}")
 
-    from chatbot.embeddings import embeddings_for_profile, load_embedder
+    from chatbot.embeddings import load_embedder
+    from chatbot.profiles import embeddings_for_profile
     from chatbot.ingest.documents import ingest_document
     from chatbot.retrieval import DocumentIndex
 

@@ -20,14 +20,10 @@ import psutil
 from gradio_client import Client
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+from tests.helpers import free_port  # noqa: E402
+
 BARE = "import gradio as gr, sys\nwith gr.Blocks() as d: gr.Markdown('hi')\nd.launch(server_port=int(sys.argv[1]))\n"
-
-
-def free_port() -> int:
-    import socket
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def launch(cmd: list[str], env: dict, app: bool, timeout: float = 300):

@@ -21,8 +21,9 @@ def main() -> None:
     ap.add_argument("--repeats", type=int, default=3)
     args = ap.parse_args()
     import torch
+    from chatbot.context import build_messages
     from chatbot.conversation import Conversation, Turn
-    from chatbot.models import build_config
+    from chatbot.profiles import build_config
     from chatbot.models.decoding import Sampling
     from chatbot.pipeline import Pipeline
 
@@ -41,7 +42,7 @@ def main() -> None:
         return n / (time.perf_counter() - t)
 
     conv = Conversation(turns=[Turn("user", question), Turn("assistant")])  # same prompt as ours()
-    ids, _ = backend.prompt(pipe.build_messages(conv, [], False), [])
+    ids, _ = backend.prompt(build_messages(conv, [], False), [])
     input_ids = torch.tensor([ids])
 
     def raw() -> float:

@@ -54,8 +54,9 @@ def main() -> None:
     args = ap.parse_args()
     import torch
     from PIL import Image
+    from chatbot.context import build_messages
     from chatbot.conversation import Conversation
-    from chatbot.models import build_config
+    from chatbot.profiles import build_config
     from chatbot.models.decoding import Sampling
     from chatbot.pipeline import Pipeline
 
@@ -86,8 +87,8 @@ def main() -> None:
     base = []
     for i in range(args.turns):
         turns = conv.turns[: 2 * i + 2]
-        msgs = pipe.build_messages(Conversation(turns=turns), [a for t in turns for a in t.attachments], True,
-                                   can_draw=pipe.models.generator_model() is not None)  # the same prompt as ours
+        msgs = build_messages(Conversation(turns=turns), [a for t in turns for a in t.attachments], True,
+                                   can_draw=pipe.models.can_draw)  # the same prompt as ours
         text = b.processor.apply_chat_template(msgs, add_generation_prompt=True, tokenize=False)
         t = time.perf_counter()
         inputs = b.processor(text=text, images=[Image.open(p).convert("RGB") for p in photos[: i + 1]],

@@ -9,6 +9,8 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
+PROJECT_ROOT = Path(__file__).resolve().parent.parent   # the repository: prompts/, data/, assets/
+
 # ---- named limits (quoted by the messages users see) -------------------------
 MAX_MESSAGE_CHARS = 4000           # one chat message
 MAX_FILE_MB = 20                   # one uploaded file
@@ -58,7 +60,7 @@ HUB_GENERATOR_GPU = "stabilityai/sdxl-turbo"
 CACHE_DIR = Path(os.environ.get("CHATBOT_CACHE", Path.home() / ".cache" / "multimodal-chatbot"))
 
 
-@dataclass
+@dataclass(frozen=True)
 class ModelConfig:
     """Which LLM answers, and where it runs."""
     kind: str = "vlm"                 # vlm | text | server
@@ -75,12 +77,23 @@ class ModelConfig:
     top_p: float = 0.9
 
 
-@dataclass
+@dataclass(frozen=True)
+class Choice:
+    """The model behind one box of the diagram, and why it was chosen (the UI shows the reason)."""
+    model: str | None = None          # hub id or local path; None: this box is off on this profile
+    reason: str = ""
+    embedder: str | None = None       # the draw classifier only: the embedder its weights were fit on
+
+
+@dataclass(frozen=True)
 class AppConfig:
-    profile: str = "auto"
-    llm: ModelConfig = field(default_factory=ModelConfig)
-    generator: str | None = None      # diffusers id or path; None = no image generation
+    """Everything the app runs with, resolved once by profiles.build_config and never changed."""
+    profile: str = "tiny"             # hub | offline | tiny ("auto" is resolved away)
     profile_reason: str = ""          # why auto picked what it picked, shown in the UI
+    llm: ModelConfig = field(default_factory=ModelConfig)
+    embeddings: Choice = field(default_factory=Choice)   # sentence embeddings for retrieval
+    generator: Choice = field(default_factory=Choice)    # diffusers text-to-image
+    classifier: Choice = field(default_factory=Choice)   # the learned draw/no-draw classifier
     host: str = "127.0.0.1"
     port: int = 7860
 

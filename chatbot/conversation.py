@@ -8,7 +8,11 @@ from __future__ import annotations
 import threading
 import uuid
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:  # only for annotations: the conversation imports no stage
+    from .generator import ImageRequest
+    from .retrieval import DocumentIndex
 
 
 class UserError(Exception):
@@ -17,13 +21,11 @@ class UserError(Exception):
 
 @dataclass
 class Attachment:
-    kind: str                 # "image" | "document" | "table"
+    kind: str                 # "image" | "document"
     name: str                 # file name as uploaded
     path: str                 # local copy the server owns
     sha256: str               # content hash: the cache key for encodings and ingestion
     image: Any = None         # PIL.Image for images (already bounded in size)
-    text: str = ""            # OCR text (offline profile) or a document summary
-    data: Any = None          # parsed document / table (documents work)
 
 
 @dataclass
@@ -51,10 +53,11 @@ class Turn:
 class Conversation:
     id: str = field(default_factory=lambda: uuid.uuid4().hex)
     turns: list[Turn] = field(default_factory=list)
-    # (encoder name, sha256) -> encoded image; per conversation so sessions never share them
+    # (encoder name, sha256) -> encoded image or OCR text; per conversation so sessions never share them
     image_cache: dict = field(default_factory=dict)
     stop_event: threading.Event = field(default_factory=threading.Event)
-    extras: dict = field(default_factory=dict)  # per-stage state (document index, last image request)
+    documents: DocumentIndex | None = None      # this conversation's parsed documents, page-cited
+    image_request: ImageRequest | None = None   # the last picture's request: the card, follow-ups
 
     def images(self) -> list[Attachment]:
         """Every image the user has shared so far, in order: they stay in context."""
@@ -79,4 +82,4 @@ class Conversation:
     def clear(self) -> None:
         self.turns.clear()
         self.image_cache.clear()
-        self.extras.clear()
+        self.documents = self.image_request = None

@@ -1,5 +1,8 @@
 """Modality generator: a diffusers text-to-image pipeline -> image + provenance.
 
+ImageRequest (one picture to draw) and GenerationSettings (the UI's defaults) live here;
+chatbot.output_projector writes them.
+
 One Generator per process and model, loaded on first use. Every picture is saved
 as a PNG whose text metadata records how it was made (prompt, negative, seed,
 steps, guidance, size, model), so a picture can be reproduced or explained later.
@@ -7,6 +10,7 @@ diffusers and torch are imported inside functions: the app starts without them.
 """
 from __future__ import annotations
 
+import dataclasses
 import inspect
 import json
 import math
@@ -18,20 +22,57 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Callable
 
-from .config import (HUB_GENERATOR_CPU, HUB_GENERATOR_GPU, MAX_GENERATION_SIDE, MAX_GENERATION_STEPS,
-                     MIN_GENERATION_SIDE, resolve_device, resolve_dtype)
+from .config import MAX_GENERATION_SIDE, MAX_GENERATION_STEPS, MIN_GENERATION_SIDE, resolve_device, resolve_dtype
 from .conversation import UserError
-from .output_projector import GenerationSettings, ImageRequest
 
 PROVENANCE_KEY = "chatbot:provenance"   # PNG text chunk holding the JSON provenance
 PARAMETERS_KEY = "parameters"           # the human-readable line image viewers already show
 SIDE_MULTIPLE = 8                       # the VAE halves the side 3 times (2 for the tiny one)
 
-NO_GENERATOR_REASON = {
-    "offline": "No text-to-image weights ship on PyPI, so the offline profile cannot draw. "
-               "Use the hub profile (stabilityai/sd-turbo on CPU) where the Hugging Face Hub "
-               "is reachable or the model is cached.",
-}
+
+# ---- what the generator gets (written by chatbot.output_projector) ----------------------
+
+@dataclass
+class GenerationSettings:
+    """UI-adjustable defaults copied into each ImageRequest (see default_settings)."""
+    steps: int = 1
+    guidance: float = 0.0
+    width: int = 512
+    height: int = 512
+    negative_prompt: str = ""
+    seed: int | None = None       # None: a fresh random seed for each new picture
+    strength: float = 0.6         # image-to-image: how far from the uploaded photo
+
+
+@dataclass
+class ImageRequest:
+    """One picture to draw. Defaults are sd-turbo's (1 step, no guidance, 512 px)."""
+    prompt: str
+    negative_prompt: str = ""
+    seed: int = 0
+    steps: int = 1
+    guidance: float = 0.0
+    width: int = 512
+    height: int = 512
+    init_image: str | None = None  # path of an uploaded photo: image-to-image variation
+    strength: float = 0.6          # image-to-image only: 0 keeps the photo, 1 ignores it
+
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "ImageRequest":
+        """From the UI card: unknown keys are ignored, numbers typed as the fields are."""
+        types = {"seed": int, "steps": int, "width": int, "height": int,
+                 "guidance": float, "strength": float}
+        kwargs = {}
+        for f in dataclasses.fields(cls):
+            if f.name in d and d[f.name] is not None:
+                value = d[f.name]
+                kwargs[f.name] = types[f.name](value) if f.name in types else value
+        if f"{kwargs.get('init_image', '')}" == "":
+            kwargs["init_image"] = None
+        return cls(**kwargs)
 
 
 class GenerationStopped(Exception):
@@ -43,23 +84,6 @@ class GeneratedImage:
     image: Any          # PIL.Image.Image
     path: str           # the saved PNG, provenance in its text metadata
     provenance: dict
-
-
-def generator_for_profile(profile: str) -> str | None:
-    """The diffusers model id or path a profile draws with; None when it cannot draw
-    (the reason is in why_no_generator)."""
-    if profile == "tiny":
-        from .models.tiny_diffusion import tiny_sd_path
-        return str(tiny_sd_path())
-    if profile == "offline":
-        return None
-    if profile == "hub":
-        return HUB_GENERATOR_GPU if resolve_device() == "cuda" else HUB_GENERATOR_CPU
-    raise ValueError(f"unknown profile {profile!r}: resolve 'auto' to hub or offline first")
-
-
-def why_no_generator(profile: str) -> str:
-    return NO_GENERATOR_REASON.get(profile, "")
 
 
 def default_settings(model: str, device: str = "auto") -> GenerationSettings:

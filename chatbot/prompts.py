@@ -3,15 +3,22 @@ from __future__ import annotations
 
 import functools
 import re
-from pathlib import Path
 
-PROMPTS_DIR = Path(__file__).resolve().parent.parent / "prompts"
+from .config import PROJECT_ROOT
+
+PROMPTS_DIR = PROJECT_ROOT / "prompts"
 _HANGUL = re.compile(r"[\uac00-\ud7a3\u3131-\u318e]")
 
 
 @functools.lru_cache(maxsize=None)
 def template(template_name: str) -> str:
     return (PROMPTS_DIR / f"{template_name}.txt").read_text(encoding="utf-8").strip()
+
+
+def sections(template_name: str) -> tuple[str, str]:
+    """(system, user) of a template written as `[system] ... [user] ...`."""
+    system, _, user = template(template_name).partition("[user]")
+    return system.replace("[system]", "", 1).strip(), user.strip()
 
 
 def render(template_name: str, **values) -> str:

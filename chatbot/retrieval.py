@@ -13,7 +13,8 @@ drops how far ahead the keyword match is).
 
 Document text is untrusted: it is fenced in <excerpt> tags, and anything inside it that
 looks like a tag or a chat-template token is defanged so it can neither close the fence
-nor become a special token.
+nor become a special token. The instruction that goes with `DocumentIndex.context()` is
+prompts/document_qa.txt (`prompts.template("document_qa")`).
 """
 from __future__ import annotations
 
@@ -21,7 +22,6 @@ import functools
 import re
 import threading
 from dataclasses import dataclass, replace
-from pathlib import Path
 from typing import Callable
 
 import numpy as np
@@ -30,7 +30,6 @@ from .config import (CHUNK_CHARS, CHUNK_OVERLAP_CHARS, MAX_TABLE_ROWS_PER_CHUNK,
                      TABLE_CHUNK_CHARS, WHOLE_DOCUMENT_CHARS)
 from .ingest.documents import Document, Table
 
-PROMPT_PATH = Path(__file__).resolve().parent.parent / "prompts" / "document_qa.txt"
 KEYWORD_WEIGHT = 1.0  # score = cosine + weight * bm25 / best bm25; the eval is flat for 0.3-1.5,
                       # and exact codes ("permit MR7116") need >= 1 (bench/bench_retrieval.py)
 EMBED_BATCH = 32
@@ -51,11 +50,6 @@ class Passage:
         """'[p. 12]', or '[report.pdf p. 12]' when several files are indexed."""
         where = f"{self.unit} {self.page}"
         return f"[{self.file} {where}]" if self.show_file else f"[{where}]"
-
-
-def qa_prompt() -> str:
-    """The system instruction that goes with `DocumentIndex.context()`."""
-    return PROMPT_PATH.read_text(encoding="utf-8").strip()
 
 
 # ---- chunking --------------------------------------------------------------------------
@@ -179,6 +173,10 @@ class DocumentIndex:
     @property
     def chunks(self) -> list[Passage]:
         return list(self._chunks)
+
+    def document_for(self, passage: Passage) -> Document | None:
+        """The document a passage cites (passages carry the file name as shown to the model)."""
+        return next((d for d in self._documents if _safe_name(d.name) == passage.file), None)
 
     def add(self, doc: Document) -> bool:
         """Index a document; False if the same content is already indexed (a re-upload)."""

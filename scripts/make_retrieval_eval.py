@@ -1,8 +1,8 @@
 """Write a small retrieval eval set: multi-page PDFs (one topic per page) and questions.
 
     python scripts/make_retrieval_eval.py OUT_DIR
-    python -m chatbot.eval_retrieval OUT_DIR/questions.jsonl --profile offline
-    python -m chatbot.eval_retrieval OUT_DIR/crosslingual.jsonl --profile offline
+    python -m scripts.eval_retrieval OUT_DIR/questions.jsonl --profile offline
+    python -m scripts.eval_retrieval OUT_DIR/crosslingual.jsonl --profile offline
 
 questions.jsonl: English questions on English PDFs and Korean questions on a Korean PDF.
 crosslingual.jsonl: Korean questions on the English PDFs (the offline embedder is

@@ -9,7 +9,7 @@ from gradio_client import handle_file
 from PIL import Image
 
 from chatbot.config import MAX_FILES_PER_MESSAGE, MAX_MESSAGE_CHARS
-from tests.conftest import RunningApp, make_photo
+from tests.helpers import RunningApp, make_photo
 
 
 def chat(client, text="", files=()):

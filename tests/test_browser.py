@@ -2,11 +2,12 @@
 from __future__ import annotations
 
 import shutil
+import time
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import ROOT
+from tests.helpers import ROOT
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
@@ -57,10 +58,28 @@ def test_upload_a_photo_and_watch_the_reply_stream(tiny_app, browser, photos):
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / "browser_chat.png"), full_page=True)
     assert page.locator("img").count() >= 1, "the uploaded photo is shown in the conversation"
-    # a second turn in the same page keeps the first
+    # a second turn in the same page keeps the first, and its encoder step says the photo was cached
     send(page, "and again?")
-    page.get_by_text("cached").first.wait_for(timeout=60_000)
+    open_step_until(page, "🖼️ CLIPVisionModel → LlavaMultiModalProjector", index=1, text="cached")
     page.close()
+
+
+def open_step_until(page, title, index, text, timeout_s=60):
+    """Open the index-th step titled `title` the way a user would (a click on its title) until
+    `text` shows in it. A finished step collapses and a pending one is open, so one click may
+    close it: click again on the next round. No timing assumption: it waits for the app's state."""
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        titles = page.get_by_text(title, exact=True)
+        if titles.count() > index:
+            titles.nth(index).click()
+        try:
+            page.get_by_text(text).first.wait_for(state="visible", timeout=5_000)
+            return
+        except PlaywrightTimeout:
+            continue
+    raise AssertionError(f"{text!r} never showed in step {index} titled {title!r}")
 
 
 def test_a_requested_picture_appears_inline(tiny_app, browser):

@@ -5,8 +5,10 @@ import pytest
 
 from chatbot.config import MAX_PDF_PAGES, MAX_TABLE_CELLS
 from chatbot.conversation import UserError
-from chatbot.ingest import documents
-from chatbot.ingest.documents import ingest_document, render_page
+from chatbot.ingest import documents, pdf
+from chatbot.ingest import sheets as spreadsheets
+from chatbot.ingest.documents import ingest_document
+from chatbot.ingest.pdf import render_page
 
 import docfixtures as fx
 
@@ -62,8 +64,8 @@ def test_progress_reports_every_page(tmp_path):
 def test_same_bytes_are_parsed_once(tmp_path, monkeypatch):
     """Re-uploading a file (even renamed) hits the sha256 cache instead of re-parsing."""
     calls = []
-    real = documents._read_pdf
-    monkeypatch.setattr(documents, "_read_pdf", lambda *a: calls.append(1) or real(*a))
+    real = pdf.read_pdf
+    monkeypatch.setattr(pdf, "read_pdf", lambda *a: calls.append(1) or real(*a))
     path = fx.make_report_pdf(tmp_path / "r.pdf")
     copy = tmp_path / "copy.pdf"
     copy.write_bytes(path.read_bytes())
@@ -100,7 +102,7 @@ def test_empty_file_and_unknown_extension(tmp_path):
 
 def test_page_limit_is_quoted(tmp_path, monkeypatch):
     calls = []
-    monkeypatch.setattr(documents, "_read_pdf_page", lambda *a: calls.append(1))
+    monkeypatch.setattr(pdf, "read_pdf_page", lambda *a: calls.append(1))
     path = fx.make_many_pages_pdf(tmp_path / "big.pdf", MAX_PDF_PAGES + 1)
     with pytest.raises(UserError, match=f"limit is {MAX_PDF_PAGES} pages"):
         ingest_document(str(path), "big.pdf")
@@ -141,7 +143,7 @@ def test_spreadsheet_without_rows(tmp_path, sheets):
 
 
 def test_sheet_over_cell_limit(tmp_path, monkeypatch):
-    monkeypatch.setattr(documents, "MAX_TABLE_CELLS", 10)
+    monkeypatch.setattr(spreadsheets, "MAX_TABLE_CELLS", 10)
     path = fx.make_xlsx(tmp_path / "big.xlsx", {"Big": [["a", "b", "c"]] + [[1, 2, 3]] * 5})
     with pytest.raises(UserError, match="limit is 10 per sheet"):
         ingest_document(str(path), "big.xlsx")

@@ -3,9 +3,10 @@ from __future__ import annotations
 
 import pytest
 
+from chatbot.context import build_messages
 from chatbot.conversation import Conversation
 from tests import docfixtures as df
-from tests.conftest import make_photo
+from tests.helpers import make_photo
 
 
 def run(pipe, conv, text, files=()):
@@ -23,7 +24,7 @@ def test_pdf_upload_shows_progress_cites_pages_and_a_thumbnail(pipe, tmp_path):
     assert titles[:3] == ["📄", "📚", "💬"]
     assert "[p. " in reply.steps[1].detail
     assert reply.files and reply.files[0].endswith(".png"), "a cited page's thumbnail comes with the answer"
-    prompt = pipe.build_messages(conv, [], True, documents="<documents>X</documents>", question="q")
+    prompt = build_messages(conv, [], True, documents="<documents>X</documents>", question="q")
     assert "untrusted" in prompt[0]["content"][0]["text"].lower() or "data" in prompt[0]["content"][0]["text"]
 
 
@@ -60,23 +61,23 @@ def test_bad_documents_get_a_message_and_the_conversation_continues(pipe, tmp_pa
     assert reply.error and needle.lower() in reply.error.lower()
     assert len(conv.model_turns()) == 2
     ok, _ = run(pipe, conv, "are you still there?")
-    assert ok.error is None and "documents" not in conv.extras or not conv.extras["documents"].documents
+    assert ok.error is None and conv.documents is None or not conv.documents.documents
 
 
 def test_injected_instructions_are_fenced_as_data(pipe, tmp_path):
     conv = Conversation()
     run(pipe, conv, "What do the notes say?", [df.make_injection_pdf(tmp_path / "notes.pdf")])
-    index = conv.extras["documents"]
+    index = conv.documents
     context, _ = index.context("What do the notes say?")
-    messages = pipe.build_messages(conv, [], True, documents=context, question="What do the notes say?")
+    messages = build_messages(conv, [], True, documents=context, question="What do the notes say?")
     user_text = messages[-2]["content"][-1]["text"] if messages[-1]["role"] == "assistant" else messages[-1]["content"][-1]["text"]
     assert "<documents>" in context and "<|im_end|>" not in context and "<image>" not in context
     assert user_text.index("</documents>") < user_text.index("Question:")
 
 
 def test_a_long_scan_is_refused_at_once_naming_the_limit(pipe, tmp_path, monkeypatch):
-    import chatbot.ingest.documents as documents
-    monkeypatch.setattr(documents, "MAX_OCR_PAGES", 2)
+    import chatbot.ingest.pdf as pdf
+    monkeypatch.setattr(pdf, "MAX_OCR_PAGES", 2)
     conv = Conversation()
     reply, _ = run(pipe, conv, "read it", [df.make_blank_pdf(tmp_path / "scan.pdf", pages=3)])
     assert "MAX_OCR_PAGES" in reply.error

@@ -8,9 +8,9 @@ import pytest
 
 from chatbot.config import MAX_GENERATION_SIDE, MAX_GENERATION_STEPS, MIN_GENERATION_SIDE
 from chatbot.conversation import UserError
-from chatbot.generator import (GenerationStopped, Generator, check_request, default_settings,
-                               generator_for_profile, read_provenance, why_no_generator)
-from chatbot.output_projector import ImageRequest
+from chatbot.generator import GenerationStopped, Generator, check_request, default_settings, read_provenance
+from chatbot.profiles import generator_for_profile, why_no_generator
+from chatbot.generator import ImageRequest
 
 
 @pytest.fixture(scope="module")
@@ -163,7 +163,7 @@ def test_two_sessions_at_once_both_get_their_picture(gen):
 
 def test_profiles_and_defaults(monkeypatch):
     assert generator_for_profile("offline") is None and "PyPI" in why_no_generator("offline")
-    import chatbot.generator as g
+    import chatbot.profiles as g
     monkeypatch.setattr(g, "resolve_device", lambda d="auto": "cpu")
     assert generator_for_profile("hub") == "stabilityai/sd-turbo"
     s = default_settings("stabilityai/sd-turbo", "cpu")

@@ -9,7 +9,8 @@ from PIL import Image
 
 from chatbot.config import ModelConfig
 from chatbot.conversation import Attachment
-from chatbot.models import build_config, create_backend
+from chatbot.models import create_backend
+from chatbot.profiles import build_config
 from chatbot.models.base import load_kwargs
 from chatbot.models.decoding import GenStats, PrefixCache, Sampling
 

@@ -3,10 +3,12 @@ from __future__ import annotations
 
 import pytest
 
+from chatbot.context import ocr_key
 from chatbot.conversation import Conversation
-from chatbot.models import build_config
+from chatbot.profiles import build_config
 from chatbot.pipeline import Pipeline
-from tests.conftest import make_photo
+from tests.helpers import ask as answer
+from tests.helpers import make_photo
 
 pytestmark = pytest.mark.offline
 
@@ -16,10 +18,6 @@ def offline():
     p = Pipeline(build_config("offline", max_new_tokens=48))
     list(p.models.wait())
     return p
-
-
-def answer(pipe, conv, text, files=()):
-    return list(pipe.respond(conv, text, [str(f) for f in files]))[-1]
 
 
 def test_a_factual_question_is_answered_correctly(offline):
@@ -33,7 +31,7 @@ def test_printed_words_in_a_photo_are_read_back(offline, tmp_path):
     r = answer(offline, conv, "What does the sign in this photo say?", [photo])
     assert r.error is None
     assert "OCR" in r.steps[0].title and "characters read" in r.steps[0].detail
-    read = conv.images()[0].text.replace(" ", "").upper()
+    read = conv.image_cache[ocr_key(conv.images()[0])].replace(" ", "").upper()  # the OCR text, cached per photo
     assert "OPEN" in read and "CAFE" in read
     assert "open" in r.text.lower() or "cafe" in r.text.lower(), r.text
 

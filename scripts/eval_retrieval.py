@@ -1,6 +1,6 @@
 """Retrieval eval: does the right page come back for each question?
 
-    python -m chatbot.eval_retrieval FILE.jsonl --profile offline|tiny|hub [--no-bm25] [-v]
+    python -m scripts.eval_retrieval FILE.jsonl --profile offline|tiny|hub [--no-bm25] [-v]
 
 Each line: {"file": PATH relative to the JSONL's folder, "question": TEXT, "page": N (1-based)}.
 Each file gets its own index (as in a chat about that file) and retrieval is forced
@@ -13,9 +13,9 @@ import json
 import time
 from pathlib import Path
 
-from .embeddings import embeddings_for_profile
-from .ingest.documents import ingest_document
-from .retrieval import DocumentIndex
+from chatbot.ingest.documents import ingest_document
+from chatbot.profiles import embeddings_for_profile
+from chatbot.retrieval import DocumentIndex
 
 
 def evaluate(jsonl: str, profile: str = "offline", use_bm25: bool = True,

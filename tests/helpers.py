@@ -1,0 +1,66 @@
+"""Helpers shared by the tests (and bench/bench_startup.py): photos, ports, the launched app."""
+from __future__ import annotations
+
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def ask(pipe, conv, text, files=()):
+    """Send one message through the pipeline; the finished reply."""
+    return list(pipe.respond(conv, text, [str(f) for f in files]))[-1]
+
+
+def make_photo(path: Path, color=(200, 40, 40), size=(96, 64), text: str | None = None) -> Path:
+    from PIL import Image, ImageDraw, ImageFont
+    img = Image.new("RGB", size, color)
+    if text:
+        ImageDraw.Draw(img).text((12, size[1] // 3), text, fill="black", font=ImageFont.load_default(size=40))
+    img.save(path)
+    return path
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class RunningApp:
+    def __init__(self, *args: str, timeout: float = 180):
+        import httpx
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}/"
+        self.log = tempfile.NamedTemporaryFile("w+", suffix=".log", delete=False)
+        self.proc = subprocess.Popen([sys.executable, str(ROOT / "app.py"), "--host", "127.0.0.1",
+                                      "--port", str(self.port), *args],
+                                     cwd=ROOT, stdout=self.log, stderr=subprocess.STDOUT)
+        self.started = time.perf_counter()
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"app exited early:\n{Path(self.log.name).read_text()[-3000:]}")
+            try:
+                if httpx.get(self.url, timeout=2).status_code == 200:
+                    self.ready_s = time.perf_counter() - self.started
+                    return
+            except httpx.HTTPError:
+                time.sleep(0.3)
+        self.stop()
+        raise TimeoutError(f"app did not serve within {timeout} s")
+
+    def client(self):
+        from gradio_client import Client
+        return Client(self.url, verbose=False)
+
+    def stop(self) -> None:
+        self.proc.terminate()  # stopped by its own process id
+        try:
+            self.proc.wait(15)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
