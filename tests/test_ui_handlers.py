@@ -1,0 +1,50 @@
+"""The UI's handlers are plain methods over the pipeline: driven here without Gradio's server
+or a browser. Guards against UI code reaching into pipeline internals or dropping state."""
+from __future__ import annotations
+
+from chatbot.ui.handlers import Handlers, header, paths, render
+
+
+def last(gen):
+    *_, item = gen
+    return item
+
+
+def test_chat_undo_retry_and_clear_act_on_the_session_conversation(pipe, photos):
+    h = Handlers(pipe)
+    text, files, info, conv = last(h.chat_api({"text": "what is this?", "files": [{"path": str(photos[0])}]}, None))
+    assert conv is not None and len(conv.turns) == 2 and info["error"] is None
+    assert [s["title"].split(" ")[0] for s in info["steps"]][-1] == "💬" and info["metrics"]["new_tokens"] > 0
+    shown = render(conv)
+    assert shown[0]["content"] == {"path": str(photos[0])} and shown[1]["content"] == "what is this?"
+    history, conv = last(h.retry(conv))
+    assert len(conv.turns) == 2 and history[0]["content"] == {"path": str(photos[0])}
+    history, box, conv = h.undo(conv)
+    assert history == [] and box == {"text": "what is this?", "files": [str(photos[0])]}
+    last(h.chat_api({"text": "again", "files": []}, conv))
+    history, box, same = h.clear(conv)
+    assert history == [] and box is None and same is conv and not conv.turns and not conv.image_cache
+
+
+def test_the_card_follows_the_last_picture_and_redraw_uses_its_edits(pipe):
+    h = Handlers(pipe)
+    *_, conv = last(h.chat_api({"text": "/imagine a red boat", "files": []}, None))
+    prompt, negative, seed, steps = h.card(conv)
+    assert "boat" in prompt and conv.image_request.seed == seed
+    text, files, info, conv = last(h.redraw_api({"prompt": "a blue boat", "seed": seed + 1}, conv))
+    assert files and info["image_request"]["prompt"] == "a blue boat" and info["image_request"]["seed"] == seed + 1
+    assert h.card(conv)[0] == "a blue boat" and h.card(None) is None
+
+
+def test_header_and_status_come_from_the_pipeline_status(pipe):
+    h = Handlers(pipe)
+    status = h.status()
+    assert status["profile"] == "tiny" and status["progress"] == "ready" and status["generator"]
+    text = h.header()
+    assert "Profile `tiny`" in text and "LlavaMultiModalProjector" in text
+    offline = header({**status, "generator": None, "generator_reason": "no weights", "sees_images": False})
+    assert "none on this profile (no weights)" in offline and "OCR" in offline
+
+
+def test_uploads_from_the_ui_and_the_api_are_normalised():
+    assert paths(["/a.png", {"path": "/b.pdf"}, {"name": "/c.csv"}, {}]) == ["/a.png", "/b.pdf", "/c.csv"]
