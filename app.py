@@ -11,7 +11,7 @@ from __future__ import annotations
 import argparse
 import os
 
-from chatbot.config import PROFILES
+from chatbot.config import DATA_DIR, PROFILES
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -28,21 +28,30 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--image-splitting", choices=["auto", "on", "off"], default=env("image_splitting", "auto"))
     p.add_argument("--max-new-tokens", type=int, default=int(env("max_new_tokens", 512)))
     p.add_argument("--temperature", type=float, default=float(env("temperature", 0.0)))
+    p.add_argument("--data-dir", default=env("data_dir", str(DATA_DIR)),
+                   help="conversations and their files: SQLite database + file store")
+    p.add_argument("--database-url", default=env("database_url"),
+                   help="postgresql+psycopg://user:password@host/db for several app processes (default: SQLite)")
     p.add_argument("--host", default=os.environ.get("GRADIO_SERVER_NAME", "127.0.0.1"))
     p.add_argument("--port", type=int, default=int(os.environ.get("GRADIO_SERVER_PORT", 7860)))
     return p.parse_args(argv)
 
 
 def make_app(args: argparse.Namespace):
+    from chatbot.history import History, open_store
     from chatbot.pipeline import Pipeline
     from chatbot.profiles import build_config
     from chatbot.ui import I18N, build_ui
     cfg = build_config(args.profile, model=args.model, server_url=args.server_url, generator=args.generator,
-                       host=args.host, port=args.port, device=args.device, dtype=args.dtype,
+                       host=args.host, port=args.port, data_dir=args.data_dir, database_url=args.database_url,
+                       device=args.device, dtype=args.dtype,
                        quantize=args.quantize, max_image_side=int(args.max_image_side) if args.max_image_side else None,
                        image_splitting={"on": True, "off": False}.get(args.image_splitting),
                        max_new_tokens=args.max_new_tokens, temperature=args.temperature)
-    pipeline = Pipeline(cfg)
+    store, problem = open_store(cfg)
+    if problem:
+        print(problem, flush=True)   # the app stays up, in memory; the header says the same
+    pipeline = Pipeline(cfg, history=History(store, problem))
     return build_ui(pipeline), pipeline, I18N
 
 
@@ -50,8 +59,10 @@ def main(argv=None) -> None:
     args = parse_args(argv)
     demo, pipeline, i18n = make_app(args)
     print(f"profile {pipeline.cfg.profile}: {pipeline.cfg.profile_reason}", flush=True)
+    store = pipeline.history.store   # restored files are served from the content-addressed store
     demo.queue(default_concurrency_limit=1).launch(server_name=args.host, server_port=args.port, i18n=i18n,
-                                                   prevent_thread_lock=True)
+                                                   prevent_thread_lock=True,
+                                                   allowed_paths=[str(store.blobs.root)] if store else None)
     pipeline.start()  # load in the background once the page is served (importing torch takes seconds)
     demo.block_thread()
 

@@ -58,6 +58,9 @@ HUB_GENERATOR_CPU = "stabilityai/sd-turbo"            # 1-step distilled SD: the
 HUB_GENERATOR_GPU = "stabilityai/sdxl-turbo"
 
 CACHE_DIR = Path(os.environ.get("CHATBOT_CACHE", Path.home() / ".cache" / "multimodal-chatbot"))
+# conversations and their files (SQLite database + content-addressed file store); --data-dir
+DATA_DIR = Path(os.environ.get("CHATBOT_DATA_DIR", Path.home() / ".local" / "share" / "multimodal-chatbot"))
+SAVE_PARTIAL_S = 2.0               # a streaming reply's text is saved this often (crash recovery)
 
 
 @dataclass(frozen=True)
@@ -94,6 +97,8 @@ class AppConfig:
     embeddings: Choice = field(default_factory=Choice)   # sentence embeddings for retrieval
     generator: Choice = field(default_factory=Choice)    # diffusers text-to-image
     classifier: Choice = field(default_factory=Choice)   # the learned draw/no-draw classifier
+    data_dir: Path | None = None      # where conversations are kept; None: in memory only (tests)
+    database_url: str | None = None   # PostgreSQL for several app processes; None: SQLite in data_dir
     host: str = "127.0.0.1"
     port: int = 7860
 

@@ -58,6 +58,9 @@ class Conversation:
     stop_event: threading.Event = field(default_factory=threading.Event)
     documents: DocumentIndex | None = None      # this conversation's parsed documents, page-cited
     image_request: ImageRequest | None = None   # the last picture's request: the card, follow-ups
+    owner: str = ""                             # whose it is ("": not saved, e.g. in tests)
+    saved: bool = False                         # the store has it under this id
+    saved_turns: int = 0                        # how many of the turns the store holds
 
     def images(self) -> list[Attachment]:
         """Every image the user has shared so far, in order: they stay in context."""
@@ -80,6 +83,8 @@ class Conversation:
         return None
 
     def clear(self) -> None:
+        """Empty it, as a new conversation of the same owner (the stored one is deleted first)."""
+        self.id, self.saved, self.saved_turns = uuid.uuid4().hex, False, 0
         self.turns.clear()
         self.image_cache.clear()
         self.documents = self.image_request = None

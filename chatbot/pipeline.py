@@ -20,6 +20,7 @@ from .config import MAX_IMAGES_PER_CONVERSATION, MAX_MESSAGE_CHARS, AppConfig
 from .context import build_messages, ocr_key, photos_in_context
 from .conversation import Attachment, Conversation, Step, Turn, UserError
 from .generator import ImageRequest
+from .history import History
 from .loader import Models
 from .models.decoding import GenStats, Sampling
 from .output_projector import hide_signal, parse_llm_signal
@@ -36,9 +37,10 @@ def check_message(text: str, files: list[str]) -> None:
 
 
 class Pipeline:
-    def __init__(self, cfg: AppConfig, sampling: Sampling | None = None):
+    def __init__(self, cfg: AppConfig, sampling: Sampling | None = None, history: History | None = None):
         self.cfg = cfg
         self.models = Models(cfg)
+        self.history = history or History()
         self.sampling = sampling or Sampling(max_new_tokens=cfg.llm.max_new_tokens,
                                              temperature=cfg.llm.temperature, top_p=cfg.llm.top_p,
                                              repetition_penalty=1.1 if cfg.llm.kind == "text" else 1.0)
@@ -49,14 +51,25 @@ class Pipeline:
         self.models.start()
 
     def status(self) -> dict:
-        return self.models.status()
+        return {**self.models.status(), "saving": self.history.problem or "saved as you go"}
 
     def forget(self, conv: Conversation) -> None:
-        """Clear: stop what runs, drop the turns and every cache of this conversation."""
+        """Clear: stop what runs, delete the stored copy, drop the turns and every cache."""
         conv.stop_event.set()
-        conv.clear()
+        self.history.delete(conv)
         if self.models.backend is not None:
             self.models.backend.forget(conv.id)
+        conv.clear()
+
+    def undo(self, conv: Conversation) -> Turn | None:
+        """Drop the last exchange (here and in the store); the user turn, to put back in the box."""
+        user = conv.undo()
+        self.history.truncate(conv)
+        return user
+
+    def open(self, owner: str, conversation_id: str) -> Conversation:
+        """A stored conversation of this owner (NotFound for anyone else's id)."""
+        return self.history.open(owner, conversation_id)
 
     # ---- the chain, in data-flow order -------------------------------------------
     def respond(self, conv: Conversation, text: str, files: list[str] = (), draw: bool = False) -> Iterator[Turn]:
@@ -71,12 +84,18 @@ class Pipeline:
         except UserError as exc:
             reply.error = str(exc)
             conv.turns += ([user] if (text or "").strip() else []) + [reply]
+            for turn in conv.turns[conv.saved_turns:]:
+                self.history.save(conv, turn)
             yield reply
             return
         conv.turns += [user, reply]
+        self.history.save(conv, user)
+        self.history.save(conv, reply, "streaming")
         yield reply
         try:
-            yield from self._answer(conv, user, reply, draw)
+            for partial in self._answer(conv, user, reply, draw):
+                yield partial
+                self.history.save_partial(conv, reply)
         except UserError as exc:
             reply.error = str(exc)
         except Exception as exc:
@@ -84,6 +103,7 @@ class Pipeline:
             reply.error = explain_failure(exc)
         for step in reply.steps:
             step.done = True
+        self.history.finish(conv, reply)
         yield reply
 
     def ingest(self, files: list[str]) -> list[Attachment]:
@@ -95,6 +115,7 @@ class Pipeline:
     def _answer(self, conv: Conversation, user: Turn, reply: Turn, draw: bool) -> Iterator[Turn]:
         t_start = yield from self._wait_for_models(reply)
         backend = self.models.backend
+        yield from self._reload_photos(conv, reply)
         question = user.text.strip() or "Summarise the uploaded documents briefly."
         docs = yield from self._documents(conv, user, reply)
         context, passages = yield from self._retrieve(docs, question, reply)
@@ -121,26 +142,52 @@ class Pipeline:
             load.detail, load.done = f"loaded in {self.models.load_seconds:.1f} s", True
         return time.perf_counter()  # time to first token counts from a loaded model
 
+    def _reload_photos(self, conv: Conversation, reply: Turn):
+        """A conversation restored from the store has its photos as files: load them again
+        (the encoder then runs once more for each) and say so."""
+        from .ingest.images import load_image
+        missing = [a for a in conv.images() if a.image is None]
+        if not missing:
+            return
+        step = Step("♻️ Restored conversation", f"reloading {len(missing)} photos from the store…")
+        reply.steps.append(step)
+        yield reply
+        for att in missing:
+            att.image = load_image(att.path, att.name)  # a cache filled lazily, like the encodings
+        step.detail, step.done = (f"{len(missing)} photos reloaded from the store; the encoder runs "
+                                  "again once for each, then serves them from this conversation's cache"), True
+
     def _documents(self, conv: Conversation, user: Turn, reply: Turn):
-        """Parse this turn's documents (page progress) into the conversation's index; the index or None."""
-        from .ingest.documents import ingest_document
+        """Parse this turn's documents (page progress) into the conversation's index; the index or None.
+        A restored conversation re-reads its earlier documents from the store first."""
         new = [a for a in user.attachments if a.kind == "document"]
-        if new and conv.documents is None:
+        earlier = [] if conv.documents is not None else [
+            a for t in conv.turns if t.role == "user" and t is not user for a in t.attachments if a.kind == "document"]
+        if (new or earlier) and conv.documents is None:
             from .retrieval import DocumentIndex
             if self.cfg.embeddings.model is None:
                 raise UserError(f"Documents cannot be searched here: {self.cfg.embeddings.reason}")
             conv.documents = DocumentIndex(self.cfg.embeddings.model)
+        for att in earlier:
+            try:
+                yield from self._read_document(conv, att, reply, note=" · restored from the store")
+            except UserError:  # refused when it was uploaded: it is not in the conversation either
+                reply.steps.pop()
         for att in new:
-            step = Step(f"📄 {att.name}", "reading…")
-            reply.steps.append(step)
-            doc = yield from with_progress(lambda report: ingest_document(att.path, att.name, report),
-                                           step, "page {}/{}", reply)
-            added = conv.documents.add(doc)
-            step.detail = doc.summary() + ("" if added else " · already in this conversation (not parsed again)")
-            if doc.kind == "table" and doc.tables:  # sheets show a preview
-                step.detail += "\n\n" + "\n".join(doc.tables[0].markdown.splitlines()[:8])
-            step.done = True
+            yield from self._read_document(conv, att, reply)
         return conv.documents if conv.documents is not None and conv.documents.documents else None
+
+    def _read_document(self, conv: Conversation, att: Attachment, reply: Turn, note: str = ""):
+        from .ingest.documents import ingest_document
+        step = Step(f"📄 {att.name}", "reading…")
+        reply.steps.append(step)
+        doc = yield from with_progress(lambda report: ingest_document(att.path, att.name, report),
+                                       step, "page {}/{}", reply)
+        added = conv.documents.add(doc)
+        step.detail = doc.summary() + note + ("" if added else " · already in this conversation (not parsed again)")
+        if doc.kind == "table" and doc.tables:  # sheets show a preview
+            step.detail += "\n\n" + "\n".join(doc.tables[0].markdown.splitlines()[:8])
+        step.done = True
 
     def _retrieve(self, docs, question: str, reply: Turn):
         """Page-cited passages for this question: (fenced context, passages)."""
@@ -244,11 +291,13 @@ class Pipeline:
         conv.stop_event.clear()
         reply = Turn("assistant")
         conv.turns.append(reply)
+        self.history.save(conv, reply, "streaming")
         try:
             req = edits if isinstance(edits, ImageRequest) else edited_request(conv.image_request, edits)
             yield from self.draw(conv, reply, req)
         except UserError as exc:
             reply.error = str(exc)
+        self.history.finish(conv, reply)
         yield reply
 
     def draw(self, conv: Conversation, reply: Turn, req: ImageRequest) -> Iterator[Turn]:

@@ -32,8 +32,13 @@ def free_port() -> int:
 
 
 class RunningApp:
-    def __init__(self, *args: str, timeout: float = 180):
+    """app.py in a subprocess on 127.0.0.1, with its own data folder unless one is given
+    (a restart on the same folder finds the same conversations)."""
+
+    def __init__(self, *args: str, timeout: float = 180, data_dir: str | Path | None = None):
         import httpx
+        self.data_dir = Path(data_dir or tempfile.mkdtemp(prefix="chatbot-data-"))
+        args = ("--data-dir", str(self.data_dir), *args)
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}/"
         self.log = tempfile.NamedTemporaryFile("w+", suffix=".log", delete=False)
@@ -54,9 +59,16 @@ class RunningApp:
         self.stop()
         raise TimeoutError(f"app did not serve within {timeout} s")
 
-    def client(self):
+    def client(self, secret: str | None = None):
+        """A gradio_client; with a secret it is that owner (Authorization: Bearer), else a fresh one."""
         from gradio_client import Client
-        return Client(self.url, verbose=False)
+        headers = {"Authorization": f"Bearer {secret}"} if secret else None
+        return Client(self.url, verbose=False, headers=headers)
+
+    def kill(self) -> None:
+        """kill -9: no shutdown code runs, as in a crash."""
+        self.proc.kill()
+        self.proc.wait(15)
 
     def stop(self) -> None:
         self.proc.terminate()  # stopped by its own process id

@@ -1,7 +1,8 @@
 """Gradio UI: the only package that imports gradio.
 
     layout.py    the components (chat, box, buttons, image card, hidden API outputs)
-    handlers.py  one plain method per event, over the pipeline's public methods
+    handlers.py  one plain method per chat event, over the pipeline's public methods; owners
+    conversations.py  the sidebar and /conversations, /open, /export, /delete, /rename
     wiring.py    which event calls which handler; the API endpoints (/chat, /redraw, ...)
 """
 from __future__ import annotations
@@ -9,6 +10,7 @@ from __future__ import annotations
 import gradio as gr
 
 from ..pipeline import Pipeline
+from .conversations import ConversationHandlers
 from .handlers import Handlers, api_reply, header, render
 from .layout import I18N, build_layout
 from .wiring import wire
@@ -19,5 +21,5 @@ __all__ = ["I18N", "build_ui", "Handlers", "api_reply", "header", "render"]
 def build_ui(pipeline: Pipeline) -> gr.Blocks:
     handlers = Handlers(pipeline)
     with gr.Blocks(title="Multimodal chatbot") as demo:
-        wire(build_layout(handlers.header()), handlers, demo)
+        wire(build_layout(handlers.header()), handlers, ConversationHandlers(pipeline), demo)
     return demo

@@ -8,8 +8,35 @@ whole interface.
 """
 from __future__ import annotations
 
+import hashlib
+import secrets
+
+import gradio as gr
+
 from ..conversation import Conversation, Turn
 from ..pipeline import Pipeline
+
+
+def new_secret() -> str:
+    return secrets.token_urlsafe(24)
+
+
+def owner_of(secret: str) -> str:
+    """The store's name for an owner: a hash, so the database never holds a usable secret."""
+    return "o-" + hashlib.sha256(secret.encode()).hexdigest()[:40]
+
+
+def bearer(request: gr.Request | None) -> str | None:
+    auth = (request.headers.get("authorization", "") if request is not None else "") or ""
+    return (auth[7:].strip() or None) if auth.lower().startswith("bearer ") else None
+
+
+def session_conv(conv: Conversation | None, request: gr.Request | None) -> Conversation:
+    """An API caller's session conversation, owned by its bearer secret, else by a fresh
+    anonymous owner kept for the session."""
+    secret = bearer(request)
+    owner = owner_of(secret) if secret else (conv.owner if conv and conv.owner else owner_of(new_secret()))
+    return conv if conv is not None and conv.owner == owner else Conversation(owner=owner)
 
 
 def paths(files) -> list[str]:
@@ -54,7 +81,7 @@ def header(status: dict) -> str:
     gen = status["generator"] or f"none on this profile ({status['generator_reason']})"
     return (f"**Profile `{status['profile']}`** ({status['reason']}) · model {status['progress']}\n\n"
             f"🖼️ encoder → projector → 💬 LLM: `{chain}`\n\n"
-            f"🎨 output projector → generator: `{gen}`")
+            f"🎨 output projector → generator: `{gen}`\n\n💾 {status.get('saving', '')}")
 
 
 class Handlers:
@@ -64,7 +91,7 @@ class Handlers:
         self.pipeline = pipeline
 
     def _run(self, conv, text, files, draw=False):
-        conv = conv or Conversation()
+        conv = conv or Conversation()   # the page's load event gives every browser its own owner first
         for reply in self.pipeline.respond(conv, text, files, draw=draw):
             yield conv, reply
 
@@ -73,9 +100,10 @@ class Handlers:
         for conv, _ in self._run(conv, message.get("text", ""), paths(message.get("files")), draw):
             yield render(conv), None, conv
 
-    def chat_api(self, message, conv):
+    def chat_api(self, message, conv, request: gr.Request = None):
         """Send one message ({"text": ..., "files": [...]}); stream the reply text, files and chain steps."""
         message = message or {}
+        conv = session_conv(conv, request)
         for conv, reply in self._run(conv, message.get("text", ""), paths(message.get("files"))):
             yield (*api_reply(reply), conv)
 
@@ -85,10 +113,10 @@ class Handlers:
         for _ in self.pipeline.redraw(conv, edits):
             yield render(conv), conv
 
-    def redraw_api(self, request: dict, conv):
+    def redraw_api(self, image_request: dict, conv, request: gr.Request = None):
         """Draw an image request again (fields of /chat's info["image_request"]) without asking the LLM."""
-        conv = conv or Conversation()
-        r = request or {}
+        conv = session_conv(conv, request)
+        r = image_request or {}
         edits = {k: r.get(k) for k in ("prompt", "negative_prompt", "seed", "steps")}
         for reply in self.pipeline.redraw(conv, edits):
             yield (*api_reply(reply), conv)
@@ -103,7 +131,7 @@ class Handlers:
             conv.stop_event.set()
 
     def retry(self, conv):
-        user = conv.undo() if conv else None
+        user = self.pipeline.undo(conv) if conv else None
         if user is None:
             yield render(conv), conv
             return
@@ -111,7 +139,7 @@ class Handlers:
             yield render(conv), conv
 
     def undo(self, conv):
-        user = conv.undo() if conv else None
+        user = self.pipeline.undo(conv) if conv else None
         box_value = {"text": user.text, "files": [a.path for a in user.attachments]} if user else None
         return render(conv), box_value, conv
 

@@ -17,12 +17,20 @@ I18N = gr.I18n(
         "stop": "⏹ Stop", "retry": "🔄 Retry", "undo": "↩️ Undo", "clear": "🗑️ Clear",
         "chat": "Conversation", "examples": "Examples", "draw": "🎨 Image mode: draw a picture for my message",
         "card": "🎨 Image card: edit the prompt or seed and redraw (no new LLM call)", "prompt": "Prompt",
-        "negative": "Negative prompt", "seed": "Seed", "steps": "Steps", "redraw": "🎨 Redraw"},
+        "negative": "Negative prompt", "seed": "Seed", "steps": "Steps", "redraw": "🎨 Redraw",
+        "history": "Conversations", "new_chat": "➕ New chat", "search": "Search titles and text…",
+        "title": "Title", "rename": "✏️ Rename", "delete": "🗑️ Delete conversation",
+        "confirm_delete": "⚠️ Delete for good", "export_md": "⬇️ Markdown", "export_zip": "⬇️ Archive (zip)",
+        "import": "⬆️ Import archive", "exported": "Export"},
     ko={"placeholder": "무엇이든 물어보세요. 사진(png, jpg, webp, gif), PDF, 표(csv, xlsx)를 올릴 수 있어요…",
         "stop": "⏹ 중지", "retry": "🔄 다시 생성", "undo": "↩️ 되돌리기", "clear": "🗑️ 지우기",
         "chat": "대화", "examples": "예시", "draw": "🎨 이미지 모드: 메시지마다 그림 그리기",
         "card": "🎨 이미지 카드: 프롬프트나 시드를 고쳐 다시 그리기 (LLM 호출 없음)", "prompt": "프롬프트",
-        "negative": "네거티브 프롬프트", "seed": "시드", "steps": "스텝", "redraw": "🎨 다시 그리기"},
+        "negative": "네거티브 프롬프트", "seed": "시드", "steps": "스텝", "redraw": "🎨 다시 그리기",
+        "history": "대화 목록", "new_chat": "➕ 새 대화", "search": "제목과 내용 검색…",
+        "title": "제목", "rename": "✏️ 이름 바꾸기", "delete": "🗑️ 대화 삭제",
+        "confirm_delete": "⚠️ 영구 삭제", "export_md": "⬇️ 마크다운", "export_zip": "⬇️ 아카이브 (zip)",
+        "import": "⬆️ 아카이브 가져오기", "exported": "내보내기"},
 )
 
 
@@ -42,10 +50,32 @@ class Layout:
     redraw: gr.Button
     timer: gr.Timer
     api: dict             # hidden components behind the API endpoints
+    sidebar: dict         # the conversation list and its buttons
+    owner: gr.BrowserState
+
+
+def build_sidebar() -> dict:
+    """The owner's conversations, newest first, with search, rename, delete, export, import."""
+    with gr.Sidebar(label=I18N("history"), open=True):
+        bar = {"new": gr.Button(I18N("new_chat"), size="sm"),
+               "search": gr.Textbox(placeholder=I18N("search"), show_label=False),
+               "list": gr.Radio([], label=I18N("history"), elem_id="conversation-list")}
+        bar["title"] = gr.Textbox(label=I18N("title"), max_lines=1)
+        bar["rename"] = gr.Button(I18N("rename"), size="sm")
+        bar["delete"] = gr.Button(I18N("delete"), size="sm", variant="secondary")
+        bar["confirm"] = gr.Button(I18N("confirm_delete"), size="sm", variant="stop", visible=False)
+        with gr.Row():
+            bar["export_md"] = gr.Button(I18N("export_md"), size="sm")
+            bar["export_zip"] = gr.Button(I18N("export_zip"), size="sm")
+        bar["file"] = gr.File(label=I18N("exported"), visible=False)
+        bar["import"] = gr.UploadButton(I18N("import"), file_types=[".zip"], size="sm")
+    return bar
 
 
 def build_layout(header_text: str) -> Layout:
-    """The chat column; call inside gr.Blocks (a sidebar can sit beside it)."""
+    """The page: the sidebar of conversations beside the chat column; call inside gr.Blocks."""
+    owner = gr.BrowserState(None, storage_key="chatbot-owner")   # a random secret per browser
+    sidebar = build_sidebar()
     conv = gr.State(None)
     head = gr.Markdown(header_text)
     chatbot = gr.Chatbot(label=I18N("chat"), height=560, buttons=["copy"])
@@ -73,7 +103,10 @@ def build_layout(header_text: str) -> Layout:
     api = {"text": gr.Textbox(visible=False), "info": gr.JSON(visible=False),
            "files": gr.File(file_count="multiple", visible=False), "request": gr.JSON(visible=False),
            "status": gr.JSON(visible=False), "chat": gr.Button(visible=False),
-           "redraw": gr.Button(visible=False), "status_button": gr.Button(visible=False)}
+           "redraw": gr.Button(visible=False), "status_button": gr.Button(visible=False),
+           "id": gr.Textbox(visible=False), "title": gr.Textbox(visible=False), "list": gr.JSON(visible=False),
+           "turns": gr.JSON(visible=False), "archive": gr.File(visible=False),
+           **{name: gr.Button(visible=False) for name in ("conversations", "open", "export", "delete", "rename")}}
     return Layout(conv=conv, head=head, chatbot=chatbot, box=box, draw_toggle=draw_toggle, stop=stop,
                   retry=retry, undo=undo, clear=clear, card=[card_prompt, card_negative, card_seed, card_steps],
-                  redraw=redraw, timer=gr.Timer(1.0), api=api)
+                  redraw=redraw, timer=gr.Timer(1.0), api=api, sidebar=sidebar, owner=owner)

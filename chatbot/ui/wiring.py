@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import gradio as gr
 
+from .conversations import ConversationHandlers
 from .handlers import Handlers
 from .layout import Layout
 
@@ -10,7 +11,38 @@ from .layout import Layout
 MODEL_SLOT = dict(concurrency_id="model", concurrency_limit=1)
 
 
-def wire(ui: Layout, h: Handlers, demo: gr.Blocks) -> None:
+def wire(ui: Layout, h: Handlers, c: ConversationHandlers, demo: gr.Blocks) -> None:
+    wire_chat(ui, h, demo)
+    wire_conversations(ui, c, demo)
+
+
+def wire_conversations(ui: Layout, c: ConversationHandlers, demo: gr.Blocks) -> None:
+    """The sidebar, and the API for programs: /conversations, /open, /export, /delete, /rename."""
+    bar, api, private = ui.sidebar, ui.api, dict(api_visibility="private")
+    refresh = dict(fn=c.search, inputs=[bar["search"], ui.conv], outputs=bar["list"], **private)
+    demo.load(c.on_load, ui.owner, [ui.owner, ui.conv, ui.chatbot, bar["list"]], **private)
+    bar["list"].input(c.open_ui, [bar["list"], ui.conv], [ui.conv, ui.chatbot], **private)
+    bar["new"].click(c.new_chat, ui.conv, [ui.conv, ui.chatbot, bar["list"]], **private)
+    bar["search"].change(**refresh)
+    bar["rename"].click(c.rename_ui, [bar["title"], ui.conv], bar["list"], **private)
+    bar["delete"].click(lambda: gr.update(visible=True), None, bar["confirm"], **private, queue=False)
+    bar["confirm"].click(c.delete_ui, ui.conv, [ui.conv, ui.chatbot, bar["list"]], **private).then(
+        lambda: gr.update(visible=False), None, bar["confirm"], **private, queue=False)
+    for fmt in ("md", "zip"):
+        bar[f"export_{fmt}"].click(lambda conv, fmt=fmt: gr.update(value=c.export_ui(fmt, conv), visible=True),
+                                   ui.conv, bar["file"], **private)
+    bar["import"].upload(c.import_ui, [bar["import"], ui.conv], [ui.conv, ui.chatbot, bar["list"]], **private)
+    for event in (ui.box.submit, ui.redraw.click, ui.clear.click):   # titles and order follow the chat
+        event(**refresh)
+    api["conversations"].click(c.conversations_api, ui.conv, [api["list"], ui.conv], api_name="conversations")
+    api["open"].click(c.open_api, [api["id"], ui.conv], [api["turns"], ui.conv], api_name="open")
+    api["export"].click(c.export_api, [api["id"], ui.conv], [api["archive"], ui.conv], api_name="export")
+    api["delete"].click(c.delete_api, [api["id"], ui.conv], [api["list"], ui.conv], api_name="delete")
+    api["rename"].click(c.rename_api, [api["id"], api["title"], ui.conv], [api["list"], ui.conv],
+                        api_name="rename")
+
+
+def wire_chat(ui: Layout, h: Handlers, demo: gr.Blocks) -> None:
     api, private = ui.api, dict(api_visibility="private")
     io_api = [api["text"], api["files"], api["info"], ui.conv]
 

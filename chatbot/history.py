@@ -1,0 +1,86 @@
+"""Conversations that last: the pipeline's side of the store (chatbot/store/).
+
+Write points: the user turn when it is accepted, the reply as it starts ("streaming"), its
+text every SAVE_PARTIAL_S while it streams (a crash then leaves the partial text, marked
+"interrupted" on the next start), and the reply when it ends, is stopped or fails. Nothing is
+written per token, so saving does not slow streaming (bench/bench_store.py measures it).
+Without a store (tests, or a database that cannot be opened) every method is a no-op and the
+app keeps working in memory, saying why in the header.
+"""
+from __future__ import annotations
+
+import time
+import traceback
+
+from .config import SAVE_PARTIAL_S, AppConfig
+from .conversation import Conversation, Step, Turn
+
+
+def open_store(cfg: AppConfig):
+    """(store, None) or (None, the reason it could not be opened: shown in the header)."""
+    if cfg.data_dir is None and cfg.database_url is None:
+        return None, "conversations are kept in memory only (no --data-dir)"
+    from .store import Store, StoreError
+    try:
+        return Store.open(cfg.data_dir, cfg.database_url), None
+    except StoreError as exc:
+        return None, f"conversations cannot be saved: {exc}"
+
+
+class History:
+    """Saves conversations of owners as they happen; restores them on return."""
+
+    def __init__(self, store=None, problem: str | None = None):
+        self.store = store
+        self.problem = problem            # why nothing is saved, when nothing is
+        self._last_partial: dict[int, float] = {}
+
+    @property
+    def enabled(self) -> bool:
+        return self.store is not None
+
+    def save(self, conv: Conversation, turn: Turn, status: str | None = None) -> None:
+        """Add the turn, or update it if it is stored already. A failed write is shown on the
+        turn (a step) and never stops the conversation."""
+        if self.store is None or not conv.owner:
+            return
+        try:
+            if not conv.saved:
+                conv.id, conv.saved = self.store.create(conv.owner), True
+            position = conv.turns.index(turn)
+            if position < conv.saved_turns:
+                self.store.update_turn(conv.owner, conv.id, position, turn, status)
+            else:
+                self.store.add_turn(conv.owner, conv.id, turn, status)
+                conv.saved_turns = position + 1
+        except Exception as exc:  # StoreError, a full disk, a limit (UserError): say it, keep going
+            traceback.print_exc()
+            note = Step("💾 Not saved", str(exc), done=True)
+            if not any(s.title == note.title for s in turn.steps):
+                turn.steps.append(note)
+
+    def save_partial(self, conv: Conversation, reply: Turn) -> None:
+        """The growing reply's text, at most every SAVE_PARTIAL_S."""
+        now = time.monotonic()
+        if now - self._last_partial.get(id(reply), 0.0) >= SAVE_PARTIAL_S:
+            self._last_partial[id(reply)] = now
+            self.save(conv, reply, "streaming")
+
+    def finish(self, conv: Conversation, reply: Turn) -> None:
+        self._last_partial.pop(id(reply), None)
+        self.save(conv, reply)
+
+    def truncate(self, conv: Conversation) -> None:
+        """After undo or retry: the store keeps what the conversation keeps."""
+        if self.store is not None and conv.saved and conv.saved_turns > len(conv.turns):
+            self.store.truncate(conv.owner, conv.id, len(conv.turns))
+            conv.saved_turns = len(conv.turns)
+
+    def open(self, owner: str, conversation_id: str) -> Conversation:
+        """A stored conversation, ready for its next turn (photos and documents reload lazily)."""
+        turns = self.store.turns(owner, conversation_id)
+        return Conversation(id=conversation_id, owner=owner, turns=turns, saved=True, saved_turns=len(turns))
+
+    def delete(self, conv: Conversation) -> None:
+        if self.store is not None and conv.saved:
+            self.store.delete(conv.owner, conv.id)

@@ -1,0 +1,55 @@
+"""Conversations that last: saved turns, files, export and import, per owner.
+
+    from chatbot.store import Store, NotFound, StoreError
+    store = Store.open(data_dir)                      # SQLite: <data_dir>/chatbot.db (WAL)
+    store = Store.open(data_dir, "postgresql+psycopg://user:pw@host/db")   # files stay in data_dir
+
+Opening creates the folders, migrates the schema (Alembic, migrations/ in this package, run
+in code: no alembic.ini), and marks replies a crash left "streaming" as "interrupted"
+(partial text kept, Turn.stopped set, Turn.error explains). One Store serves all threads.
+
+Every method takes the owner: an opaque string (a random secret per browser, or a
+signed-in user name). Another owner's id raises NotFound, exactly like a missing id.
+
+    create(owner, title="") -> id                     id: 32 hex characters (128 random bits)
+    list(owner, query="") -> [ConversationInfo(id, title, created, updated)]   newest first;
+                                                      query: case-insensitive, titles and turn text
+    info(owner, id) -> ConversationInfo
+    rename(owner, id, title)                          "" -> back to the first user message
+    delete(owner, id)                                 for real, with files nothing else uses
+    turns(owner, id) -> [Turn]                        chatbot.conversation.Turn, rebuilt:
+                                                      attachment .path and .files point into the
+                                                      file store, Attachment.image is None
+    add_turn(owner, id, turn, status=None) -> position   0-based; the title defaults to the
+                                                      first user message (MAX_TITLE_CHARS)
+    update_turn(owner, id, position, turn, status=None)  e.g. a growing reply, then its end
+    truncate(owner, id, n_turns)                      keep the first n_turns (undo / retry)
+    put(path_or_bytes, owner, name) -> sha256         content-addressed: <data_dir>/files/ab/cdef….png
+                                                      (the extension of the name it is first put under)
+    path(owner, sha256) -> Path                       NotFound unless the owner has that file
+    export_markdown(owner, id) -> str                 links files/<sha256>.<ext>
+    export_archive(owner, id, dest_zip) -> Path       conversation.json + conversation.md + files/
+    import_archive(owner, zip_path) -> id             validated in full first; UserError otherwise
+    close()
+
+status is one of STATUSES: "done", "stopped", "failed", "streaming", "interrupted"; None
+means what the turn shows (stopped -> "stopped", error -> "failed", else "done"). Turn files
+and attachment paths are copied into the store when a turn is added or updated; a path
+already in the store is not copied again.
+
+Errors: UserError (chatbot.conversation) for limits and bad archives, quoting the limit's
+name (MAX_CONVERSATIONS_PER_OWNER, MAX_STORED_MB_PER_OWNER, MAX_ARCHIVE_MB, MAX_TITLE_CHARS,
+in chatbot.store.limits); StoreError for a damaged database, an unwritable folder or a
+failed write (naming the file and what to do; nothing stored before is changed); NotFound
+(a StoreError) for ids. Owners of one data folder should be served by one process: the
+blob sweep after deletes and the crash recovery on open assume no other process is writing.
+"""
+from __future__ import annotations
+
+from .api import DB_NAME, ConversationInfo, Store
+from .db import STATUSES
+from .errors import NotFound, StoreError
+from .limits import MAX_ARCHIVE_MB, MAX_CONVERSATIONS_PER_OWNER, MAX_STORED_MB_PER_OWNER, MAX_TITLE_CHARS
+
+__all__ = ["Store", "ConversationInfo", "NotFound", "StoreError", "STATUSES", "DB_NAME",
+           "MAX_CONVERSATIONS_PER_OWNER", "MAX_STORED_MB_PER_OWNER", "MAX_ARCHIVE_MB", "MAX_TITLE_CHARS"]

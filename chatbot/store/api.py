@@ -1,0 +1,397 @@
+"""Store: the conversations, turns and files of many owners, in one database and one folder.
+
+Every method takes the owner first and answers NotFound for another owner's ids exactly as
+for ids that do not exist. Each call runs in its own session and transaction, so one
+Store is shared by all Gradio worker threads.
+"""
+from __future__ import annotations
+
+import re
+import secrets
+import zipfile
+from contextlib import contextmanager, suppress
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+from sqlalchemy import Engine, delete, exc, exists, func, or_, select, update
+from sqlalchemy.orm import Session, sessionmaker
+
+from chatbot.conversation import Turn, UserError
+
+from . import limits
+from .archive import read_archive, to_markdown, write_archive
+from .db import WRITE, ConversationRow, FileRow, TurnRow, as_utc, describe, make_engine, migrate, utcnow
+from .errors import NotFound, StoreError
+from .files import Blobs, extensions, owned, prepare_dir, register, release, still_held, write_failure
+from .records import (INTERRUPTED_NOTE, check_owner, check_title, default_title, row_record, shas_of,
+                      turn_from_record, turn_record)
+
+DB_NAME = "chatbot.db"
+CONVERSATION_ID = re.compile(r"[0-9a-f]{32}")
+
+
+@dataclass(frozen=True)
+class ConversationInfo:
+    """One line of the sidebar."""
+    id: str
+    title: str
+    created: datetime
+    updated: datetime
+
+
+def info_of(row: ConversationRow) -> ConversationInfo:
+    return ConversationInfo(row.id, row.title, as_utc(row.created), as_utc(row.updated))
+
+
+def like_pattern(query: str) -> str:
+    """A LIKE pattern matching query literally anywhere ('%' and '_' are not wildcards)."""
+    return "%" + re.sub(r"([\\%_])", r"\\\1", query) + "%"
+
+
+class Store:
+    """Open with Store.open(data_dir, url=None); see the package docstring for the interface."""
+
+    def __init__(self, data_dir: Path, engine: Engine):
+        self.data_dir = Path(data_dir)
+        self.engine = engine
+        self.blobs = Blobs(self.data_dir / "files")
+        self._reads = sessionmaker(engine, expire_on_commit=False)
+        self._writes = sessionmaker(engine.execution_options(**WRITE), expire_on_commit=False)
+
+    @classmethod
+    def open(cls, data_dir: str | Path, url: str | None = None) -> "Store":
+        """Create the folders, migrate the schema to head, then mark replies cut off by a crash
+        (still "streaming") as "interrupted", keeping their partial text."""
+        data_dir = Path(data_dir).expanduser().resolve()
+        prepare_dir(data_dir)
+        engine = make_engine(url or f"sqlite:///{data_dir / DB_NAME}")
+        try:
+            migrate(engine)
+            store = cls(data_dir, engine)
+            store.blobs.prepare()
+            store.interrupt_streaming()
+        except BaseException:
+            engine.dispose()
+            raise
+        return store
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    def __enter__(self) -> "Store":
+        return self
+
+    def __exit__(self, *_exc) -> None:
+        self.close()
+
+    @contextmanager
+    def session(self, write: bool = False):
+        """One transaction; database failures become a StoreError saying nothing was changed."""
+        try:
+            with (self._writes if write else self._reads)() as s, s.begin():
+                yield s
+        except exc.DBAPIError as e:
+            reason = str(e.orig).strip().splitlines()[0] if str(e.orig).strip() else type(e.orig).__name__
+            raise StoreError(f"The database {describe(self.engine)} failed: {reason}. This change was "
+                             f"not saved and nothing stored before was changed; check the disk "
+                             f"or the database server, then try again.") from e
+
+    def interrupt_streaming(self) -> int:
+        """Replies left "streaming" by a crash become "interrupted" (their text is kept)."""
+        with self.session(write=True) as s:
+            done = s.execute(update(TurnRow).where(TurnRow.status == "streaming").values(
+                status="interrupted", error=func.coalesce(TurnRow.error, INTERRUPTED_NOTE)))
+        return done.rowcount
+
+    # ---- conversations ---------------------------------------------------------------------
+    def conversation(self, s: Session, owner: str, conversation_id: str, lock: bool = False) -> ConversationRow:
+        """The owner's conversation row (locked for update when asked), or NotFound."""
+        check_owner(owner)
+        valid = isinstance(conversation_id, str) and CONVERSATION_ID.fullmatch(conversation_id)
+        row = s.get(ConversationRow, conversation_id, with_for_update=lock) if valid else None
+        if row is None or row.owner != owner:
+            raise NotFound()
+        return row
+
+    def create(self, owner: str, title: str = "") -> str:
+        """A new empty conversation; its id is 128 random bits in hex."""
+        title = check_title(title)
+        with self.session(write=True) as s:
+            return self.new_conversation(s, owner, title)
+
+    def new_conversation(self, s: Session, owner: str, title: str) -> str:
+        """Insert a conversation row within MAX_CONVERSATIONS_PER_OWNER."""
+        check_owner(owner)
+        count = s.scalar(select(func.count()).where(ConversationRow.owner == owner))
+        if count >= limits.MAX_CONVERSATIONS_PER_OWNER:
+            raise UserError(f"There are already {count} saved conversations, the limit "
+                            f"(MAX_CONVERSATIONS_PER_OWNER = {limits.MAX_CONVERSATIONS_PER_OWNER}). "
+                            f"Delete some to make room; nothing was added.")
+        conversation_id, now = secrets.token_hex(16), utcnow()
+        s.add(ConversationRow(id=conversation_id, owner=owner, title=title, created=now, updated=now))
+        return conversation_id
+
+    def list(self, owner: str, query: str = "") -> list[ConversationInfo]:
+        """The owner's conversations, newest first; query (case-insensitive) searches titles
+        and the text of every turn."""
+        check_owner(owner)
+        stmt = select(ConversationRow).where(ConversationRow.owner == owner)
+        if (query or "").strip():
+            pattern = like_pattern(query.strip())
+            in_turns = exists().where(TurnRow.conversation_id == ConversationRow.id,
+                                      TurnRow.text.ilike(pattern, escape="\\"))
+            stmt = stmt.where(or_(ConversationRow.title.ilike(pattern, escape="\\"), in_turns))
+        with self.session() as s:
+            rows = s.scalars(stmt.order_by(ConversationRow.updated.desc(), ConversationRow.id)).all()
+        return [info_of(r) for r in rows]
+
+    def info(self, owner: str, conversation_id: str) -> ConversationInfo:
+        with self.session() as s:
+            return info_of(self.conversation(s, owner, conversation_id))
+
+    def rename(self, owner: str, conversation_id: str, title: str) -> None:
+        """Set the title; an empty title goes back to the first user message."""
+        title = check_title(title)
+        with self.session(write=True) as s:
+            conv = self.conversation(s, owner, conversation_id, lock=True)
+            if not title:
+                first = s.scalar(select(TurnRow.text).where(TurnRow.conversation_id == conv.id,
+                                                            TurnRow.role == "user")
+                                 .order_by(TurnRow.position).limit(1))
+                title = default_title(first or "")
+            conv.title, conv.updated = title, utcnow()
+
+    def delete(self, owner: str, conversation_id: str) -> None:
+        """Delete for real: the turns, and the files no other conversation of the owner uses."""
+        with self.session(write=True) as s:
+            conv = self.conversation(s, owner, conversation_id, lock=True)
+            gone = self.turn_shas(s, conv.id)
+            s.execute(delete(TurnRow).where(TurnRow.conversation_id == conv.id))
+            s.execute(delete(ConversationRow).where(ConversationRow.id == conv.id))
+            released = release(s, owner, gone)
+        self.sweep(released)
+
+    # ---- turns ----------------------------------------------------------------------------
+    def turns(self, owner: str, conversation_id: str) -> list[Turn]:
+        """The turns in order, rebuilt; attachment and file paths point into the file store
+        (and end in the file's extension, so a photo shows inline)."""
+        with self.session() as s:
+            conv = self.conversation(s, owner, conversation_id)
+            rows = s.scalars(select(TurnRow).where(TurnRow.conversation_id == conv.id)
+                             .order_by(TurnRow.position)).all()
+            records = [row_record(r) for r in rows]
+            exts = extensions(s, owner, set().union(*(shas_of(r) for r in records)))
+        return [turn_from_record(r, lambda sha: self.blobs.location(sha, exts.get(sha))) for r in records]
+
+    def add_turn(self, owner: str, conversation_id: str, turn: Turn, status: str | None = None) -> int:
+        """Append a turn (its files are stored first); returns its position (0-based). status
+        defaults to what the turn shows: "stopped", "failed" (error set) or "done"."""
+        self.info(owner, conversation_id)            # NotFound before storing any file
+        record = turn_record(turn, status, self.keeper(owner))
+        with self.session(write=True) as s:
+            conv = self.conversation(s, owner, conversation_id, lock=True)
+            last = s.scalar(select(func.max(TurnRow.position)).where(TurnRow.conversation_id == conv.id))
+            position, now = (-1 if last is None else last) + 1, utcnow()
+            s.add(TurnRow(conversation_id=conv.id, position=position, created=now, **record))
+            if not conv.title and turn.role == "user":
+                conv.title = default_title(turn.text)
+            conv.updated = now
+        return position
+
+    def update_turn(self, owner: str, conversation_id: str, position: int, turn: Turn,
+                    status: str | None = None) -> None:
+        """Replace the turn at position (a streaming reply as it grows, then its final state)."""
+        self.info(owner, conversation_id)
+        record = turn_record(turn, status, self.keeper(owner))
+        with self.session(write=True) as s:
+            conv = self.conversation(s, owner, conversation_id, lock=True)
+            row = s.get(TurnRow, (conv.id, position))
+            if row is None:
+                raise NotFound("turn")
+            before = shas_of(row_record(row))
+            for key, value in record.items():
+                setattr(row, key, value)
+            conv.updated = utcnow()
+            s.flush()
+            released = release(s, owner, before - shas_of(record))
+        self.sweep(released)
+
+    def truncate(self, owner: str, conversation_id: str, n_turns: int) -> None:
+        """Keep the first n_turns turns (undo, retry); files only the dropped turns used go."""
+        if n_turns < 0:
+            raise ValueError("n_turns must be >= 0")
+        with self.session(write=True) as s:
+            conv = self.conversation(s, owner, conversation_id, lock=True)
+            gone = self.turn_shas(s, conv.id, since=n_turns)
+            dropped = s.execute(delete(TurnRow).where(TurnRow.conversation_id == conv.id,
+                                                      TurnRow.position >= n_turns)).rowcount
+            if dropped:
+                conv.updated = utcnow()
+            released = release(s, owner, gone)
+        self.sweep(released)
+
+    def turn_shas(self, s: Session, conversation_id: str, since: int = 0) -> set[str]:
+        rows = s.scalars(select(TurnRow).where(TurnRow.conversation_id == conversation_id,
+                                               TurnRow.position >= since))
+        return set().union(*(shas_of(row_record(r)) for r in rows))
+
+    # ---- files ----------------------------------------------------------------------------
+    def put(self, source: str | Path | bytes, owner: str, name: str) -> str:
+        """Store a file for owner (bytes, a path, or a binary file object); returns its sha256."""
+        check_owner(owner)
+        if isinstance(source, (str, Path)) and not Path(source).is_file():
+            raise StoreError(f"Cannot store {name!r}: {source} is not a file.")
+        try:
+            staged = self.blobs.stage(source)
+        except OSError as e:
+            raise write_failure(repr(name), e) from e
+        try:
+            with self.blobs.lock:
+                placed = None               # the blob this call moved into place, if any
+                try:
+                    with self.session(write=True) as s:
+                        ext = register(s, owner, staged.sha256, name, staged.size)
+                        target = self.blobs.location(staged.sha256, ext)
+                        if not target.is_file():
+                            self.blobs.commit(staged, ext)   # inside: a failed move rolls the row back
+                            placed = target
+                except BaseException:
+                    if placed is not None:
+                        placed.unlink(missing_ok=True)
+                    raise
+        except OSError as e:
+            raise write_failure(repr(name), e) from e
+        finally:
+            staged.temp.unlink(missing_ok=True)
+        return staged.sha256
+
+    def path(self, owner: str, sha256: str) -> Path:
+        """Where the owner's file is on disk; NotFound if the owner has no such file."""
+        check_owner(owner)
+        with self.session() as s:
+            ext = owned(s, owner, sha256).ext
+        location = self.blobs.location(sha256, ext)
+        if not location.is_file():
+            raise NotFound("file")
+        return location
+
+    def owns(self, owner: str, sha256: str) -> bool:
+        try:
+            self.path(owner, sha256)
+            return True
+        except NotFound:
+            return False
+
+    def keeper(self, owner: str):
+        """keep(path, name, sha_hint) -> sha256: store a turn's file unless the owner has it."""
+        def keep(path: str, name: str, sha_hint: str) -> str:
+            if path:
+                known = self.blobs.sha_of(Path(path))
+                if known and self.owns(owner, known):
+                    return known
+                if Path(path).is_file():
+                    return self.put(path, owner, name)
+            if sha_hint and self.owns(owner, sha_hint):
+                return sha_hint
+            raise StoreError(f"Cannot store {name!r}: its file {path or '(no path)'} is gone.")
+        return keep
+
+    def sweep(self, released: set[tuple[str, str]]) -> None:
+        """Remove blobs, (sha256, ext), that no owner has any more (after their rows were deleted)."""
+        if not released:
+            return
+        with self.blobs.lock:
+            with self.session() as s:
+                orphans = set(released) - still_held(s, set(released))
+            for sha, ext in orphans:
+                try:
+                    self.blobs.remove(sha, ext)
+                except OSError:
+                    pass   # a stale blob costs disk space, not correctness: nobody can read it
+
+    # ---- export / import ----------------------------------------------------------------
+    def snapshot(self, owner: str, conversation_id: str) -> tuple[ConversationRow, list[dict], dict[str, str],
+                                                                  dict[str, str]]:
+        """The conversation, its turn records, its files' names and their blobs' extensions,
+        read in one transaction."""
+        with self.session() as s:
+            conv = self.conversation(s, owner, conversation_id)
+            rows = s.scalars(select(TurnRow).where(TurnRow.conversation_id == conv.id)
+                             .order_by(TurnRow.position)).all()
+            records = [row_record(r) for r in rows]
+            shas = set().union(*(shas_of(r) for r in records))
+            names, exts = {sha: sha for sha in shas}, {}
+            if shas:
+                for sha, name, ext in s.execute(select(FileRow.sha256, FileRow.name, FileRow.ext)
+                                                .where(FileRow.owner == owner, FileRow.sha256.in_(shas))):
+                    names[sha], exts[sha] = name, ext
+        return conv, records, names, exts
+
+    def export_markdown(self, owner: str, conversation_id: str) -> str:
+        """The conversation as Markdown; files are linked as files/<sha256>.<ext>, the layout
+        of export_archive, so the links work in an unpacked archive."""
+        conv, records, names, _ = self.snapshot(owner, conversation_id)
+        return to_markdown(conv.title, records, names)
+
+    def export_archive(self, owner: str, conversation_id: str, dest_zip: str | Path) -> Path:
+        """A zip with conversation.json, conversation.md and files/; import_archive reads it."""
+        conv, records, names, exts = self.snapshot(owner, conversation_id)
+        blobs = {sha: (self.blobs.location(sha, exts.get(sha)), name) for sha, name in names.items()}
+        meta = {"title": conv.title, "created": as_utc(conv.created).isoformat(),
+                "updated": as_utc(conv.updated).isoformat()}
+        try:
+            return write_archive(Path(dest_zip), meta, records, blobs)
+        except OSError as e:
+            raise StoreError(f"Could not write the archive {dest_zip}: {e.strerror or e}.") from e
+
+    def import_archive(self, owner: str, zip_path: str | Path) -> str:
+        """A new conversation from an exported archive; returns its id. The archive is checked
+        in full first: a malformed or oversized one raises UserError and changes nothing."""
+        check_owner(owner)
+        archive = read_archive(Path(zip_path))
+        new = self.check_room(owner, archive)
+        stored: set[str] = set()
+        try:
+            with zipfile.ZipFile(archive.path) as z:
+                for sha in new:
+                    with z.open(archive.members[sha]) as f:
+                        if self.put(f, owner, archive.names[sha]) != sha:
+                            raise StoreError(f"{archive.path} changed while it was being imported.")
+                    stored.add(sha)
+            return self.insert_conversation(owner, archive)
+        except BaseException:
+            with suppress(StoreError):       # undo the files this import added; keep its error
+                with self.session(write=True) as s:
+                    released = release(s, owner, stored)
+                self.sweep(released)
+            raise
+
+    def check_room(self, owner: str, archive) -> list[str]:
+        """Both owner limits hold after the import; returns the files the owner lacks."""
+        with self.session() as s:
+            count = s.scalar(select(func.count()).where(ConversationRow.owner == owner))
+            have = set(s.scalars(select(FileRow.sha256).where(FileRow.owner == owner)))
+            used = s.scalar(select(func.coalesce(func.sum(FileRow.size), 0)).where(FileRow.owner == owner))
+        if count >= limits.MAX_CONVERSATIONS_PER_OWNER:
+            raise UserError(f"There are already {count} saved conversations, the limit "
+                            f"(MAX_CONVERSATIONS_PER_OWNER = {limits.MAX_CONVERSATIONS_PER_OWNER}). "
+                            f"Delete some before importing. Nothing was imported.")
+        new = sorted(set(archive.members) - have)
+        total = used + sum(archive.sizes[sha] for sha in new)
+        if total > limits.MAX_STORED_MB_PER_OWNER * 2**20:
+            raise UserError(f"Importing would take this owner's files to {total / 2**20:.1f} MB, over "
+                            f"the {limits.MAX_STORED_MB_PER_OWNER} MB limit (MAX_STORED_MB_PER_OWNER). "
+                            f"Delete old conversations first. Nothing was imported.")
+        return new
+
+    def insert_conversation(self, owner: str, archive) -> str:
+        """The conversation and all its turns in one transaction."""
+        first_user = next((r["text"] for r in archive.records if r["role"] == "user"), "")
+        title = default_title(archive.title or first_user)
+        with self.session(write=True) as s:
+            conversation_id, now = self.new_conversation(s, owner, title), utcnow()
+            s.flush()
+            s.add_all(TurnRow(conversation_id=conversation_id, position=i, created=now, **record)
+                      for i, record in enumerate(archive.records))
+        return conversation_id

@@ -1,0 +1,139 @@
+"""The sidebar and the conversation API: list, open, search, rename, delete, export, import.
+
+Owners: a browser keeps a random secret in gr.BrowserState (localStorage), so a reload or a
+restart finds its conversations again; a program sends `Authorization: Bearer <secret>`;
+without either, a client is a fresh anonymous owner for its session. The store only ever
+sees a hash of the secret. Another owner's id answers "not found", as a missing id does.
+"""
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+
+import gradio as gr
+
+from ..conversation import Conversation, UserError
+from ..pipeline import Pipeline
+from .handlers import new_secret, owner_of, render, session_conv
+
+
+class ConversationHandlers:
+    """One method per sidebar event or API endpoint; conversations are the caller's only."""
+
+    def __init__(self, pipeline: Pipeline):
+        self.pipeline = pipeline
+        self.store = pipeline.history.store
+
+    def listing(self, owner: str, query: str = "") -> list[dict]:
+        if self.store is None or not owner:
+            return []
+        return [{"id": c.id, "title": c.title, "updated": c.updated.isoformat(timespec="seconds")}
+                for c in self.store.list(owner, query)]
+
+    def _open(self, owner: str, conversation_id: str) -> Conversation:
+        from ..store import NotFound
+        if self.store is None:
+            raise gr.Error(self.pipeline.history.problem or "Conversations are not saved here.")
+        try:
+            return self.pipeline.open(owner, conversation_id or "")
+        except NotFound:
+            raise gr.Error(f"Conversation {conversation_id!r} not found.") from None
+
+    # ---- the browser's sidebar ----------------------------------------------------------
+    def choices(self, owner: str, query: str = "", selected: str | None = None):
+        items = self.listing(owner, query)
+        return gr.update(choices=[(f"{c['title'] or '…'} · {c['updated'][:16].replace('T', ' ')}", c["id"])
+                                  for c in items], value=selected)
+
+    def on_load(self, secret: str | None):
+        """A browser arrives: its owner secret (new if none), its newest conversation on screen."""
+        secret = secret or new_secret()
+        owner = owner_of(secret)
+        items = self.listing(owner)
+        conv = self._open(owner, items[0]["id"]) if items else Conversation(owner=owner)
+        return secret, conv, render(conv), self.choices(owner, selected=conv.id if items else None)
+
+    def open_ui(self, conversation_id: str, conv: Conversation | None):
+        owner = conv.owner if conv else ""
+        opened = self._open(owner, conversation_id)
+        return opened, render(opened)
+
+    def new_chat(self, conv: Conversation | None):
+        owner = conv.owner if conv else ""
+        return Conversation(owner=owner), [], self.choices(owner)
+
+    def search(self, query: str, conv: Conversation | None):
+        return self.choices(conv.owner if conv else "", query or "", conv.id if conv and conv.saved else None)
+
+    def rename_ui(self, title: str, conv: Conversation | None):
+        if conv is not None and conv.saved:
+            self.store.rename(conv.owner, conv.id, title or "")
+        return self.search("", conv)
+
+    def delete_ui(self, conv: Conversation | None):
+        owner = conv.owner if conv else ""
+        if conv is not None:
+            self.pipeline.forget(conv)
+        return Conversation(owner=owner), [], self.choices(owner)
+
+    def export_ui(self, fmt: str, conv: Conversation | None):
+        if conv is None or not conv.saved:
+            raise gr.Error("Nothing to export yet: send a message first.")
+        return self._export(conv.owner, conv.id, fmt)
+
+    def import_ui(self, file, conv: Conversation | None):
+        owner = conv.owner if conv else ""
+        if self.store is None or not owner:
+            raise gr.Error(self.pipeline.history.problem or "Conversations are not saved here.")
+        try:
+            new_id = self.store.import_archive(owner, file if isinstance(file, str) else file.name)
+        except UserError as exc:
+            raise gr.Error(str(exc)) from None
+        opened = self._open(owner, new_id)
+        return opened, render(opened), self.choices(owner, selected=new_id)
+
+    def _export(self, owner: str, conversation_id: str, fmt: str = "zip") -> str:
+        from ..store import NotFound
+        folder = Path(tempfile.mkdtemp(prefix="chatbot-export-"))   # a fresh folder per export
+        try:
+            if fmt == "md":
+                path = folder / "conversation.md"
+                path.write_text(self.store.export_markdown(owner, conversation_id), encoding="utf-8")
+                return str(path)
+            return str(self.store.export_archive(owner, conversation_id, folder / "conversation.zip"))
+        except NotFound:
+            raise gr.Error(f"Conversation {conversation_id!r} not found.") from None
+
+    # ---- the API -------------------------------------------------------------------------
+    def conversations_api(self, conv, request: gr.Request):
+        """The caller's conversations, newest first: [{"id", "title", "updated"}]."""
+        conv = session_conv(conv, request)
+        return self.listing(conv.owner), conv
+
+    def open_api(self, conversation_id: str, conv, request: gr.Request):
+        """Open one of the caller's conversations: its turns as JSON; later /chat calls continue it."""
+        conv = self._open(session_conv(conv, request).owner, conversation_id)
+        turns = [{"role": t.role, "text": t.text, "error": t.error, "stopped": t.stopped,
+                  "steps": [s.title for s in t.steps], "files": t.files, "image_request": t.card,
+                  "attachments": [{"name": a.name, "kind": a.kind, "sha256": a.sha256} for a in t.attachments]}
+                 for t in conv.turns]
+        return turns, conv
+
+    def export_api(self, conversation_id: str, conv, request: gr.Request):
+        """One of the caller's conversations as a JSON archive (zip with its files)."""
+        conv = session_conv(conv, request)
+        return self._export(conv.owner, conversation_id), conv
+
+    def delete_api(self, conversation_id: str, conv, request: gr.Request):
+        """Delete one of the caller's conversations; the remaining list."""
+        conv = session_conv(conv, request)
+        opened = self._open(conv.owner, conversation_id)
+        self.pipeline.forget(opened)
+        return self.listing(conv.owner), (Conversation(owner=conv.owner) if conv.id == conversation_id else conv)
+
+    def rename_api(self, conversation_id: str, title: str, conv, request: gr.Request):
+        """Rename one of the caller's conversations; the list."""
+        conv = session_conv(conv, request)
+        self._open(conv.owner, conversation_id)   # not found for anyone else's id
+        self.store.rename(conv.owner, conversation_id, title or "")
+        return self.listing(conv.owner), conv

@@ -1,0 +1,96 @@
+"""Conversations that last, through the launched app: kill -9 mid-stream, restart on the same
+data folder, the same owner finds everything; other owners find nothing, even with the id."""
+from __future__ import annotations
+
+import time
+import zipfile
+
+import pytest
+from gradio_client import handle_file
+
+from tests.helpers import RunningApp, make_photo
+
+ALICE, BOB = "alice-secret-0123456789", "bob-secret-9876543210"
+
+
+def wait_for(condition, timeout_s=60, every_s=0.2):
+    """Poll state the app exposes until condition() is truthy; its value."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if value := condition():
+            return value
+        time.sleep(every_s)
+    raise TimeoutError("the app never reached the expected state")
+
+
+def test_a_crash_mid_reply_loses_nothing_that_was_said(tiny_models, tmp_path):
+    app = RunningApp("--profile", "tiny", "--max-new-tokens", "4000", data_dir=tmp_path / "data")
+    try:
+        alice = app.client(ALICE)
+        photo = make_photo(tmp_path / "red.png")
+        for text in ("what is in this photo?", "and the colour?"):
+            files = [handle_file(str(photo))] if text.startswith("what") else []
+            job = alice.submit({"text": text, "files": files}, api_name="/chat")
+            wait_for(lambda: job.outputs() and job.outputs()[-1][0], timeout_s=60)
+            alice.predict(api_name="/stop")   # 4000 tokens: stop each reply once it streams
+            job.result(timeout=60)
+        (conv_id,) = [c["id"] for c in alice.predict(api_name="/conversations")]
+        third = alice.submit({"text": "tell me a very long story", "files": []}, api_name="/chat")
+        watcher = app.client(ALICE)   # the store shows the growing reply (saved every SAVE_PARTIAL_S)
+        wait_for(lambda: (t := watcher.predict(conv_id, api_name="/open")) and len(t) == 6 and t[5]["text"])
+        app.kill()
+        del third
+    finally:
+        app.stop()
+
+    app = RunningApp("--profile", "tiny", "--max-new-tokens", "8", data_dir=tmp_path / "data")
+    try:
+        alice = app.client(ALICE)
+        assert [c["id"] for c in alice.predict(api_name="/conversations")] == [conv_id]
+        turns = alice.predict(conv_id, api_name="/open")
+        assert [t["role"] for t in turns] == ["user", "assistant"] * 3
+        assert turns[0]["text"] == "what is in this photo?" and turns[0]["attachments"][0]["name"] == "red.png"
+        assert turns[1]["text"] and turns[3]["text"] and turns[1]["stopped"]   # the two stopped replies, intact
+        assert turns[5]["text"] and turns[5]["stopped"] and "server stopped" in turns[5]["error"]  # marked interrupted
+        text, files, info = alice.predict({"text": "are you back?", "files": []}, api_name="/chat")
+        assert info["error"] is None and info["metrics"]["new_tokens"] > 0
+        assert any("Restored" in s["title"] for s in info["steps"]), "the photo is reloaded and says so"
+        assert len(alice.predict(conv_id, api_name="/open")) == 8
+
+        bob = app.client(BOB)
+        assert bob.predict(api_name="/conversations") == []
+        with pytest.raises(Exception, match="not found"):
+            bob.predict(conv_id, api_name="/open")
+    finally:
+        app.stop()
+
+
+def test_owners_see_only_their_own_conversations(tiny_app, tmp_path):
+    alice, bob, anon = tiny_app.client(ALICE), tiny_app.client(BOB), tiny_app.client()
+    alice.predict({"text": "alice's question", "files": []}, api_name="/chat")
+    bob.predict({"text": "bob's question", "files": []}, api_name="/chat")
+    mine = alice.predict(api_name="/conversations")
+    theirs = bob.predict(api_name="/conversations")
+    assert mine and theirs and not {c["id"] for c in mine} & {c["id"] for c in theirs}
+    assert anon.predict(api_name="/conversations") == [], "no header: a fresh anonymous owner"
+    target = theirs[0]["id"]
+    for endpoint, args in (("/open", (target,)), ("/export", (target,)), ("/delete", (target,)),
+                           ("/rename", (target, "mine now"))):
+        with pytest.raises(Exception, match="not found"):
+            alice.predict(*args, api_name=endpoint)
+        with pytest.raises(Exception, match="not found"):
+            alice.predict("0" * 32, *args[1:], api_name=endpoint)   # a guessed id
+    assert bob.predict(api_name="/conversations") == theirs, "bob's conversation is untouched"
+
+
+def test_rename_export_and_delete_over_the_api(tiny_app, tmp_path):
+    carol = tiny_app.client("carol-secret-55555555")
+    carol.predict({"text": "keep this", "files": []}, api_name="/chat")
+    (conv,) = carol.predict(api_name="/conversations")
+    assert conv["title"] == "keep this", "titled from the first message"
+    assert carol.predict(conv["id"], "Renamed", api_name="/rename")[0]["title"] == "Renamed"
+    archive = carol.predict(conv["id"], api_name="/export")
+    with zipfile.ZipFile(archive) as z:
+        assert "conversation.json" in z.namelist()
+    assert carol.predict(conv["id"], api_name="/delete") == []
+    assert carol.predict(api_name="/conversations") == []
