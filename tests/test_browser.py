@@ -31,16 +31,16 @@ def browser():
 def open_page(browser, url, locale="en-US"):
     page = browser.new_page(locale=locale, viewport={"width": 1100, "height": 1000})
     page.goto(url, wait_until="domcontentloaded")  # never networkidle: Gradio keeps a stream open
-    page.wait_for_selector("textarea", timeout=30_000)
+    page.wait_for_selector("#chat-box textarea", timeout=30_000)
     return page
 
 
 def send(page, text, files=()):
     if files:
-        page.locator("input[type=file]").first.set_input_files([str(f) for f in files])
+        page.locator("#chat-box input[type=file]").first.set_input_files([str(f) for f in files])
         page.wait_for_function("document.querySelectorAll('.thumbnail-item, .thumbnail-image, img, .file-name, "
                                ".thumbnail-wrapper').length > 0", timeout=15_000)
-    page.locator("textarea").first.fill(text)
+    page.locator("#chat-box textarea").first.fill(text)   # the chat box, not the sidebar's search
     page.keyboard.press("Enter")
 
 
@@ -110,3 +110,29 @@ def test_the_ui_speaks_korean_to_a_korean_browser(tiny_app, browser):
     page.get_by_text("지우기").first.wait_for(timeout=15_000)
     page.screenshot(path=str(ARTIFACTS / "browser_korean.png"))
     page.close()
+
+
+def test_a_conversation_survives_a_reload_and_delete_removes_it(tiny_app, browser):
+    """The browser keeps its owner secret (BrowserState): a reload shows the same conversation and
+    the sidebar lists it; Delete (confirmed) removes it, also after another reload."""
+    context = browser.new_context(locale="en-US", viewport={"width": 1300, "height": 1000})
+    page = context.new_page()
+    page.goto(tiny_app.url, wait_until="domcontentloaded")
+    page.wait_for_selector("#chat-box textarea", timeout=30_000)
+    send(page, "remember the lighthouse keeper")
+    listed = page.locator("#conversation-list").get_by_text("remember the lighthouse keeper")
+    listed.first.wait_for(timeout=60_000)   # saved and listed once the reply is done
+    page.reload(wait_until="domcontentloaded")
+    page.locator("#conversation-list").get_by_text("remember the lighthouse keeper").first.wait_for(timeout=30_000)
+    page.locator(".message.user, [data-testid='user']").get_by_text(
+        "remember the lighthouse keeper").first.wait_for(timeout=30_000)   # the chat is back on screen
+    page.screenshot(path=str(ARTIFACTS / "browser_reload.png"), full_page=True)
+    page.get_by_text("Delete conversation").first.click()
+    page.get_by_text("Delete for good").first.click()
+    page.locator("#conversation-list").get_by_text("remember the lighthouse keeper").first.wait_for(
+        state="detached", timeout=30_000)
+    page.reload(wait_until="domcontentloaded")
+    page.wait_for_selector("#chat-box textarea", timeout=30_000)
+    page.locator("#conversation-list").wait_for(timeout=30_000)
+    page.wait_for_function("!document.body.innerText.includes('remember the lighthouse keeper')", timeout=30_000)
+    context.close()
