@@ -94,3 +94,19 @@ def test_rename_export_and_delete_over_the_api(tiny_app, tmp_path):
         assert "conversation.json" in z.namelist()
     assert carol.predict(conv["id"], api_name="/delete") == []
     assert carol.predict(api_name="/conversations") == []
+
+
+def test_a_corrupt_database_is_reported_and_the_app_stays_up(tiny_models, tmp_path):
+    data = tmp_path / "data"
+    data.mkdir()
+    (data / "chatbot.db").write_bytes(b"this is not a database" * 100)
+    app = RunningApp("--profile", "tiny", "--max-new-tokens", "4", data_dir=data)
+    try:
+        c = app.client(ALICE)
+        status = c.predict(api_name="/status")
+        assert "cannot be saved" in status["saving"] and "chatbot.db" in status["saving"]
+        text, files, info = c.predict({"text": "still there?", "files": []}, api_name="/chat")
+        assert info["error"] is None and info["metrics"]["new_tokens"] > 0
+        assert (data / "chatbot.db").read_bytes() == b"this is not a database" * 100, "never overwritten"
+    finally:
+        app.stop()
