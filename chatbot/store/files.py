@@ -206,6 +206,8 @@ def extensions(session: Session, owner: str, shas: set[str]) -> dict[str, str]:
 def release(session: Session, owner: str, candidates: set[str]) -> set[tuple[str, str]]:
     """Drop the owner's rows for candidates no turn of theirs uses any more (call after the
     turns are deleted and flushed); returns the blobs released, as (sha256, ext)."""
+    if not candidates:                   # most updates (a growing reply): no owner-wide scan
+        return set()
     unused = set(candidates) - referenced(session, owner)
     if not unused:
         return set()
