@@ -32,9 +32,20 @@ def parse_args(argv=None) -> argparse.Namespace:
                    help="conversations and their files: SQLite database + file store")
     p.add_argument("--database-url", default=env("database_url"),
                    help="postgresql+psycopg://user:password@host/db for several app processes (default: SQLite)")
+    p.add_argument("--auth", default=env("auth"), help="users file, one 'name:password' a line: "
+                   "sign-in required, each user's conversations follow them to any browser")
     p.add_argument("--host", default=os.environ.get("GRADIO_SERVER_NAME", "127.0.0.1"))
     p.add_argument("--port", type=int, default=int(os.environ.get("GRADIO_SERVER_PORT", 7860)))
     return p.parse_args(argv)
+
+
+def read_users(path: str) -> list[tuple[str, str]]:
+    """The --auth file: one `name:password` a line; blank lines and # comments are skipped."""
+    lines = [ln.strip() for ln in open(path, encoding="utf-8") if ln.strip() and not ln.lstrip().startswith("#")]
+    users = [tuple(ln.split(":", 1)) for ln in lines if ":" in ln]
+    if not users or len(users) != len(lines):
+        raise SystemExit(f"--auth {path}: write one 'name:password' a line")
+    return users
 
 
 def make_app(args: argparse.Namespace):
@@ -62,7 +73,8 @@ def main(argv=None) -> None:
     store = pipeline.history.store   # restored files are served from the content-addressed store
     demo.queue(default_concurrency_limit=1).launch(server_name=args.host, server_port=args.port, i18n=i18n,
                                                    prevent_thread_lock=True,
-                                                   allowed_paths=[str(store.blobs.root)] if store else None)
+                                                   allowed_paths=[str(store.blobs.root)] if store else None,
+                                                   auth=read_users(args.auth) if args.auth else None)
     pipeline.start()  # load in the background once the page is served (importing torch takes seconds)
     demo.block_thread()
 

@@ -41,3 +41,18 @@ def tiny_app(tiny_models):
     app = RunningApp("--profile", "tiny", "--max-new-tokens", "24")
     yield app
     app.stop()
+
+
+@pytest.fixture(scope="session")
+def postgres():
+    """A real PostgreSQL server for the whole session (Debian's package), stopped by pg_ctl."""
+    from tests.pgserver import PostgresServer
+    try:
+        server = PostgresServer().start()
+    except RuntimeError as e:
+        problem = str(e)
+    else:
+        yield server
+        server.stop()
+        return
+    pytest.fail(problem, pytrace=False)     # fail, never skip: CI installs postgresql

@@ -11,10 +11,11 @@ import os
 import pwd
 import secrets
 import shutil
-import socket
 import subprocess
 import tempfile
 from pathlib import Path
+
+from tests.helpers import free_port
 
 INSTALL_HINT = ("PostgreSQL is not installed: the store tests run against a real server. "
                 "Install it with `bash scripts/install_system.sh` (apt-get install postgresql).")
@@ -28,12 +29,6 @@ def find_binary(name: str) -> str | None:
     candidates = glob.glob(f"/usr/lib/postgresql/*/bin/{name}")
     candidates.sort(key=lambda p: int(Path(p).parts[-3]) if Path(p).parts[-3].isdigit() else 0)
     return candidates[-1] if candidates else None
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 class PostgresServer:

@@ -122,3 +122,47 @@ def test_the_same_message_twice_is_stored_twice(tiny_app):
     turns = dave.predict(conv["id"], api_name="/open")
     assert [t["text"] for t in turns if t["role"] == "user"] == ["same words", "same words"]
     assert all(t["text"] for t in turns if t["role"] == "assistant")
+
+
+@pytest.mark.parametrize("database", ["sqlite", "postgresql"])
+def test_twenty_clients_five_turns_each_are_stored_once_in_order(database, tiny_models, tmp_path, request):
+    """20 owners talk at once (the model slot serialises the replies, the store sees every write
+    interleaved): each owner ends with exactly its 10 turns, in order, nobody else's."""
+    from concurrent.futures import ThreadPoolExecutor
+    url = request.getfixturevalue("postgres").create_database() if database == "postgresql" else None
+    app = RunningApp("--profile", "tiny", "--max-new-tokens", "3", *(["--database-url", url] if url else []),
+                     data_dir=tmp_path / "data")
+    try:
+        def talk(n: int) -> list:
+            c = app.client(f"owner-{n}-secret-xxxxxxxx")
+            for turn in range(5):
+                c.predict({"text": f"owner {n} turn {turn}", "files": []}, api_name="/chat")
+            (conv,) = c.predict(api_name="/conversations")
+            return c.predict(conv["id"], api_name="/open")
+
+        with ThreadPoolExecutor(20) as pool:
+            results = list(pool.map(talk, range(20)))
+        for n, turns in enumerate(results):
+            assert [t["text"] for t in turns if t["role"] == "user"] == [f"owner {n} turn {i}" for i in range(5)]
+            assert [t["role"] for t in turns] == ["user", "assistant"] * 5
+            assert all(t["text"] and not t["error"] for t in turns if t["role"] == "assistant")
+    finally:
+        app.stop()
+
+
+def test_signed_in_users_own_their_conversations_from_any_client(tiny_models, tmp_path):
+    """--auth: the user name is the owner, so a second client (another browser) of the same
+    user sees the same conversations; another user sees none."""
+    from gradio_client import Client
+    users = tmp_path / "users.txt"
+    users.write_text("# name:password\nerin:pw-erin-1\nfrank:pw-frank-2\n")
+    app = RunningApp("--profile", "tiny", "--max-new-tokens", "3", "--auth", str(users), data_dir=tmp_path / "d")
+    try:
+        erin = Client(app.url, auth=("erin", "pw-erin-1"), verbose=False)
+        erin.predict({"text": "erin's note", "files": []}, api_name="/chat")
+        again = Client(app.url, auth=("erin", "pw-erin-1"), verbose=False)
+        assert [c["title"] for c in again.predict(api_name="/conversations")] == ["erin's note"]
+        frank = Client(app.url, auth=("frank", "pw-frank-2"), verbose=False)
+        assert frank.predict(api_name="/conversations") == []
+    finally:
+        app.stop()

@@ -14,7 +14,7 @@ import gradio as gr
 
 from ..conversation import Conversation, UserError
 from ..pipeline import Pipeline
-from .handlers import new_secret, owner_of, render, session_conv
+from .handlers import new_secret, owner_of, render, session_conv, signed_in
 
 
 class ConversationHandlers:
@@ -45,10 +45,11 @@ class ConversationHandlers:
         return gr.update(choices=[(f"{c['title'] or '…'} · {c['updated'][:16].replace('T', ' ')}", c["id"])
                                   for c in items], value=selected)
 
-    def on_load(self, secret: str | None):
-        """A browser arrives: its owner secret (new if none), its newest conversation on screen."""
+    def on_load(self, secret: str | None, request: gr.Request = None, profile: gr.OAuthProfile | None = None):
+        """A browser arrives: its owner (a signed-in user, else the browser's secret, new if none)
+        and its newest conversation on screen."""
         secret = secret or new_secret()
-        owner = owner_of(secret)
+        owner = signed_in(request, profile) or owner_of(secret)
         items = self.listing(owner)
         conv = self._open(owner, items[0]["id"]) if items else Conversation(owner=owner)
         return secret, conv, render(conv), self.choices(owner, selected=conv.id if items else None)

@@ -31,11 +31,21 @@ def bearer(request: gr.Request | None) -> str | None:
     return (auth[7:].strip() or None) if auth.lower().startswith("bearer ") else None
 
 
+def signed_in(request: gr.Request | None, profile=None) -> str | None:
+    """The owner of a signed-in user: "Sign in with Hugging Face" on a Space (profile), or
+    --auth (Gradio's login, request.username). Their conversations follow them to any browser."""
+    if profile is not None and getattr(profile, "username", None):
+        return owner_of(f"hf:{profile.username}")
+    name = getattr(request, "username", None) if request is not None else None
+    return owner_of(f"user:{name}") if name else None
+
+
 def session_conv(conv: Conversation | None, request: gr.Request | None) -> Conversation:
-    """An API caller's session conversation, owned by its bearer secret, else by a fresh
-    anonymous owner kept for the session."""
+    """An API caller's session conversation, owned by its signed-in user or bearer secret,
+    else by a fresh anonymous owner kept for the session."""
     secret = bearer(request)
-    owner = owner_of(secret) if secret else (conv.owner if conv and conv.owner else owner_of(new_secret()))
+    owner = (signed_in(request) or (owner_of(secret) if secret else None)
+             or (conv.owner if conv and conv.owner else owner_of(new_secret())))
     return conv if conv is not None and conv.owner == owner else Conversation(owner=owner)
 
 

@@ -4,6 +4,7 @@ Labels follow the browser's language (ko/en) through gr.I18n.
 """
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 
 import gradio as gr
@@ -57,6 +58,8 @@ class Layout:
 def build_sidebar() -> dict:
     """The owner's conversations, newest first, with search, rename, delete, export, import."""
     with gr.Sidebar(label=I18N("history"), open=True):
+        if os.environ.get("SPACE_ID"):   # on a Hugging Face Space: conversations follow the HF user
+            gr.LoginButton()
         bar = {"new": gr.Button(I18N("new_chat"), size="sm"),
                "search": gr.Textbox(placeholder=I18N("search"), show_label=False),
                "list": gr.Radio([], label=I18N("history"), elem_id="conversation-list")}
