@@ -32,6 +32,8 @@ def parse_args(argv=None) -> argparse.Namespace:
                    help="conversations and their files: SQLite database + file store")
     p.add_argument("--database-url", default=env("database_url"),
                    help="postgresql+psycopg://user:password@host/db for several app processes (default: SQLite)")
+    p.add_argument("--retention-days", type=float, default=float(env("retention_days", 0)),
+                   help="delete conversations idle this many days, at start (default 0: keep them)")
     p.add_argument("--auth", default=env("auth"), help="users file, one 'name:password' a line: "
                    "sign-in required, each user's conversations follow them to any browser")
     p.add_argument("--host", default=os.environ.get("GRADIO_SERVER_NAME", "127.0.0.1"))
@@ -55,6 +57,7 @@ def make_app(args: argparse.Namespace):
     from chatbot.ui import I18N, build_ui
     cfg = build_config(args.profile, model=args.model, server_url=args.server_url, generator=args.generator,
                        host=args.host, port=args.port, data_dir=args.data_dir, database_url=args.database_url,
+                       retention_days=args.retention_days,
                        device=args.device, dtype=args.dtype,
                        quantize=args.quantize, max_image_side=int(args.max_image_side) if args.max_image_side else None,
                        image_splitting={"on": True, "off": False}.get(args.image_splitting),

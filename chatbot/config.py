@@ -99,6 +99,7 @@ class AppConfig:
     classifier: Choice = field(default_factory=Choice)   # the learned draw/no-draw classifier
     data_dir: Path | None = None      # where conversations are kept; None: in memory only (tests)
     database_url: str | None = None   # PostgreSQL for several app processes; None: SQLite in data_dir
+    retention_days: float = 0         # delete conversations idle this long (0: keep them; RETENTION_DAYS)
     host: str = "127.0.0.1"
     port: int = 7860
 

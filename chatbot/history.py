@@ -22,9 +22,13 @@ def open_store(cfg: AppConfig):
         return None, "conversations are kept in memory only (no --data-dir)"
     from .store import Store, StoreError
     try:
-        return Store.open(cfg.data_dir, cfg.database_url), None
+        store = Store.open(cfg.data_dir, cfg.database_url)
     except StoreError as exc:
         return None, f"conversations cannot be saved: {exc}"
+    expired = store.expire(cfg.retention_days)   # retention: off (0) unless --retention-days
+    if expired:
+        print(f"retention: deleted {expired} conversations idle for over {cfg.retention_days:g} days", flush=True)
+    return store, None
 
 
 class History:

@@ -29,7 +29,7 @@ NO_GENERATOR_REASON = {
 
 def build_config(profile: str = "auto", model: str | None = None, server_url: str | None = None,
                  generator: str | None = None, host: str = "127.0.0.1", port: int = 7860,
-                 data_dir: str | Path | None = None, database_url: str | None = None,
+                 data_dir: str | Path | None = None, database_url: str | None = None, retention_days: float = 0,
                  **llm_overrides) -> AppConfig:
     """Resolve a profile (and optional overrides) into the app's frozen config."""
     reason = f"chosen with --profile {profile}"
@@ -41,6 +41,7 @@ def build_config(profile: str = "auto", model: str | None = None, server_url: st
     device = llm.device if llm.device != "auto" else ("cuda" if gpu_present() else "cpu")
     return AppConfig(profile=profile, profile_reason=reason, llm=llm, host=host, port=port,
                      data_dir=Path(data_dir) if data_dir else None, database_url=database_url,
+                     retention_days=retention_days,
                      embeddings=_embeddings(profile),
                      generator=Choice(generator, "chosen with --generator") if generator
                      else Choice(generator_for_profile(profile, device), why_no_generator(profile)

@@ -8,31 +8,18 @@ from __future__ import annotations
 import errno
 import os
 import zipfile
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
-from sqlalchemy import inspect, select, text
+from sqlalchemy import inspect, select, text, update
 
 from chatbot.conversation import Attachment, Turn, UserError
-from chatbot.store import NotFound, Store, StoreError, limits
-from chatbot.store.db import Base, TurnRow, make_engine, migrate
+from chatbot.store import NotFound, Store, StoreError, api, limits
+from chatbot.store.db import Base, ConversationRow, TurnRow, make_engine, migrate
 from chatbot.store.records import INTERRUPTED_NOTE
-from tests.pgserver import PostgresServer
 from tests.storehelpers import (blob_files, comparable, edit_json, exchange, first_file, rewrite,
                                 run_threads, sha, statuses)
-
-
-@pytest.fixture(scope="session")
-def postgres():
-    try:
-        server = PostgresServer().start()
-    except RuntimeError as e:
-        problem = str(e)
-    else:
-        yield server
-        server.stop()
-        return
-    pytest.fail(problem, pytrace=False)     # fail, never skip: CI installs postgresql
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -440,3 +427,38 @@ def test_delete_removes_turns_and_unshared_files(store, tmp_path):
             call()
     with store.session() as s:
         assert s.scalars(select(TurnRow).where(TurnRow.conversation_id == one)).all() == []
+
+
+def test_expire_deletes_old_conversations_of_every_owner_and_files_only_they_used(store, monkeypatch):
+    monkeypatch.setattr(api, "EXPIRE_BATCH", 1)          # several transactions, as with many
+    old_only, shared = store.put(b"old only", "alice", "a.png"), store.put(b"shared", "alice", "b.png")
+    bobs = store.put(b"bob's photo", "bob", "c.png")
+
+    def photo(owner, digest):
+        return Attachment("image", "p.png", str(store.path(owner, digest)), digest)
+    old, recent, old_empty = store.create("alice"), store.create("alice"), store.create("alice")
+    store.add_turn("alice", old, Turn("user", "old", [photo("alice", old_only), photo("alice", shared)]))
+    store.add_turn("alice", recent, Turn("user", "recent", [photo("alice", shared)]))
+    bob_old, bob_recent = store.create("bob"), store.create("bob")
+    store.add_turn("bob", bob_old, Turn("user", "bob's old"))
+    store.add_turn("bob", bob_recent, Turn("user", "bob's recent", [photo("bob", bobs)]))
+    with store.session(write=True) as s:
+        s.execute(update(ConversationRow).where(ConversationRow.id.in_([old, old_empty, bob_old]))
+                  .values(updated=datetime.now(timezone.utc) - timedelta(days=40)))
+    old_blob, before = store.path("alice", old_only), blob_files(store)
+    for off in (0, -1, 1e9):                     # off, and older than any date: nothing goes
+        assert store.expire(off) == 0
+    assert len(store.list("alice")) == 3 and len(store.list("bob")) == 2 and blob_files(store) == before
+    assert store.expire(30) == 3
+    assert [c.id for c in store.list("alice")] == [recent] and [c.id for c in store.list("bob")] == [bob_recent]
+    assert not old_blob.exists() and blob_files(store) == before - {old_blob}
+    assert [t.text for t in store.turns("alice", recent)] == ["recent"]
+    assert Path(store.turns("bob", bob_recent)[0].attachments[0].path).read_bytes() == b"bob's photo"
+    for call in (lambda: store.turns("alice", old), lambda: store.turns("bob", bob_old),
+                 lambda: store.path("alice", old_only)):
+        with pytest.raises(NotFound):
+            call()
+    with store.session() as s:
+        left = s.scalars(select(TurnRow.conversation_id)).all()
+    assert sorted(left) == sorted([recent, bob_recent])
+    assert store.expire(30) == 0

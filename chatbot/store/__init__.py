@@ -17,6 +17,9 @@ signed-in user name). Another owner's id raises NotFound, exactly like a missing
     info(owner, id) -> ConversationInfo
     rename(owner, id, title)                          "" -> back to the first user message
     delete(owner, id)                                 for real, with files nothing else uses
+    expire(days) -> int                               all owners: delete (as delete) the conversations
+                                                      not updated for days days; returns how many;
+                                                      days <= 0: off (RETENTION_DAYS = 0, the default)
     turns(owner, id) -> [Turn]                        chatbot.conversation.Turn, rebuilt:
                                                       attachment .path and .files point into the
                                                       file store, Attachment.image is None

@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import re
 import secrets
-import zipfile
-from contextlib import contextmanager, suppress
+from collections import defaultdict
+from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from sqlalchemy import Engine, delete, exc, exists, func, or_, select, update
@@ -20,15 +20,16 @@ from sqlalchemy.orm import Session, sessionmaker
 from chatbot.conversation import Turn, UserError
 
 from . import limits
-from .archive import read_archive, to_markdown, write_archive
-from .db import WRITE, ConversationRow, FileRow, TurnRow, as_utc, describe, make_engine, migrate, utcnow
+from .db import WRITE, ConversationRow, TurnRow, as_utc, describe, make_engine, migrate, utcnow
 from .errors import NotFound, StoreError
 from .files import Blobs, extensions, owned, prepare_dir, register, release, still_held, write_failure
 from .records import (INTERRUPTED_NOTE, check_owner, check_title, default_title, row_record, shas_of,
                       turn_from_record, turn_record)
+from .transfer import Transfer
 
 DB_NAME = "chatbot.db"
 CONVERSATION_ID = re.compile(r"[0-9a-f]{32}")
+EXPIRE_BATCH = 200   # conversations expire() deletes per transaction
 
 
 @dataclass(frozen=True)
@@ -49,8 +50,9 @@ def like_pattern(query: str) -> str:
     return "%" + re.sub(r"([\\%_])", r"\\\1", query) + "%"
 
 
-class Store:
-    """Open with Store.open(data_dir, url=None); see the package docstring for the interface."""
+class Store(Transfer):
+    """Open with Store.open(data_dir, url=None); see the package docstring for the interface
+    (export and import are in transfer.py)."""
 
     def __init__(self, data_dir: Path, engine: Engine):
         self.data_dir = Path(data_dir)
@@ -166,11 +168,41 @@ class Store:
         """Delete for real: the turns, and the files no other conversation of the owner uses."""
         with self.session(write=True) as s:
             conv = self.conversation(s, owner, conversation_id, lock=True)
-            gone = self.turn_shas(s, conv.id)
-            s.execute(delete(TurnRow).where(TurnRow.conversation_id == conv.id))
-            s.execute(delete(ConversationRow).where(ConversationRow.id == conv.id))
-            released = release(s, owner, gone)
+            released = self.drop(s, owner, [conv.id])
         self.sweep(released)
+
+    def expire(self, days: float) -> int:
+        """Delete, for every owner, the conversations not updated for `days` days, with the
+        files nothing else holds; returns how many. days <= 0 means off (RETENTION_DAYS)."""
+        if days <= 0:
+            return 0
+        try:
+            cutoff = utcnow() - timedelta(days=days)
+        except OverflowError:            # before year 1: nothing is that old
+            return 0
+        expired = 0
+        while True:
+            with self.session(write=True) as s:
+                rows = s.execute(select(ConversationRow.id, ConversationRow.owner)
+                                 .where(ConversationRow.updated < cutoff).order_by(ConversationRow.id)
+                                 .limit(EXPIRE_BATCH).with_for_update()).all()
+                by_owner: dict[str, list[str]] = defaultdict(list)
+                for conversation_id, owner in rows:
+                    by_owner[owner].append(conversation_id)
+                released = set().union(*(self.drop(s, owner, ids) for owner, ids in by_owner.items()))
+            self.sweep(released)
+            expired += len(rows)
+            if len(rows) < EXPIRE_BATCH:
+                return expired
+
+    def drop(self, s: Session, owner: str, conversation_ids: list[str]) -> set[tuple[str, str]]:
+        """Delete these conversations of owner and their turns; returns the blobs released
+        (sweep them after the commit)."""
+        rows = s.scalars(select(TurnRow).where(TurnRow.conversation_id.in_(conversation_ids)))
+        gone = set().union(*(shas_of(row_record(r)) for r in rows))
+        s.execute(delete(TurnRow).where(TurnRow.conversation_id.in_(conversation_ids)))
+        s.execute(delete(ConversationRow).where(ConversationRow.id.in_(conversation_ids)))
+        return release(s, owner, gone)
 
     # ---- turns ----------------------------------------------------------------------------
     def turns(self, owner: str, conversation_id: str) -> list[Turn]:
@@ -311,89 +343,3 @@ class Store:
                     self.blobs.remove(sha, ext)
                 except OSError:
                     pass   # a stale blob costs disk space, not correctness: nobody can read it
-
-    # ---- export / import ----------------------------------------------------------------
-    def snapshot(self, owner: str, conversation_id: str) -> tuple[ConversationRow, list[dict], dict[str, str],
-                                                                  dict[str, str]]:
-        """The conversation, its turn records, its files' names and their blobs' extensions,
-        read in one transaction."""
-        with self.session() as s:
-            conv = self.conversation(s, owner, conversation_id)
-            rows = s.scalars(select(TurnRow).where(TurnRow.conversation_id == conv.id)
-                             .order_by(TurnRow.position)).all()
-            records = [row_record(r) for r in rows]
-            shas = set().union(*(shas_of(r) for r in records))
-            names, exts = {sha: sha for sha in shas}, {}
-            if shas:
-                for sha, name, ext in s.execute(select(FileRow.sha256, FileRow.name, FileRow.ext)
-                                                .where(FileRow.owner == owner, FileRow.sha256.in_(shas))):
-                    names[sha], exts[sha] = name, ext
-        return conv, records, names, exts
-
-    def export_markdown(self, owner: str, conversation_id: str) -> str:
-        """The conversation as Markdown; files are linked as files/<sha256>.<ext>, the layout
-        of export_archive, so the links work in an unpacked archive."""
-        conv, records, names, _ = self.snapshot(owner, conversation_id)
-        return to_markdown(conv.title, records, names)
-
-    def export_archive(self, owner: str, conversation_id: str, dest_zip: str | Path) -> Path:
-        """A zip with conversation.json, conversation.md and files/; import_archive reads it."""
-        conv, records, names, exts = self.snapshot(owner, conversation_id)
-        blobs = {sha: (self.blobs.location(sha, exts.get(sha)), name) for sha, name in names.items()}
-        meta = {"title": conv.title, "created": as_utc(conv.created).isoformat(),
-                "updated": as_utc(conv.updated).isoformat()}
-        try:
-            return write_archive(Path(dest_zip), meta, records, blobs)
-        except OSError as e:
-            raise StoreError(f"Could not write the archive {dest_zip}: {e.strerror or e}.") from e
-
-    def import_archive(self, owner: str, zip_path: str | Path) -> str:
-        """A new conversation from an exported archive; returns its id. The archive is checked
-        in full first: a malformed or oversized one raises UserError and changes nothing."""
-        check_owner(owner)
-        archive = read_archive(Path(zip_path))
-        new = self.check_room(owner, archive)
-        stored: set[str] = set()
-        try:
-            with zipfile.ZipFile(archive.path) as z:
-                for sha in new:
-                    with z.open(archive.members[sha]) as f:
-                        if self.put(f, owner, archive.names[sha]) != sha:
-                            raise StoreError(f"{archive.path} changed while it was being imported.")
-                    stored.add(sha)
-            return self.insert_conversation(owner, archive)
-        except BaseException:
-            with suppress(StoreError):       # undo the files this import added; keep its error
-                with self.session(write=True) as s:
-                    released = release(s, owner, stored)
-                self.sweep(released)
-            raise
-
-    def check_room(self, owner: str, archive) -> list[str]:
-        """Both owner limits hold after the import; returns the files the owner lacks."""
-        with self.session() as s:
-            count = s.scalar(select(func.count()).where(ConversationRow.owner == owner))
-            have = set(s.scalars(select(FileRow.sha256).where(FileRow.owner == owner)))
-            used = s.scalar(select(func.coalesce(func.sum(FileRow.size), 0)).where(FileRow.owner == owner))
-        if count >= limits.MAX_CONVERSATIONS_PER_OWNER:
-            raise UserError(f"There are already {count} saved conversations, the limit "
-                            f"(MAX_CONVERSATIONS_PER_OWNER = {limits.MAX_CONVERSATIONS_PER_OWNER}). "
-                            f"Delete some before importing. Nothing was imported.")
-        new = sorted(set(archive.members) - have)
-        total = used + sum(archive.sizes[sha] for sha in new)
-        if total > limits.MAX_STORED_MB_PER_OWNER * 2**20:
-            raise UserError(f"Importing would take this owner's files to {total / 2**20:.1f} MB, over "
-                            f"the {limits.MAX_STORED_MB_PER_OWNER} MB limit (MAX_STORED_MB_PER_OWNER). "
-                            f"Delete old conversations first. Nothing was imported.")
-        return new
-
-    def insert_conversation(self, owner: str, archive) -> str:
-        """The conversation and all its turns in one transaction."""
-        first_user = next((r["text"] for r in archive.records if r["role"] == "user"), "")
-        title = default_title(archive.title or first_user)
-        with self.session(write=True) as s:
-            conversation_id, now = self.new_conversation(s, owner, title), utcnow()
-            s.flush()
-            s.add_all(TurnRow(conversation_id=conversation_id, position=i, created=now, **record)
-                      for i, record in enumerate(archive.records))
-        return conversation_id

@@ -10,3 +10,4 @@ MAX_STORED_MB_PER_OWNER = 500       # photos, documents and pictures one owner m
 MAX_ARCHIVE_MB = 100                # an imported archive, compressed and uncompressed (MB)
 MAX_TITLE_CHARS = 80                # a conversation title; default titles are cut to it
 MAX_OWNER_CHARS = 200               # an owner string (a browser secret or a user name)
+RETENTION_DAYS = 0                  # off by default; --retention-days
