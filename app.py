@@ -75,7 +75,7 @@ def main(argv=None) -> None:
     print(f"profile {pipeline.cfg.profile}: {pipeline.cfg.profile_reason}", flush=True)
     store = pipeline.history.store   # restored files are served from the content-addressed store
     demo.queue(default_concurrency_limit=1).launch(server_name=args.host, server_port=args.port, i18n=i18n,
-                                                   prevent_thread_lock=True,
+                                                   prevent_thread_lock=True, show_error=True,
                                                    allowed_paths=[str(store.blobs.root)] if store else None,
                                                    auth=read_users(args.auth) if args.auth else None)
     pipeline.start()  # load in the background once the page is served (importing torch takes seconds)

@@ -42,6 +42,7 @@ MAX_GENERATION_STEPS = 50
 MAX_GENERATION_SIDE = 1024
 MIN_GENERATION_SIDE = 64          # smaller latents break the UNet's down-sampling
 MAX_IMAGE_PROMPT_CHARS = 400      # CLIP reads 77 tokens; longer prompts are cut
+MAX_SEED = 2**32 - 1              # seeds are 32-bit, as every diffusers UI writes them
 DRAW_THRESHOLD = 0.6              # draw classifier probability at or above which a message asks for a
                                   # picture; 5-fold CV on the training split (train_draw_classifier --cv)
 

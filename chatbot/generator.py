@@ -22,7 +22,8 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Callable
 
-from .config import MAX_GENERATION_SIDE, MAX_GENERATION_STEPS, MIN_GENERATION_SIDE, resolve_device, resolve_dtype
+from .config import (MAX_GENERATION_SIDE, MAX_GENERATION_STEPS, MAX_IMAGE_PROMPT_CHARS, MAX_SEED, MIN_GENERATION_SIDE,
+                     resolve_device, resolve_dtype)
 from .conversation import UserError
 
 PROVENANCE_KEY = "chatbot:provenance"   # PNG text chunk holding the JSON provenance
@@ -117,8 +118,12 @@ def check_request(req: ImageRequest) -> ImageRequest:
                             f"{MAX_GENERATION_SIDE} px (MIN_GENERATION_SIDE, MAX_GENERATION_SIDE).")
     if req.guidance < 0:
         raise UserError(f"guidance {req.guidance}: it cannot be negative.")
-    if req.seed < 0:
-        raise UserError(f"seed {req.seed}: it cannot be negative.")
+    if not 0 <= req.seed <= MAX_SEED:
+        raise UserError(f"seed {req.seed}: use 0 to {MAX_SEED:,} (MAX_SEED).")
+    for what, text in (("prompt", req.prompt), ("negative prompt", req.negative_prompt)):
+        if len(text) > MAX_IMAGE_PROMPT_CHARS:
+            raise UserError(f"The {what} has {len(text):,} characters; the limit is {MAX_IMAGE_PROMPT_CHARS} "
+                            "(MAX_IMAGE_PROMPT_CHARS: the text encoder reads about 77 tokens).")
     if req.init_image is not None:
         if not 1 / MAX_GENERATION_STEPS <= req.strength <= 1.0:
             raise UserError(f"strength {req.strength}: use {1 / MAX_GENERATION_STEPS:g} to 1 "

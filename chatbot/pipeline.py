@@ -24,6 +24,7 @@ from .history import History
 from .loader import Models
 from .models.decoding import GenStats, Sampling
 from .output_projector import hide_signal, parse_llm_signal
+from .validate import image_edits
 
 THUMBNAIL_DIR = Path(tempfile.gettempdir()) / "chatbot-pages"   # named by content hash, never by file name
 
@@ -287,13 +288,14 @@ class Pipeline:
 
     def redraw(self, conv: Conversation, edits: ImageRequest | dict) -> Iterator[Turn]:
         """The card's Redraw: draw again without asking the LLM. `edits` is a whole ImageRequest,
-        or the card's fields (prompt, negative_prompt, seed, steps) over the last request."""
+        or the card's fields (prompt, negative_prompt, seed, steps, width, height) over the last
+        request, each checked (validate.image_edits) before anything is kept."""
         conv.stop_event.clear()
         reply = Turn("assistant")
         conv.turns.append(reply)
         self.history.save(conv, reply, "streaming")
         try:
-            req = edits if isinstance(edits, ImageRequest) else edited_request(conv.image_request, edits)
+            req = edits if isinstance(edits, ImageRequest) else image_edits(edits, conv.image_request)
             yield from self.draw(conv, reply, req)
         except UserError as exc:
             reply.error = str(exc)
@@ -302,11 +304,12 @@ class Pipeline:
 
     def draw(self, conv: Conversation, reply: Turn, req: ImageRequest) -> Iterator[Turn]:
         """Run the generator with per-step progress; Stop ends it after the current step."""
-        from .generator import GenerationStopped
+        from .generator import GenerationStopped, check_request
         if not self.models.can_draw:
             reply.error = self._cannot_draw()
             yield reply
             return
+        req = check_request(req)   # a request that fails its limits is never kept (it would poison follow-ups)
         conv.image_request = req
         reply.card = req.to_dict()
         step = Step(f"🎨 {Path(self.cfg.generator.model).name}", "loading the generator…")
@@ -330,16 +333,6 @@ class Pipeline:
                            f"{image.image.width}x{image.image.height} · {p.get('seconds', 0):.1f} s")
         step.done = True
         yield reply
-
-
-def edited_request(previous: ImageRequest | None, edits: dict) -> ImageRequest:
-    """The card's fields over the previous request (an empty seed or steps keeps the previous one)."""
-    base = previous.to_dict() if previous else {}
-    seed, steps = edits.get("seed"), edits.get("steps")
-    return ImageRequest.from_dict({**base, "prompt": edits.get("prompt") or "",
-                                   "negative_prompt": edits.get("negative_prompt") or "",
-                                   "seed": int(seed if seed is not None else base.get("seed", 0)),
-                                   "steps": int(steps or base.get("steps", 1))})
 
 
 def sources(passages) -> str:

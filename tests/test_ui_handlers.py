@@ -2,7 +2,8 @@
 or a browser. Guards against UI code reaching into pipeline internals or dropping state."""
 from __future__ import annotations
 
-from chatbot.ui.handlers import Handlers, header, paths, render
+from chatbot import validate
+from chatbot.ui.handlers import Handlers, header, render
 
 
 def last(gen):
@@ -47,4 +48,6 @@ def test_header_and_status_come_from_the_pipeline_status(pipe):
 
 
 def test_uploads_from_the_ui_and_the_api_are_normalised():
-    assert paths(["/a.png", {"path": "/b.pdf"}, {"name": "/c.csv"}, {}]) == ["/a.png", "/b.pdf", "/c.csv"]
+    files = ["/a.png", {"path": "/b.pdf"}, {"name": "/c.csv"}]
+    assert validate.message({"text": "hi", "files": files}) == ("hi", ["/a.png", "/b.pdf", "/c.csv"])
+    assert validate.message(None) == ("", []) and validate.message("just text") == ("just text", [])

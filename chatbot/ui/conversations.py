@@ -12,6 +12,7 @@ from pathlib import Path
 
 import gradio as gr
 
+from .. import validate
 from ..conversation import Conversation, UserError
 from ..pipeline import Pipeline
 from .handlers import new_secret, owner_of, render, session_conv, signed_in
@@ -35,7 +36,9 @@ class ConversationHandlers:
         if self.store is None:
             raise gr.Error(self.pipeline.history.problem or "Conversations are not saved here.")
         try:
-            return self.pipeline.open(owner, conversation_id or "")
+            return self.pipeline.open(owner, validate.conversation_id(conversation_id))
+        except UserError as exc:
+            raise gr.Error(str(exc)) from None
         except NotFound:
             raise gr.Error(f"Conversation {conversation_id!r} not found.") from None
 
@@ -95,6 +98,7 @@ class ConversationHandlers:
 
     def _export(self, owner: str, conversation_id: str, fmt: str = "zip") -> str:
         from ..store import NotFound
+        self._open(owner, conversation_id)   # a well-formed id of this owner, or "not found"
         folder = Path(tempfile.mkdtemp(prefix="chatbot-export-"))   # a fresh folder per export
         try:
             if fmt == "md":

@@ -13,7 +13,8 @@ import secrets
 
 import gradio as gr
 
-from ..conversation import Conversation, Turn
+from .. import validate
+from ..conversation import Conversation, Turn, UserError
 from ..pipeline import Pipeline
 
 
@@ -47,12 +48,6 @@ def session_conv(conv: Conversation | None, request: gr.Request | None) -> Conve
     owner = (signed_in(request) or (owner_of(secret) if secret else None)
              or (conv.owner if conv and conv.owner else owner_of(new_secret())))
     return conv if conv is not None and conv.owner == owner else Conversation(owner=owner)
-
-
-def paths(files) -> list[str]:
-    """UI uploads arrive as paths, API uploads as {"path": ...}: normalise both here."""
-    out = [f if isinstance(f, str) else f.get("path") or f.get("name") for f in files or []]
-    return [p for p in out if p]
 
 
 def render(conv: Conversation | None) -> list[dict]:
@@ -106,15 +101,23 @@ class Handlers:
             yield conv, reply
 
     def chat_ui(self, message, conv, draw):
-        message = message or {}
-        for conv, _ in self._run(conv, message.get("text", ""), paths(message.get("files")), draw):
+        try:
+            text, files = validate.message(message)
+        except UserError as exc:   # shown, and the conversation is left as it was
+            yield render(conv) + [{"role": "assistant", "content": f"⚠️ {exc}"}], gr.skip(), conv
+            return
+        for conv, _ in self._run(conv, text, files, draw):
             yield render(conv), None, conv
 
     def chat_api(self, message, conv, request: gr.Request = None):
         """Send one message ({"text": ..., "files": [...]}); stream the reply text, files and chain steps."""
-        message = message or {}
         conv = session_conv(conv, request)
-        for conv, reply in self._run(conv, message.get("text", ""), paths(message.get("files"))):
+        try:
+            text, files = validate.message(message)
+        except UserError as exc:   # nothing is added to the conversation
+            yield (*api_reply(Turn("assistant", error=str(exc))), conv)
+            return
+        for conv, reply in self._run(conv, text, files):
             yield (*api_reply(reply), conv)
 
     def redraw_ui(self, conv, prompt, negative, seed, steps):
@@ -126,9 +129,7 @@ class Handlers:
     def redraw_api(self, image_request: dict, conv, request: gr.Request = None):
         """Draw an image request again (fields of /chat's info["image_request"]) without asking the LLM."""
         conv = session_conv(conv, request)
-        r = image_request or {}
-        edits = {k: r.get(k) for k in ("prompt", "negative_prompt", "seed", "steps")}
-        for reply in self.pipeline.redraw(conv, edits):
+        for reply in self.pipeline.redraw(conv, image_request):   # checked there: validate.image_edits
             yield (*api_reply(reply), conv)
 
     def card(self, conv) -> tuple | None:
