@@ -19,9 +19,14 @@ MAX_IMAGES_PER_CONVERSATION = 16   # images kept in context across turns
 MAX_IMAGE_PIXELS = 40_000_000      # decompression-bomb guard (about 6300 x 6300)
 MAX_IMAGE_SIDE_CPU = 384           # images are downscaled to this side before encoding on CPU
 MAX_IMAGE_SIDE_GPU = 768
+MAX_KEPT_IMAGE_SIDE = 1024         # photos are kept in memory at most this big (originals stay on disk)
+TEMP_FILES_MAX_AGE_S = 24 * 3600   # uploads, drawn pictures and thumbnails outside the store
+IDLE_CONVERSATION_S = 6 * 3600     # a session's conversation leaves memory after this idle time
+                                   # (the store keeps it: the sidebar or /open brings it back)
 MAX_NEW_TOKENS = 512
 MAX_HISTORY_CHARS = 12_000         # conversation text in the prompt; older turns are dropped beyond this
-KV_CACHE_SESSIONS = 4              # conversations whose KV prefix cache stays resident
+KV_CACHE_MB = 512                  # KV prefix caches kept resident, least recently used evicted first
+KV_CACHE_SESSIONS = 64             # ... and at most this many conversations' caches at once
 # documents (PDF, CSV, XLSX)
 MAX_PDF_PAGES = 500
 MAX_TABLE_CELLS = 200_000          # one sheet or CSV
@@ -37,6 +42,12 @@ CHUNK_OVERLAP_CHARS = 100
 TABLE_CHUNK_CHARS = 2000           # a table chunk also ends before this size (whole rows only)
 TABLE_USE_LAYOUT = False           # find_tables without the layout model: same recall on ruled
                                    # tables, 30-100x faster (bench/bench_ingest.py)
+# documents as people have them (Word, PowerPoint, web pages, Markdown, text, EPUB)
+MAX_DOCUMENT_CHARS = 1_500_000     # text in one document (about 500 pages); more takes minutes to embed
+MAX_SLIDES = 500                   # slides in one presentation
+MAX_UNZIPPED_MB = 200              # DOCX/PPTX/EPUB are zip archives: their unpacked size, checked first
+SECTION_CHARS = 3000               # plain text without headings: paragraphs grouped into sections this big
+MAX_SECTION_LABEL_CHARS = 60       # a heading quoted in a citation, [§ Installation], is cut to this
 # image generation
 MAX_GENERATION_STEPS = 50
 MAX_GENERATION_SIDE = 1024
@@ -47,7 +58,8 @@ DRAW_THRESHOLD = 0.6              # draw classifier probability at or above whic
                                   # picture; 5-fold CV on the training split (train_draw_classifier --cv)
 
 IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".webp", ".gif", ".bmp")
-DOCUMENT_EXTENSIONS = (".pdf", ".csv", ".xlsx")
+DOCUMENT_EXTENSIONS = (".pdf", ".csv", ".xlsx", ".docx", ".pptx", ".html", ".htm", ".md",
+                       ".markdown", ".txt", ".epub")
 
 PROFILES = ("auto", "hub", "offline", "tiny")
 
@@ -98,6 +110,7 @@ class AppConfig:
     embeddings: Choice = field(default_factory=Choice)   # sentence embeddings for retrieval
     generator: Choice = field(default_factory=Choice)    # diffusers text-to-image
     classifier: Choice = field(default_factory=Choice)   # the learned draw/no-draw classifier
+    asr: Choice = field(default_factory=Choice)          # speech -> text (faster-whisper)
     data_dir: Path | None = None      # where conversations are kept; None: in memory only (tests)
     database_url: str | None = None   # PostgreSQL for several app processes; None: SQLite in data_dir
     retention_days: float = 0         # delete conversations idle this long (0: keep them; RETENTION_DAYS)
@@ -127,3 +140,22 @@ def resolve_dtype(requested: str, device: str):
     if device == "mps":
         return torch.float16
     return torch.float32
+
+
+# ---- voice and video in (chatbot/ingest/audio.py, chatbot/ingest/video.py) ----------------
+AUDIO_EXTENSIONS = (".wav", ".mp3", ".m4a", ".ogg", ".webm", ".flac")
+VIDEO_EXTENSIONS = (".mp4", ".webm", ".mov")   # .webm: a file with a video stream is a video
+MAX_AUDIO_SECONDS = 120            # one voice message; whisper-base int8 on 2 cores runs ~0.1-0.2x real time
+MAX_VIDEO_SECONDS = 60             # one clip: every frame is decoded to find scene changes
+MAX_VIDEO_FRAMES = 8               # frames sent on per clip (each costs the LLM 64+ image tokens)
+MAX_VIDEO_FRAME_SIDE = 768         # frames are kept at most this big (the encoders read 384-768 px)
+VIDEO_MIN_FRAME_GAP_S = 0.5        # uniform frames closer than this to a chosen one add nothing
+SCENE_CHANGE_THRESHOLD = 30.0      # mean |difference| of consecutive 64x64 gray frames (0-255) that
+                                   # counts as a cut; a hard cut measures 40-150, camera motion 2-15
+ASR_SAMPLE_RATE = 16_000           # what Whisper reads: mono float32 at 16 kHz
+ASR_BEAM_SIZE = 5
+ASR_LANGUAGES = ("ko", "en")       # the languages the app converses in
+ASR_MIN_LANGUAGE_PROB = 0.5        # a detected language below this is a guess: the user's hint wins
+ASR_FOREIGN_LANGUAGE_PROB = 0.95   # a detected language outside ASR_LANGUAGES beats the hint only
+                                   # this sure (whisper-base hears espeak Korean as Thai at 0.84-0.90)
+HUB_ASR = "Systran/faster-whisper-small"   # hub profile default; --asr-model overrides

@@ -25,7 +25,8 @@ class Attachment:
     name: str                 # file name as uploaded
     path: str                 # local copy the server owns
     sha256: str               # content hash: the cache key for encodings and ingestion
-    image: Any = None         # PIL.Image for images (already bounded in size)
+    image: Any = None         # PIL.Image for images (bounded to MAX_KEPT_IMAGE_SIDE; None until needed)
+    note: str = ""            # what the user should know about how it was read (e.g. animated)
 
 
 @dataclass
@@ -61,6 +62,8 @@ class Conversation:
     owner: str = ""                             # whose it is ("": not saved, e.g. in tests)
     saved: bool = False                         # the store has it under this id
     saved_turns: int = 0                        # how many of the turns the store holds
+    queued_at: float | None = None              # when the UI queued the next message (monotonic)
+    stop_requested_at: float = 0.0              # when Stop was last pressed (monotonic)
 
     def images(self) -> list[Attachment]:
         """Every image the user has shared so far, in order: they stay in context."""

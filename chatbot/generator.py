@@ -28,6 +28,7 @@ from .conversation import UserError
 
 PROVENANCE_KEY = "chatbot:provenance"   # PNG text chunk holding the JSON provenance
 PARAMETERS_KEY = "parameters"           # the human-readable line image viewers already show
+OUTPUT_DIR = Path(tempfile.gettempdir()) / "chatbot-images"   # swept by cleanup.py; the store keeps copies
 SIDE_MULTIPLE = 8                       # the VAE halves the side 3 times (2 for the tiny one)
 
 
@@ -156,7 +157,7 @@ class Generator:
                  output_dir: str | Path | None = None):
         self.model = model
         self.requested_device, self.requested_dtype = device, dtype
-        self.output_dir = Path(output_dir or Path(tempfile.gettempdir()) / "chatbot-images")
+        self.output_dir = Path(output_dir or OUTPUT_DIR)
         self.device: str | None = None
         self.dtype = None
         self._text2image = None

@@ -73,13 +73,18 @@ class Pipeline:
         return self.history.open(owner, conversation_id)
 
     # ---- the chain, in data-flow order -------------------------------------------
-    def respond(self, conv: Conversation, text: str, files: list[str] = (), draw: bool = False) -> Iterator[Turn]:
+    def respond(self, conv: Conversation, text: str, files: list[str] = (), draw: bool = False,
+                queued_at: float | None = None) -> Iterator[Turn]:
         """Add the user's turn and stream the assistant's; yields the reply as it grows.
-        draw=True is the UI's image toggle: this message asks for a picture."""
+        draw=True is the UI's image toggle: this message asks for a picture. queued_at: when the
+        message entered the queue; a Stop pressed after that cancels it before it starts."""
         files = list(files or [])
         conv.stop_event.clear()
         user, reply = Turn("user", text=text or ""), Turn("assistant")
         try:
+            if queued_at is not None and conv.stop_requested_at > queued_at:
+                reply.stopped = True
+                raise UserError("Stopped while it was waiting in the queue: nothing was generated.")
             check_message(text or "", files)
             user.attachments = self.ingest(files)
         except UserError as exc:
@@ -128,6 +133,8 @@ class Pipeline:
         signal = yield from self._generate(conv, backend, messages, encodings, reply, t_start)
         if passages:
             reply.files += thumbnails(passages, docs)
+        for old in conv.images()[:-MAX_IMAGES_PER_CONVERSATION]:   # out of context for good: free the pixels
+            old.image = None
         if not reply.stopped:
             yield from self._picture(conv, user, reply, signal, draw)
 
@@ -147,7 +154,7 @@ class Pipeline:
         """A conversation restored from the store has its photos as files: load them again
         (the encoder then runs once more for each) and say so."""
         from .ingest.images import load_image
-        missing = [a for a in conv.images() if a.image is None]
+        missing = [a for a in conv.images()[-MAX_IMAGES_PER_CONVERSATION:] if a.image is None]
         if not missing:
             return
         step = Step("♻️ Restored conversation", f"reloading {len(missing)} photos from the store…")
@@ -227,7 +234,7 @@ class Pipeline:
         encodings = backend.encode_images(images, conv.image_cache)
         step.detail = "\n".join(
             f"photo {i + 1} ({a.name}): " + ("sent to the server" if e.n_tokens == 0 else f"{e.n_tokens} tokens") +
-            (", cached" if e.cached else f", encoded in {e.seconds * 1000:.0f} ms")
+            (", cached" if e.cached else f", encoded in {e.seconds * 1000:.0f} ms") + (f" · {a.note}" if a.note else "")
             for i, (a, e) in enumerate(zip(images, encodings)))
         step.done = True
         return encodings

@@ -128,3 +128,21 @@ def test_hub_profile_accepts_a_local_checkpoint_path(tiny_models):
     assert cfg.llm.kind == "vlm"
     cfg = build_config("hub", model=str(tiny_models["tiny-text"]))
     assert cfg.llm.kind == "text"
+
+
+def test_prefix_cache_is_sized_by_memory_so_many_short_conversations_fit():
+    """Twenty interleaved clients with short caches all stay resident; one big cache pushes the
+    oldest out once the memory budget is spent (the 4-slot count never reused any of them)."""
+    from types import SimpleNamespace
+
+    def kv(n_floats):
+        t = torch.zeros(n_floats // 2)
+        return SimpleNamespace(layers=[SimpleNamespace(keys=t, values=t.clone())])
+    cache = PrefixCache(budget_mb=1)
+    for i in range(20):
+        cache.put(f"c{i}", [i], kv(2_000))          # 8 kB each
+    assert all(cache.take(f"c{i}") is not None for i in range(20))
+    for i in range(20):
+        cache.put(f"c{i}", [i], kv(2_000))
+    cache.put("big", [0], kv(240_000))              # 960 kB: the oldest small ones go
+    assert cache.bytes <= 2**20 and cache.take("big") is not None and cache.take("c0") is None

@@ -51,3 +51,19 @@ def test_uploads_from_the_ui_and_the_api_are_normalised():
     files = ["/a.png", {"path": "/b.pdf"}, {"name": "/c.csv"}]
     assert validate.message({"text": "hi", "files": files}) == ("hi", ["/a.png", "/b.pdf", "/c.csv"])
     assert validate.message(None) == ("", []) and validate.message("just text") == ("just text", [])
+
+
+def test_stop_pressed_while_a_message_waits_in_the_queue_cancels_it(pipe):
+    """The model slot is busy: the message waits; Stop then cancels it before any token.
+    A Stop pressed before the message was sent does not cut it short."""
+    h = Handlers(pipe)
+    _, _, conv = last(h.chat_ui({"text": "first", "files": []}, None, False))
+    h.mark_queued(conv)   # submitted: waiting for the model
+    h.stop(conv)          # ... and stopped before it started
+    last(h.chat_ui({"text": "never mind", "files": []}, conv, False))
+    reply = conv.turns[-1]
+    assert reply.stopped and "queue" in reply.error and not reply.text and not reply.metrics
+    h.stop(conv)          # a stale Stop ...
+    h.mark_queued(conv)   # ... then a new message
+    last(h.chat_ui({"text": "go on", "files": []}, conv, False))
+    assert not conv.turns[-1].stopped and conv.turns[-1].text

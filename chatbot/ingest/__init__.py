@@ -34,9 +34,10 @@ def check_files(paths: list[str]) -> None:
 
 
 def ingest_image(path: str) -> Attachment:
-    from .images import load_image
+    from .images import open_image
     name = Path(path).name
-    return Attachment("image", name, path, sha256_file(path), image=load_image(path, name))
+    image, note = open_image(path, name)
+    return Attachment("image", name, path, sha256_file(path), image=image, note=note)
 
 
 def is_image(path: str) -> bool:

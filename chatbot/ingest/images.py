@@ -3,15 +3,22 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ..config import MAX_IMAGE_PIXELS
+from ..config import MAX_IMAGE_PIXELS, MAX_KEPT_IMAGE_SIDE
 from ..conversation import UserError
 
-KEEP_SIDE = 2048  # stored copy; each backend downsizes further to its own token budget
+ANIMATED_NOTE = "animated: only its first frame is used"
 
 
 def load_image(path: str, name: str):
-    """Open, check and normalise one image. Reads the header before decoding any pixels,
-    so a 20000 x 20000 'decompression bomb' is refused without allocating it."""
+    """The photo, checked and bounded (see open_image)."""
+    return open_image(path, name)[0]
+
+
+def open_image(path: str, name: str):
+    """(RGB image bounded to MAX_KEPT_IMAGE_SIDE, note). Reads the header before decoding any
+    pixels, so a 20000 x 20000 'decompression bomb' is refused without allocating it; an
+    animated GIF/WebP gives its first frame and says so (no frame after it is decoded)."""
+    note = ""
     from PIL import Image, UnidentifiedImageError
     try:
         with Image.open(path) as im:
@@ -19,8 +26,8 @@ def load_image(path: str, name: str):
             if w * h > MAX_IMAGE_PIXELS:
                 raise UserError(f"'{name}' is {w}x{h} pixels, over the limit of {MAX_IMAGE_PIXELS:,} "
                                 "pixels (MAX_IMAGE_PIXELS). Please resize it and upload it again.")
-            if getattr(im, "n_frames", 1) > 1:
-                im.seek(0)  # animated GIF/WebP: the first frame
+            if getattr(im, "is_animated", False):
+                note = ANIMATED_NOTE
             im.load()
             rgb = im.convert("RGB")
     except UserError:
@@ -34,8 +41,8 @@ def load_image(path: str, name: str):
                         "please upload a PNG, JPEG, WebP or GIF file.") from None
     except (OSError, SyntaxError, ValueError) as exc:
         raise UserError(f"'{name}' could not be read: the image file is corrupt or truncated ({exc}).") from None
-    rgb.thumbnail((KEEP_SIDE, KEEP_SIDE))
-    return rgb
+    rgb.thumbnail((MAX_KEPT_IMAGE_SIDE, MAX_KEPT_IMAGE_SIDE))   # the original stays on disk
+    return rgb, note
 
 
 def _looks_like_text(path: str) -> bool:

@@ -13,7 +13,7 @@ from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Callable, Iterator
 
-from ..config import KV_CACHE_SESSIONS
+from ..config import KV_CACHE_MB, KV_CACHE_SESSIONS
 
 
 @dataclass
@@ -40,19 +40,36 @@ class GenStats:
         return (self.new_tokens - 1) / self.decode_s if self.new_tokens > 1 and self.decode_s > 0 else 0.0
 
 
-class PrefixCache:
-    """conversation id -> (token ids the cache holds, DynamicCache); least recently used evicted."""
+def cache_bytes(cache) -> int:
+    """Memory held by a transformers KV cache (keys and values of every layer)."""
+    total = 0
+    for layer in getattr(cache, "layers", None) or []:
+        for t in (getattr(layer, "keys", None), getattr(layer, "values", None)):
+            if hasattr(t, "numel"):
+                total += t.numel() * t.element_size()
+    return total
 
-    def __init__(self, capacity: int = KV_CACHE_SESSIONS):
-        self.capacity = capacity
-        self._entries: OrderedDict[str, tuple[list[int], object]] = OrderedDict()
+
+class PrefixCache:
+    """conversation id -> (token ids the cache holds, DynamicCache); least recently used evicted
+    when the caches hold more than budget_mb (KV_CACHE_MB) or more than `capacity` entries.
+    Sized by memory: 20 short conversations share what one long one would take."""
+
+    def __init__(self, capacity: int = KV_CACHE_SESSIONS, budget_mb: float = KV_CACHE_MB):
+        self.capacity, self.budget = capacity, int(budget_mb * 2**20)
+        self._entries: OrderedDict[str, tuple[list[int], object, int]] = OrderedDict()
+
+    @property
+    def bytes(self) -> int:
+        return sum(size for *_, size in self._entries.values())
 
     def take(self, key: str):
-        return self._entries.pop(key, None)
+        entry = self._entries.pop(key, None)
+        return None if entry is None else entry[:2]
 
     def put(self, key: str, ids: list[int], cache) -> None:
-        self._entries[key] = (ids, cache)
-        while len(self._entries) > self.capacity:
+        self._entries[key] = (ids, cache, cache_bytes(cache))
+        while len(self._entries) > self.capacity or (len(self._entries) > 1 and self.bytes > self.budget):
             self._entries.popitem(last=False)
 
     def drop(self, key: str) -> None:

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import gradio as gr
 
+from ..cleanup import SWEEP_EVERY_S
+from ..config import TEMP_FILES_MAX_AGE_S
 from ..pipeline import Pipeline
 from .conversations import ConversationHandlers
 from .handlers import Handlers, api_reply, header, render
@@ -20,6 +22,7 @@ __all__ = ["I18N", "build_ui", "Handlers", "api_reply", "header", "render"]
 
 def build_ui(pipeline: Pipeline) -> gr.Blocks:
     handlers = Handlers(pipeline)
-    with gr.Blocks(title="Multimodal chatbot") as demo:
+    # Gradio's own upload cache is swept hourly of files older than TEMP_FILES_MAX_AGE_S
+    with gr.Blocks(title="Multimodal chatbot", delete_cache=(SWEEP_EVERY_S, TEMP_FILES_MAX_AGE_S)) as demo:
         wire(build_layout(handlers.header()), handlers, ConversationHandlers(pipeline), demo)
     return demo

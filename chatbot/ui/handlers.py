@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+import time
 
 import gradio as gr
 
@@ -97,8 +98,15 @@ class Handlers:
 
     def _run(self, conv, text, files, draw=False):
         conv = conv or Conversation()   # the page's load event gives every browser its own owner first
-        for reply in self.pipeline.respond(conv, text, files, draw=draw):
+        queued_at, conv.queued_at = conv.queued_at, None
+        for reply in self.pipeline.respond(conv, text, files, draw=draw, queued_at=queued_at):
             yield conv, reply
+
+    def mark_queued(self, conv):
+        """Runs at once when a message is submitted (outside the queue), so a Stop pressed while
+        the message still waits for the model can cancel it."""
+        if conv is not None:
+            conv.queued_at = time.monotonic()
 
     def chat_ui(self, message, conv, draw):
         try:
@@ -139,6 +147,7 @@ class Handlers:
 
     def stop(self, conv):
         if conv is not None:
+            conv.stop_requested_at = time.monotonic()
             conv.stop_event.set()
 
     def retry(self, conv):

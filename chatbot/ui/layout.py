@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 import gradio as gr
 
-from ..config import MAX_GENERATION_STEPS, MAX_MESSAGE_CHARS, PROJECT_ROOT
+from ..config import IDLE_CONVERSATION_S, MAX_GENERATION_STEPS, MAX_MESSAGE_CHARS, PROJECT_ROOT
 
 ASSETS = PROJECT_ROOT / "assets"
 
@@ -79,7 +79,7 @@ def build_layout(header_text: str) -> Layout:
     """The page: the sidebar of conversations beside the chat column; call inside gr.Blocks."""
     owner = gr.BrowserState(None, storage_key="chatbot-owner")   # a random secret per browser
     sidebar = build_sidebar()
-    conv = gr.State(None)
+    conv = gr.State(None, time_to_live=IDLE_CONVERSATION_S)   # idle sessions leave memory; the store keeps them
     head = gr.Markdown(header_text)
     chatbot = gr.Chatbot(label=I18N("chat"), height=560, buttons=["copy"])
     box = gr.MultimodalTextbox(placeholder=I18N("placeholder"), file_count="multiple",

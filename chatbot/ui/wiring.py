@@ -50,6 +50,7 @@ def wire_chat(ui: Layout, h: Handlers, demo: gr.Blocks) -> None:
         values = h.card(conv)
         return [gr.skip()] * 4 if values is None else values
 
+    ui.box.submit(h.mark_queued, ui.conv, None, **private, queue=False)
     ui.box.submit(h.chat_ui, [ui.box, ui.conv, ui.draw_toggle], [ui.chatbot, ui.box, ui.conv], **private,
                   **MODEL_SLOT).then(fill_card, [ui.conv], ui.card, **private).then(
         h.header, None, ui.head, **private, queue=False)

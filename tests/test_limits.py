@@ -1,0 +1,47 @@
+"""Bounded memory and whole-input limits: a conversation keeps photos only as big as the encoder
+needs and frees the ones it can no longer see; an animated image says that only its first frame
+is read. Guards the 650 MB held by 40 full-size photos, and the silent first-frame GIF."""
+from __future__ import annotations
+
+from PIL import Image
+
+from chatbot.config import MAX_IMAGES_PER_CONVERSATION, MAX_KEPT_IMAGE_SIDE
+from chatbot.conversation import Conversation
+from tests.helpers import ask
+
+
+def test_photos_are_kept_small_and_old_ones_leave_memory(pipe, tmp_path):
+    conv = Conversation()
+    n = MAX_IMAGES_PER_CONVERSATION + 2
+    for i in range(0, n, 3):   # several photos a message, as people send them
+        paths = []
+        for j in range(i, min(i + 3, n)):
+            Image.new("RGB", (2048, 1536), (j * 12 % 255, 90, 160)).save(tmp_path / f"big{j}.jpg")
+            paths.append(tmp_path / f"big{j}.jpg")
+        assert ask(pipe, conv, f"photos from {i}", paths).error is None
+    photos = conv.images()
+    assert len(photos) == n
+    kept = [a.image for a in photos if a.image is not None]
+    assert len(kept) == MAX_IMAGES_PER_CONVERSATION, "photos the model can no longer see are freed"
+    assert all(max(im.size) <= MAX_KEPT_IMAGE_SIDE for im in kept)
+    assert all(a.image is None for a in photos[:n - MAX_IMAGES_PER_CONVERSATION])
+
+
+def test_an_animated_image_says_only_its_first_frame_is_read(pipe, tmp_path):
+    frames = [Image.new("RGB", (64, 64), (i * 20, 0, 0)) for i in range(12)]
+    frames[0].save(tmp_path / "anim.gif", save_all=True, append_images=frames[1:], duration=50)
+    reply = ask(pipe, Conversation(), "what moves here?", [tmp_path / "anim.gif"])
+    assert reply.error is None
+    encoder = next(s for s in reply.steps if s.title.startswith("🖼️"))
+    assert "only its first frame is used" in encoder.detail
+
+
+def test_old_files_outside_the_store_are_swept(tmp_path):
+    import os
+    import time
+    from chatbot.cleanup import sweep
+    old, new = tmp_path / "old.png", tmp_path / "new.png"
+    for p in (old, new):
+        p.write_bytes(b"x")
+    os.utime(old, (time.time() - 2 * 86400,) * 2)
+    assert sweep([tmp_path], max_age_s=86400) == 1 and not old.exists() and new.exists()
