@@ -11,6 +11,8 @@ from __future__ import annotations
 import argparse
 import os
 
+import chatbot.gpu  # noqa: F401  (first: on a ZeroGPU Space, `spaces` must come before torch touches CUDA)
+
 from chatbot.config import DATA_DIR, PROFILES
 
 

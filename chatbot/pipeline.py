@@ -16,6 +16,7 @@ import traceback
 from pathlib import Path
 from typing import Iterator
 
+from . import gpu
 from .config import MAX_IMAGES_PER_CONVERSATION, MAX_MESSAGE_CHARS, AppConfig
 from .context import build_messages, ocr_key, photos_in_context
 from .conversation import Attachment, Conversation, Step, Turn, UserError
@@ -231,7 +232,7 @@ class Pipeline:
         step = Step(f"🖼️ {backend.encoder_name} → {backend.projector_name}")
         reply.steps.append(step)
         yield reply
-        encodings = backend.encode_images(images, conv.image_cache)
+        encodings = gpu.encode(backend, images, conv.image_cache)
         step.detail = "\n".join(
             f"photo {i + 1} ({a.name}): " + ("sent to the server" if e.n_tokens == 0 else f"{e.n_tokens} tokens") +
             (", cached" if e.cached else f", encoded in {e.seconds * 1000:.0f} ms") + (f" · {a.note}" if a.note else "")
@@ -244,8 +245,8 @@ class Pipeline:
         step = Step(f"💬 {backend.describe()}")
         reply.steps.append(step)
         stats, raw, t_llm = GenStats(), "", time.perf_counter()
-        for piece in backend.stream(messages, encodings, key=conv.id, sampling=self.sampling,
-                                    stop_event=conv.stop_event, stats=stats):
+        for piece in gpu.stream(backend, messages, encodings, key=conv.id, sampling=self.sampling,
+                                stop_event=conv.stop_event, stats=stats):
             raw += piece
             reply.text = hide_signal(raw)  # the <draw> line is for the output projector, not the reader
             yield reply
@@ -324,8 +325,8 @@ class Pipeline:
         yield reply
         generator = self.models.generator()
         try:
-            image = yield from with_progress(lambda report: generator.generate(
-                req, on_step=report, stop_event=conv.stop_event), step, "step {}/{}", reply)
+            image = yield from with_progress(lambda report: gpu.draw(
+                generator, req, on_step=report, stop_event=conv.stop_event), step, "step {}/{}", reply)
         except GenerationStopped as exc:
             reply.stopped, step.detail = True, f"stopped: {exc}"
         except UserError as exc:
