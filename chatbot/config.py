@@ -113,6 +113,7 @@ class AppConfig:
     generator: Choice = field(default_factory=Choice)    # diffusers text-to-image
     classifier: Choice = field(default_factory=Choice)   # the learned draw/no-draw classifier
     asr: Choice = field(default_factory=Choice)          # speech -> text (faster-whisper)
+    vision: Choice = field(default_factory=Choice)       # CLIP/SigLIP: zero-shot labels, photo search
     data_dir: Path | None = None      # where conversations are kept; None: in memory only (tests)
     database_url: str | None = None   # PostgreSQL for several app processes; None: SQLite in data_dir
     retention_days: float = 0         # delete conversations idle this long (0: keep them; RETENTION_DAYS)
@@ -173,7 +174,8 @@ MAX_LABEL_CHARS = 60               # one typed label; longer text is not a label
 VISION_SEARCH_TOP_K = 5            # photos returned by a search
 MAX_SEARCH_PHOTOS = 5000           # photos one search ranks (their embeddings stay in the caller's cache)
 VISION_EMBED_BATCH = 32            # photos or prompts per forward pass
-VISION_MIN_SCORE = 0.0             # cosine below which a search hit is dropped (CLIP cosines are ~0.15-0.35)
+VISION_MIN_SCORE = -1.0            # cosine below which a search hit is dropped: -1 keeps all (the scale is
+                                   # model-specific: ViT-B/32 matches score ~0.25-0.35, unrelated ~0.15)
 # training (scripts/train_clip.py, scripts/train_projector.py)
 TRAIN_SAVE_EVERY = 50              # steps between resumable checkpoints
 TRAIN_MAX_CAPTION_TOKENS = 64      # caption/answer tokens trained on; longer ones are cut

@@ -64,6 +64,8 @@ def build_messages(conv: Conversation, images: list[Attachment], sees_images: bo
                 parts.append({"type": "text", "text": f"[photo {numbers[id(a)]} omitted: over the "
                               f"{MAX_IMAGES_PER_CONVERSATION}-image limit]"})
             elif sees_images:
+                if a.caption:   # video frames: the LLM reads when each was taken
+                    parts.append({"type": "text", "text": a.caption})
                 parts.append({"type": "image"})
             else:
                 text = conv.image_cache.get(ocr_key(a)) or "(no text found)"

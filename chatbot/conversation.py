@@ -27,6 +27,7 @@ class Attachment:
     sha256: str               # content hash: the cache key for encodings and ingestion
     image: Any = None         # PIL.Image for images (bounded to MAX_KEPT_IMAGE_SIDE; None until needed)
     note: str = ""            # what the user should know about how it was read (e.g. animated)
+    caption: str = ""         # said to the LLM just before the image (a video frame's time)
 
 
 @dataclass

@@ -9,8 +9,6 @@ the chat; the conversation keeps everything it had.
 """
 from __future__ import annotations
 
-import tempfile
-import threading
 import time
 import traceback
 from pathlib import Path
@@ -25,10 +23,8 @@ from .history import History
 from .loader import Models
 from .models.decoding import GenStats, Sampling
 from .output_projector import hide_signal, parse_llm_signal
+from .steps import explain_failure, sources, thumbnails, with_progress
 from .validate import image_edits
-
-THUMBNAIL_DIR = Path(tempfile.gettempdir()) / "chatbot-pages"   # named by content hash, never by file name
-
 
 def check_message(text: str, files: list[str]) -> None:
     if not text.strip() and not files:
@@ -75,10 +71,11 @@ class Pipeline:
 
     # ---- the chain, in data-flow order -------------------------------------------
     def respond(self, conv: Conversation, text: str, files: list[str] = (), draw: bool = False,
-                queued_at: float | None = None) -> Iterator[Turn]:
+                queued_at: float | None = None, language: str | None = None) -> Iterator[Turn]:
         """Add the user's turn and stream the assistant's; yields the reply as it grows.
         draw=True is the UI's image toggle: this message asks for a picture. queued_at: when the
-        message entered the queue; a Stop pressed after that cancels it before it starts."""
+        message entered the queue; a Stop pressed after that cancels it before it starts.
+        language: the user's language ("ko", "en": the browser's), a hint for speech recognition."""
         files = list(files or [])
         conv.stop_event.clear()
         user, reply = Turn("user", text=text or ""), Turn("assistant")
@@ -100,7 +97,7 @@ class Pipeline:
         self.history.save(conv, reply, "streaming")
         yield reply
         try:
-            for partial in self._answer(conv, user, reply, draw):
+            for partial in self._answer(conv, user, reply, draw, language):
                 yield partial
                 self.history.save_partial(conv, reply)
         except UserError as exc:
@@ -115,13 +112,17 @@ class Pipeline:
 
     def ingest(self, files: list[str]) -> list[Attachment]:
         """Photos are checked and bounded now; documents are parsed in the reply, where progress shows."""
-        from .ingest import check_files, ingest_document_file, ingest_image, is_image
+        from .ingest import check_files, ingest_document_file, ingest_image, ingest_media, is_image
+        from .media import media_kind
         check_files(files)
-        return [ingest_image(p) if is_image(p) else ingest_document_file(p) for p in files]
+        return [ingest_image(p) if is_image(p) else ingest_media(p) if media_kind(p) else ingest_document_file(p)
+                for p in files]
 
-    def _answer(self, conv: Conversation, user: Turn, reply: Turn, draw: bool) -> Iterator[Turn]:
+    def _answer(self, conv: Conversation, user: Turn, reply: Turn, draw: bool,
+                language: str | None = None) -> Iterator[Turn]:
         t_start = yield from self._wait_for_models(reply)
         backend = self.models.backend
+        yield from self._listen(conv, user, reply, language)
         yield from self._reload_photos(conv, reply)
         question = user.text.strip() or "Summarise the uploaded documents briefly."
         docs = yield from self._documents(conv, user, reply)
@@ -150,6 +151,20 @@ class Pipeline:
         if load in reply.steps:
             load.detail, load.done = f"loaded in {self.models.load_seconds:.1f} s", True
         return time.perf_counter()  # time to first token counts from a loaded model
+
+    def _listen(self, conv: Conversation, user: Turn, reply: Turn, language: str | None):
+        """Voice notes become the user's words; clips become timed frames and words (media.py)."""
+        media = [a for a in user.attachments if a.kind in ("audio", "video")]
+        if not media:
+            return
+        from .media import listen
+        from .prompts import language_of
+        hint = language or ("ko" if language_of(user.text) == "Korean" else None)
+        heard = yield from listen(media, self.cfg.asr, hint, reply,
+                                  lambda work, step: with_progress(lambda report: work(), step, "{}", reply))
+        user.text = "\n\n".join(part for part in [user.text.strip(), *heard.text] if part)
+        user.attachments = user.attachments + heard.frames
+        self.history.save(conv, user)   # the transcript and the frames are part of what was said
 
     def _reload_photos(self, conv: Conversation, reply: Turn):
         """A conversation restored from the store has its photos as files: load them again
@@ -341,61 +356,3 @@ class Pipeline:
                            f"{image.image.width}x{image.image.height} · {p.get('seconds', 0):.1f} s")
         step.done = True
         yield reply
-
-
-def sources(passages) -> str:
-    """The Retrieval step's text: what went into the context, with citations."""
-    return "\n".join(f"{p.cite()} ({p.kind}, score {p.score:.2f}): {p.text[:160].strip()}…" for p in passages)
-
-
-def thumbnails(passages, index, limit: int = 2) -> list[str]:
-    """PNG thumbnails of the best-ranked PDF pages, so a citation is one click away. Named by the
-    document's content hash: two users' different 'report.pdf' never share a thumbnail."""
-    from .ingest.pdf import render_page
-    out = []
-    for passage in passages:
-        doc = index.document_for(passage)
-        if doc is None or doc.kind != "pdf":
-            continue
-        target = THUMBNAIL_DIR / f"{doc.sha256[:24]}-p{passage.page}.png"
-        if str(target) in out:
-            continue
-        if len(out) == limit:
-            break
-        target.parent.mkdir(parents=True, exist_ok=True)
-        render_page(doc.path, passage.page, dpi=36).save(target)  # a thumbnail, not a reader
-        out.append(str(target))
-    return out
-
-
-def with_progress(work, step: Step, fmt: str, reply: Turn):
-    """Run work(report) in a thread; each report(*args) becomes step.detail = fmt.format(*args)
-    and the reply is yielded, so long stages stream their progress. Returns work's result
-    (use with `yield from`) or re-raises its exception."""
-    import queue
-    reports, result = queue.Queue(), {}
-
-    def run():
-        try:
-            result["value"] = work(lambda *a: reports.put(a))
-        except BaseException as exc:  # handed to the streaming side
-            result["error"] = exc
-        finally:
-            reports.put(None)
-    threading.Thread(target=run, daemon=True).start()
-    while (item := reports.get()) is not None:
-        step.detail = fmt.format(*item)
-        yield reply
-    if "error" in result:
-        raise result["error"]
-    return result["value"]
-
-
-def explain_failure(exc: Exception) -> str:
-    """A message that names the cause and what to do."""
-    import torch
-    if isinstance(exc, torch.OutOfMemoryError) or "out of memory" in str(exc).lower():
-        return ("The model ran out of memory while answering. Try fewer or smaller photos, "
-                "Clear the conversation, or start with --quantize 4bit / a smaller --model.")
-    return (f"The model failed while answering ({type(exc).__name__}: {exc}). "
-            "The conversation is kept: try again, or press Clear to start over.")

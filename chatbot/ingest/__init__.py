@@ -4,7 +4,8 @@ from __future__ import annotations
 import hashlib
 from pathlib import Path
 
-from ..config import DOCUMENT_EXTENSIONS, IMAGE_EXTENSIONS, MAX_FILE_MB, MAX_FILES_PER_MESSAGE
+from ..config import (AUDIO_EXTENSIONS, DOCUMENT_EXTENSIONS, IMAGE_EXTENSIONS, MAX_FILE_MB, MAX_FILES_PER_MESSAGE,
+                      VIDEO_EXTENSIONS)
 from ..conversation import Attachment, UserError
 
 
@@ -24,10 +25,11 @@ def check_files(paths: list[str]) -> None:
     for p in paths:
         name = Path(p).name
         ext = Path(p).suffix.lower()
-        if ext not in IMAGE_EXTENSIONS + DOCUMENT_EXTENSIONS:
+        if ext not in IMAGE_EXTENSIONS + DOCUMENT_EXTENSIONS + AUDIO_EXTENSIONS + VIDEO_EXTENSIONS:
             raise UserError(f"'{name}': files of type '{ext or 'none'}' are not supported. "
-                            f"Supported: images ({', '.join(IMAGE_EXTENSIONS)}) and documents "
-                            f"({', '.join(DOCUMENT_EXTENSIONS)}).")
+                            f"Supported: images ({', '.join(IMAGE_EXTENSIONS)}), documents "
+                            f"({', '.join(DOCUMENT_EXTENSIONS)}), voice ({', '.join(AUDIO_EXTENSIONS)}) "
+                            f"and video ({', '.join(VIDEO_EXTENSIONS)}).")
         mb = Path(p).stat().st_size / 2**20
         if mb > MAX_FILE_MB:
             raise UserError(f"'{name}' is {mb:.1f} MB, over the {MAX_FILE_MB} MB limit per file (MAX_FILE_MB).")
@@ -42,6 +44,12 @@ def ingest_image(path: str) -> Attachment:
 
 def is_image(path: str) -> bool:
     return Path(path).suffix.lower() in IMAGE_EXTENSIONS
+
+
+def ingest_media(path: str) -> Attachment:
+    """A voice note or a video clip, complete; decoded in the reply, where its progress shows."""
+    from ..media import media_kind
+    return Attachment(media_kind(path), Path(path).name, path, sha256_file(path))
 
 
 def ingest_document_file(path: str) -> Attachment:

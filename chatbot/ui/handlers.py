@@ -42,6 +42,13 @@ def signed_in(request: gr.Request | None, profile=None) -> str | None:
     return owner_of(f"user:{name}") if name else None
 
 
+def browser_language(request: gr.Request | None) -> str | None:
+    """"ko" or "en" from the browser's Accept-Language: the hint for speech recognition."""
+    header = (request.headers.get("accept-language", "") if request is not None else "") or ""
+    first = header.split(",")[0].split("-")[0].strip().lower()
+    return first if first in ("ko", "en") else None
+
+
 def session_conv(conv: Conversation | None, request: gr.Request | None) -> Conversation:
     """An API caller's session conversation, owned by its signed-in user or bearer secret,
     else by a fresh anonymous owner kept for the session."""
@@ -96,10 +103,10 @@ class Handlers:
     def __init__(self, pipeline: Pipeline):
         self.pipeline = pipeline
 
-    def _run(self, conv, text, files, draw=False):
+    def _run(self, conv, text, files, draw=False, language=None):
         conv = conv or Conversation()   # the page's load event gives every browser its own owner first
         queued_at, conv.queued_at = conv.queued_at, None
-        for reply in self.pipeline.respond(conv, text, files, draw=draw, queued_at=queued_at):
+        for reply in self.pipeline.respond(conv, text, files, draw=draw, queued_at=queued_at, language=language):
             yield conv, reply
 
     def mark_queued(self, conv):
@@ -108,13 +115,13 @@ class Handlers:
         if conv is not None:
             conv.queued_at = time.monotonic()
 
-    def chat_ui(self, message, conv, draw):
+    def chat_ui(self, message, conv, draw, request: gr.Request = None):
         try:
             text, files = validate.message(message)
         except UserError as exc:   # shown, and the conversation is left as it was
             yield render(conv) + [{"role": "assistant", "content": f"⚠️ {exc}"}], gr.skip(), conv
             return
-        for conv, _ in self._run(conv, text, files, draw):
+        for conv, _ in self._run(conv, text, files, draw, browser_language(request)):
             yield render(conv), None, conv
 
     def chat_api(self, message, conv, request: gr.Request = None):
@@ -125,7 +132,7 @@ class Handlers:
         except UserError as exc:   # nothing is added to the conversation
             yield (*api_reply(Turn("assistant", error=str(exc))), conv)
             return
-        for conv, reply in self._run(conv, text, files):
+        for conv, reply in self._run(conv, text, files, language=browser_language(request)):
             yield (*api_reply(reply), conv)
 
     def redraw_ui(self, conv, prompt, negative, seed, steps):

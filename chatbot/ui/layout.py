@@ -14,7 +14,8 @@ from ..config import IDLE_CONVERSATION_S, MAX_GENERATION_STEPS, MAX_MESSAGE_CHAR
 ASSETS = PROJECT_ROOT / "assets"
 
 I18N = gr.I18n(
-    en={"placeholder": "Ask anything; drop in photos (png, jpg, webp, gif), PDFs or tables (csv, xlsx)…",
+    en={"placeholder": "Ask anything; drop in photos, PDFs, Office files, tables, voice notes or short videos, "
+                       "or press the microphone…",
         "stop": "⏹ Stop", "retry": "🔄 Retry", "undo": "↩️ Undo", "clear": "🗑️ Clear",
         "chat": "Conversation", "examples": "Examples", "draw": "🎨 Image mode: draw a picture for my message",
         "card": "🎨 Image card: edit the prompt or seed and redraw (no new LLM call)", "prompt": "Prompt",
@@ -23,7 +24,7 @@ I18N = gr.I18n(
         "title": "Title", "rename": "✏️ Rename", "delete": "🗑️ Delete conversation",
         "confirm_delete": "⚠️ Delete for good", "export_md": "⬇️ Markdown", "export_zip": "⬇️ Archive (zip)",
         "import": "⬆️ Import archive", "exported": "Export"},
-    ko={"placeholder": "무엇이든 물어보세요. 사진(png, jpg, webp, gif), PDF, 표(csv, xlsx)를 올릴 수 있어요…",
+    ko={"placeholder": "무엇이든 물어보세요. 사진, PDF, 오피스 문서, 표, 음성, 짧은 동영상을 올리거나 마이크를 누르세요…",
         "stop": "⏹ 중지", "retry": "🔄 다시 생성", "undo": "↩️ 되돌리기", "clear": "🗑️ 지우기",
         "chat": "대화", "examples": "예시", "draw": "🎨 이미지 모드: 메시지마다 그림 그리기",
         "card": "🎨 이미지 카드: 프롬프트나 시드를 고쳐 다시 그리기 (LLM 호출 없음)", "prompt": "프롬프트",
@@ -83,7 +84,7 @@ def build_layout(header_text: str) -> Layout:
     head = gr.Markdown(header_text)
     chatbot = gr.Chatbot(label=I18N("chat"), height=560, buttons=["copy"])
     box = gr.MultimodalTextbox(placeholder=I18N("placeholder"), file_count="multiple",
-                               sources=["upload"], max_plain_text_length=MAX_MESSAGE_CHARS * 2,
+                               sources=["upload", "microphone"], max_plain_text_length=MAX_MESSAGE_CHARS * 2,
                                show_label=False, autofocus=True, elem_id="chat-box")
     draw_toggle = gr.Checkbox(False, label=I18N("draw"))
     with gr.Row():

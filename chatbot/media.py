@@ -1,0 +1,96 @@
+"""Voice and video in: the speech encoder (Whisper) and the frame sampler before the vision encoder.
+
+    voice note  -> transcribe -> the user's words (timestamped, in a step)
+    video clip  -> sampled frames (cuts + evenly spread) -> photos for the vision encoder,
+                   soundtrack -> transcribe -> words with timestamps
+Frames become image attachments of the user's turn, captioned with their time, so the LLM
+sees them in time order and the encoder runs once per frame per conversation (content hash).
+"""
+from __future__ import annotations
+
+import hashlib
+import io
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Iterator
+
+from .config import AUDIO_EXTENSIONS, VIDEO_EXTENSIONS, Choice
+from .conversation import Attachment, Step, Turn, UserError
+
+FRAME_DIR = Path(tempfile.gettempdir()) / "chatbot-frames"   # named by content hash; swept by cleanup.py
+
+
+def media_kind(path: str) -> str | None:
+    """"video" or "audio" by extension (.webm is tried as a video first), None for anything else."""
+    ext = Path(path).suffix.lower()
+    return "video" if ext in VIDEO_EXTENSIONS else "audio" if ext in AUDIO_EXTENSIONS else None
+
+
+@dataclass
+class Heard:
+    """What this turn's voice notes and clips add to the user's message."""
+    text: list[str] = field(default_factory=list)              # transcripts, labelled
+    frames: list[Attachment] = field(default_factory=list)     # video frames, in time order
+
+
+def transcript_detail(t) -> str:
+    """Model, language (and whether the hint decided it), duration, speed, timestamped words."""
+    language = t.language + (f" (detection said {t.detected_language}, unsure: the hint was used)"
+                             if t.forced else f" ({t.language_probability:.0%} sure)")
+    lines = "\n".join(f"[{a:.1f}–{b:.1f} s] {text}" for a, b, text in t.segments)
+    return (f"{t.model} ({t.compute_type}) · {language} · {t.duration_s:.1f} s of audio in {t.seconds:.1f} s "
+            f"(real-time factor {t.real_time_factor:.2f})\n\n{lines}")
+
+
+def save_frame(image, clip: str, t: float) -> Attachment:
+    """A frame as a PNG named by its content (the store copies it like an upload)."""
+    data = io.BytesIO()
+    image.save(data, format="PNG")
+    sha = hashlib.sha256(data.getvalue()).hexdigest()
+    FRAME_DIR.mkdir(parents=True, exist_ok=True)
+    path = FRAME_DIR / f"{sha[:32]}.png"
+    if not path.exists():
+        path.write_bytes(data.getvalue())
+    label = f"{clip} at {t:.1f} s"
+    return Attachment("image", label, str(path), sha, image=image, caption=f"[video {label}]")
+
+
+def listen(attachments: list[Attachment], asr: Choice, hint: str | None, reply: Turn,
+           run) -> Iterator[Turn]:
+    """Transcribe voice notes, sample and transcribe clips; yields the reply as steps fill in and
+    returns Heard. `run(work, step)` runs work() off the streaming thread (pipeline.with_progress)."""
+    from .ingest.audio import transcribe
+    from .ingest.video import read_video
+    heard = Heard()
+    for att in attachments:
+        step = Step(f"{'🎬' if att.kind == 'video' else '🎙️'} {att.name}", "listening…")
+        reply.steps.append(step)
+        yield reply
+        clip = None
+        if att.kind == "video":
+            try:
+                clip = yield from run(lambda: read_video(att.path), step)
+            except UserError as exc:
+                if "no video stream" not in str(exc):
+                    raise
+                att.kind = "audio"    # a .webm voice recording
+        sound = att.path if clip is None else clip.audio
+        words = None
+        if sound is not None:
+            if asr.model is None:
+                raise UserError(f"Speech cannot be transcribed here: {asr.reason}")
+            words = yield from run(lambda: transcribe(sound, asr.model, language_hint=hint), step)
+            heard.text.append(f"[{'soundtrack of ' if clip else 'voice note '}{att.name}]: {words.text}")
+        if clip is not None:
+            heard.frames += [save_frame(image, att.name, t) for t, image in clip.frames]
+            times = ", ".join(f"{t:.1f} s" for t, _ in clip.frames)
+            step.detail = (f"{len(clip.frames)} frames of {clip.duration_s:.1f} s go to the vision encoder, at {times}"
+                           + (f" · scene changes at {', '.join(f'{c:.1f} s' for c in clip.scene_changes)}"
+                              if clip.scene_changes else "")
+                           + ("\n\nsoundtrack: " + transcript_detail(words) if words else "\n\nno soundtrack"))
+        else:
+            step.detail = transcript_detail(words)
+        step.done = True
+        yield reply
+    return heard

@@ -1,0 +1,69 @@
+"""Helpers for the reply's visible steps: progress from a worker thread, the retrieval step's
+sources, the cited pages' thumbnails, and failure messages that say what to do."""
+from __future__ import annotations
+
+import tempfile
+import threading
+from pathlib import Path
+
+from .conversation import Step, Turn
+
+THUMBNAIL_DIR = Path(tempfile.gettempdir()) / "chatbot-pages"   # named by content hash, never by file name
+
+
+def sources(passages) -> str:
+    """The Retrieval step's text: what went into the context, with citations."""
+    return "\n".join(f"{p.cite()} ({p.kind}, score {p.score:.2f}): {p.text[:160].strip()}…" for p in passages)
+
+
+def thumbnails(passages, index, limit: int = 2) -> list[str]:
+    """PNG thumbnails of the best-ranked PDF pages, so a citation is one click away. Named by the
+    document's content hash: two users' different 'report.pdf' never share a thumbnail."""
+    from .ingest.pdf import render_page
+    out = []
+    for passage in passages:
+        doc = index.document_for(passage)
+        if doc is None or doc.kind != "pdf":
+            continue
+        target = THUMBNAIL_DIR / f"{doc.sha256[:24]}-p{passage.page}.png"
+        if str(target) in out:
+            continue
+        if len(out) == limit:
+            break
+        target.parent.mkdir(parents=True, exist_ok=True)
+        render_page(doc.path, passage.page, dpi=36).save(target)  # a thumbnail, not a reader
+        out.append(str(target))
+    return out
+
+
+def with_progress(work, step: Step, fmt: str, reply: Turn):
+    """Run work(report) in a thread; each report(*args) becomes step.detail = fmt.format(*args)
+    and the reply is yielded, so long stages stream their progress. Returns work's result
+    (use with `yield from`) or re-raises its exception."""
+    import queue
+    reports, result = queue.Queue(), {}
+
+    def run():
+        try:
+            result["value"] = work(lambda *a: reports.put(a))
+        except BaseException as exc:  # handed to the streaming side
+            result["error"] = exc
+        finally:
+            reports.put(None)
+    threading.Thread(target=run, daemon=True).start()
+    while (item := reports.get()) is not None:
+        step.detail = fmt.format(*item)
+        yield reply
+    if "error" in result:
+        raise result["error"]
+    return result["value"]
+
+
+def explain_failure(exc: Exception) -> str:
+    """A message that names the cause and what to do."""
+    import torch
+    if isinstance(exc, torch.OutOfMemoryError) or "out of memory" in str(exc).lower():
+        return ("The model ran out of memory while answering. Try fewer or smaller photos, "
+                "Clear the conversation, or start with --quantize 4bit / a smaller --model.")
+    return (f"The model failed while answering ({type(exc).__name__}: {exc}). "
+            "The conversation is kept: try again, or press Clear to start over.")
