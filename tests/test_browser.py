@@ -136,3 +136,14 @@ def test_a_conversation_survives_a_reload_and_delete_removes_it(tiny_app, browse
     page.locator("#conversation-list").wait_for(timeout=30_000)
     page.wait_for_function("!document.body.innerText.includes('remember the lighthouse keeper')", timeout=30_000)
     context.close()
+
+
+def test_a_video_clip_shows_its_frames_and_what_was_said(tiny_app, browser, tmp_path):
+    from tests.mediafixtures import ENGLISH, make_video, speak
+    clip = make_video(tmp_path / "clip.mp4", soundtrack=speak(ENGLISH, tmp_path / "voice.wav"))
+    page = open_page(browser, tiny_app.url)
+    send(page, "what happens in this video?", [clip])
+    page.get_by_text("🎬 clip.mp4").first.wait_for(timeout=90_000)
+    page.wait_for_function("document.body.innerText.includes('[soundtrack of clip.mp4]')", timeout=90_000)
+    page.screenshot(path=str(ARTIFACTS / "browser_video.png"), full_page=True)
+    page.close()

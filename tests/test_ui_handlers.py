@@ -67,3 +67,22 @@ def test_stop_pressed_while_a_message_waits_in_the_queue_cancels_it(pipe):
     h.mark_queued(conv)   # ... then a new message
     last(h.chat_ui({"text": "go on", "files": []}, conv, False))
     assert not conv.turns[-1].stopped and conv.turns[-1].text
+
+
+def test_the_last_reply_is_read_aloud_by_the_machines_synthesiser(pipe, monkeypatch):
+    import shutil
+    import wave
+
+    import gradio as gr
+    h = Handlers(pipe)
+    _, _, conv = last(h.chat_ui({"text": "hello", "files": []}, None, False))
+    conv.turns[-1].text = "The meeting is on Tuesday."   # random weights: give it words to say
+    with wave.open(h.read_aloud(conv)) as w:
+        assert w.getnframes() > w.getframerate() // 2, "half a second of speech at least"
+    monkeypatch.setattr(shutil, "which", lambda name: None)
+    conv.turns[-1].text = "Something else."
+    try:
+        h.read_aloud(conv)
+        raise AssertionError("expected a message")
+    except gr.Error as exc:
+        assert "espeak-ng" in str(exc)

@@ -175,6 +175,15 @@ class Handlers:
             self.pipeline.forget(conv)
         return [], None, conv
 
+    def read_aloud(self, conv):
+        """The last reply, spoken (espeak-ng); a clear message where no synthesiser exists."""
+        from ..voice_out import read_aloud
+        reply = next((t for t in reversed(conv.turns) if t.role == "assistant" and t.text), None) if conv else None
+        try:
+            return read_aloud(reply.text if reply else "")
+        except UserError as exc:
+            raise gr.Error(str(exc)) from None
+
     def header(self) -> str:
         return header(self.pipeline.status())
 

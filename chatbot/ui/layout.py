@@ -16,7 +16,7 @@ ASSETS = PROJECT_ROOT / "assets"
 I18N = gr.I18n(
     en={"placeholder": "Ask anything; drop in photos, PDFs, Office files, tables, voice notes or short videos, "
                        "or press the microphone…",
-        "stop": "⏹ Stop", "retry": "🔄 Retry", "undo": "↩️ Undo", "clear": "🗑️ Clear",
+        "stop": "⏹ Stop", "retry": "🔄 Retry", "undo": "↩️ Undo", "clear": "🗑️ Clear", "speak": "🔊 Read aloud",
         "chat": "Conversation", "examples": "Examples", "draw": "🎨 Image mode: draw a picture for my message",
         "card": "🎨 Image card: edit the prompt or seed and redraw (no new LLM call)", "prompt": "Prompt",
         "negative": "Negative prompt", "seed": "Seed", "steps": "Steps", "redraw": "🎨 Redraw",
@@ -25,7 +25,7 @@ I18N = gr.I18n(
         "confirm_delete": "⚠️ Delete for good", "export_md": "⬇️ Markdown", "export_zip": "⬇️ Archive (zip)",
         "import": "⬆️ Import archive", "exported": "Export"},
     ko={"placeholder": "무엇이든 물어보세요. 사진, PDF, 오피스 문서, 표, 음성, 짧은 동영상을 올리거나 마이크를 누르세요…",
-        "stop": "⏹ 중지", "retry": "🔄 다시 생성", "undo": "↩️ 되돌리기", "clear": "🗑️ 지우기",
+        "stop": "⏹ 중지", "retry": "🔄 다시 생성", "undo": "↩️ 되돌리기", "clear": "🗑️ 지우기", "speak": "🔊 읽어 주기",
         "chat": "대화", "examples": "예시", "draw": "🎨 이미지 모드: 메시지마다 그림 그리기",
         "card": "🎨 이미지 카드: 프롬프트나 시드를 고쳐 다시 그리기 (LLM 호출 없음)", "prompt": "프롬프트",
         "negative": "네거티브 프롬프트", "seed": "시드", "steps": "스텝", "redraw": "🎨 다시 그리기",
@@ -48,6 +48,8 @@ class Layout:
     retry: gr.Button
     undo: gr.Button
     clear: gr.Button
+    speak: gr.Button
+    spoken: gr.Audio
     card: list            # prompt, negative, seed, steps
     redraw: gr.Button
     timer: gr.Timer
@@ -92,6 +94,8 @@ def build_layout(header_text: str) -> Layout:
         retry = gr.Button(I18N("retry"), size="sm")
         undo = gr.Button(I18N("undo"), size="sm")
         clear = gr.Button(I18N("clear"), size="sm")
+        speak = gr.Button(I18N("speak"), size="sm")
+    spoken = gr.Audio(label=I18N("speak"), autoplay=True, visible=True, interactive=False, type="filepath")
     example = ASSETS / "example.png"
     if example.exists():
         gr.Examples([[{"text": "What is in this photo?", "files": [str(example)]}],
@@ -112,5 +116,6 @@ def build_layout(header_text: str) -> Layout:
            "turns": gr.JSON(visible=False), "archive": gr.File(visible=False),
            **{name: gr.Button(visible=False) for name in ("conversations", "open", "export", "delete", "rename")}}
     return Layout(conv=conv, head=head, chatbot=chatbot, box=box, draw_toggle=draw_toggle, stop=stop,
-                  retry=retry, undo=undo, clear=clear, card=[card_prompt, card_negative, card_seed, card_steps],
+                  retry=retry, undo=undo, clear=clear, speak=speak, spoken=spoken,
+                  card=[card_prompt, card_negative, card_seed, card_steps],
                   redraw=redraw, timer=gr.Timer(1.0), api=api, sidebar=sidebar, owner=owner)

@@ -60,6 +60,7 @@ def wire_chat(ui: Layout, h: Handlers, demo: gr.Blocks) -> None:
     api["chat"].click(h.chat_api, [ui.box, ui.conv], io_api, api_name="chat",
                       **MODEL_SLOT).then(fill_card, [ui.conv], ui.card, **private)
     ui.retry.click(h.retry, [ui.conv], [ui.chatbot, ui.conv], api_name="retry", **MODEL_SLOT)
+    ui.speak.click(h.read_aloud, ui.conv, ui.spoken, api_name="read_aloud")
     ui.stop.click(h.stop, [ui.conv], None, api_name="stop", queue=False)
     ui.undo.click(h.undo, [ui.conv], [ui.chatbot, ui.box, ui.conv], api_name="undo")
     ui.clear.click(h.clear, [ui.conv], [ui.chatbot, ui.box, ui.conv], api_name="clear")
