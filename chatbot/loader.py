@@ -38,6 +38,11 @@ class Models:
         t = time.perf_counter()
         try:
             self.progress = "preparing"
+            if self.cfg.llm.kind != "server":
+                from .profiles import check_hub_model
+                problem = check_hub_model(self.cfg.llm.model)
+                if problem:
+                    raise RuntimeError(problem)
             backend = create_backend(self.cfg.llm)
             backend.load(progress=lambda s: setattr(self, "progress", f"loading {s}"))
             self.backend = backend

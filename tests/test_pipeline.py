@@ -181,3 +181,14 @@ def test_korean_message_asks_for_a_korean_answer(pipe):
     ask(pipe, conv, "이 사진에 무엇이 있나요?")
     system = build_messages(conv, [], True)[0]["content"][0]["text"]
     assert "Korean" in system
+
+
+def test_a_hub_model_that_cannot_be_reached_fails_fast_and_says_what_to_do():
+    """Guards the 90 s of silent retries: an id that is neither cached nor reachable (the tests run
+    with HF_HUB_OFFLINE=1) is reported in the chat within seconds, with the way out."""
+    import time
+    t = time.perf_counter()
+    p = Pipeline(build_config("hub", model="nobody/no-such-model"))
+    r = list(p.respond(Conversation(), "hi"))[-1]
+    assert time.perf_counter() - t < 10
+    assert "could not be loaded" in r.error and "--profile offline" in r.error and "no-such-model" in r.error
