@@ -13,6 +13,13 @@ back as markdown table rows (cells compared after collapsing whitespace) on its 
 drawn table (the PDFs also carry rulings that are not tables: heading rules, frames).
 Default size: 2 PDFs x 20 pages (the baseline's layout model costs 0.1-0.6 s a page on 2
 cores, so more pages would take this past ~3 minutes).
+
+Time to the first search result (--first-pages, default 130; 0 skips it): upload to first
+retrieved passages on one long generated PDF, parsing included, both ways:
+  embed-all-first  ingest + add + embed() + search (what the pipeline did before)
+  BM25-first       ingest + add + start_embedding() + search (keywords answer at once;
+                   the dense vectors arrive in a background thread, timed until done)
+and how often the BM25-first answer's top page is the hybrid answer's top page.
 """
 from __future__ import annotations
 
@@ -103,10 +110,77 @@ def run_baseline(pdfs, model):
     return found, chunks, t_parse, t_embed
 
 
+def first_result(path: Path, embedder_path: str, questions: list[str]) -> dict:
+    """Seconds from upload to the first search result, embed-all-first vs BM25-first."""
+    from chatbot.ingest import documents
+    from chatbot.retrieval import DocumentIndex
+    out = {}
+    for mode in ("embed-all-first", "bm25-first"):
+        documents.clear_cache()
+        t = time.perf_counter()
+        index = DocumentIndex(embedder_path)
+        index.add(documents.ingest_document(str(path), path.name))
+        out[f"{mode} parse"] = time.perf_counter() - t
+        if mode == "embed-all-first":
+            index.embed()
+        else:
+            index.start_embedding()
+        first = index.search(questions[0], k=1)
+        out[mode] = (time.perf_counter() - t, index.last_mode)
+        if mode == "bm25-first":
+            keyword_top = [first[0].page] + [index.search(q, k=1)[0].page for q in questions[1:]]
+            index.wait_embedded()
+            out["embeddings done"] = (time.perf_counter() - t, "")
+            hybrid_top = [index.search(q, k=1)[0].page for q in questions]
+            out["same top page"] = sum(a == b for a, b in zip(keyword_top, hybrid_top)) / len(questions)
+            out["chunks"] = len(index.chunks)
+    return out
+
+
+def page_questions(path: Path, n: int = 20) -> list[str]:
+    """Questions made of the start of a sentence on n pages spread through the PDF."""
+    from chatbot.ingest import documents
+    pages = documents.ingest_document(str(path), path.name).pages
+    picked = pages[:: max(len(pages) // n, 1)][:n]
+    return [f"Which figure did {' '.join(p.text.split('. ')[1].split()[:7])} report?"
+            for p in picked]
+
+
+def report_first_result(folder: Path, pages: int, embedder_path: str) -> None:
+    path = folder / "long.pdf"
+    make_synthetic_pdf(path, pages, seed=7)
+    questions = page_questions(path)
+    result = first_result(path, embedder_path, questions)
+    slow, fast = result["embed-all-first"][0], result["bm25-first"][0]
+    print(f"\ntime to first search result, {pages}-page PDF ({result['chunks']} chunks), "
+          f"upload included:")
+    print(f"  embed-all-first  {slow:7.2f} s  ({result['embed-all-first'][1]}; parsing "
+          f"{result['embed-all-first parse']:.2f} s of it)")
+    print(f"  BM25-first       {fast:7.2f} s  ({result['bm25-first'][1]}; parsing "
+          f"{result['bm25-first parse']:.2f} s of it); background embeddings done at "
+          f"{result['embeddings done'][0]:.2f} s")
+    print(f"  ratio {slow / fast:.1f}x faster first answer; BM25-first top page = hybrid top "
+          f"page for {result['same top page']:.0%} of {len(questions)} questions")
+
+
+def print_rows(rows: list, n_pages: int) -> None:
+    print(f"{'pipeline':36s} {'parse s':>8s} {'embed s':>8s} {'chunks':>7s} {'pages/s':>8s} "
+          f"{'parse pages/s':>13s} {'table recall':>12s} {'rows only':>9s} {'stray rows':>10s}")
+    for name, parse_s, embed_s, n_chunks, full, body, stray in rows:
+        end_to_end = "-" if embed_s != embed_s else f"{n_pages / (parse_s + embed_s):.1f}"
+        embed = "-" if embed_s != embed_s else f"{embed_s:.2f}"
+        print(f"{name:36s} {parse_s:8.2f} {embed:>8s} {n_chunks:7d} {end_to_end:>8s} "
+              f"{n_pages / parse_s:13.1f} {full:12.3f} {body:9.3f} {stray:10d}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--files", type=int, default=2)
     parser.add_argument("--pages", type=int, default=20, help="pages per PDF")
+    parser.add_argument("--first-pages", type=int, default=130,
+                        help="pages of the PDF for the time-to-first-result run (0: skip)")
+    parser.add_argument("--only-first", action="store_true",
+                        help="only the time-to-first-result run")
     add_threads_option(parser)
     args = parser.parse_args()
     print(f"torch threads: {apply_threads(args)}")
@@ -133,6 +207,9 @@ def main() -> None:
     run_ours([(warm, [])], embedder_path)
     run_baseline([(warm, [])], model)
 
+    if args.only_first:
+        report_first_result(folder, args.first_pages, embedder_path)
+        return
     rows = []
     found, chunks, tp, te = run_ours(pdfs, embedder_path)
     rows.append(("ours (use_layout=False)", tp, te, chunks, *recall(found, drawn)))
@@ -146,16 +223,12 @@ def main() -> None:
     rows.append(("ours (use_layout=True), parse only", tpl, float("nan"), chunks,
                  *recall(found, drawn)))
 
-    print(f"{'pipeline':36s} {'parse s':>8s} {'embed s':>8s} {'chunks':>7s} {'pages/s':>8s} "
-          f"{'parse pages/s':>13s} {'table recall':>12s} {'rows only':>9s} {'stray rows':>10s}")
-    for name, parse_s, embed_s, n_chunks, full, body, stray in rows:
-        end_to_end = "-" if embed_s != embed_s else f"{n_pages / (parse_s + embed_s):.1f}"
-        embed = "-" if embed_s != embed_s else f"{embed_s:.2f}"
-        print(f"{name:36s} {parse_s:8.2f} {embed:>8s} {n_chunks:7d} {end_to_end:>8s} "
-              f"{n_pages / parse_s:13.1f} {full:12.3f} {body:9.3f} {stray:10d}")
+    print_rows(rows, n_pages)
     ours_total, base_total = tp + te, tpb + teb
     print(f"ratio ours/baseline, end to end pages/s: {base_total / ours_total:.2f}x; "
           f"parse only: {tpb / tp:.1f}x; use_layout=False vs True parse: {tpl / tp:.1f}x")
+    if args.first_pages:
+        report_first_result(folder, args.first_pages, embedder_path)
 
 
 if __name__ == "__main__":

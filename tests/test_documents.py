@@ -95,9 +95,9 @@ def test_empty_file_and_unknown_extension(tmp_path):
     (tmp_path / "e.pdf").write_bytes(b"")
     with pytest.raises(UserError, match="empty"):
         ingest_document(str(tmp_path / "e.pdf"), "e.pdf")
-    (tmp_path / "x.docx").write_bytes(b"hello")
+    (tmp_path / "x.pages").write_bytes(b"hello")
     with pytest.raises(UserError, match="not supported"):
-        ingest_document(str(tmp_path / "x.docx"), "x.docx")
+        ingest_document(str(tmp_path / "x.pages"), "x.pages")
 
 
 def test_page_limit_is_quoted(tmp_path, monkeypatch):

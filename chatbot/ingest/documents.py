@@ -1,9 +1,13 @@
-"""Documents (PDF, CSV, XLSX) -> pages of text and tables, page numbers kept for citations.
+"""Documents -> pages of text and tables, each page a citation unit.
+
+A "page" is whatever a format's reader can cite: a PDF page ("[p. 3]"), a sheet
+("[sheet 2]"), a slide ("[slide 3]") or a section under a heading ("[§ Installation]";
+"[§ 4]" where there is no heading). The unit follows from Document.kind (CITATION_UNITS).
 
 This module owns what every format shares: the types ingestion produces (Table, Page,
 Document), the dispatch by extension to one reader module per format (READERS: pdf.py,
-sheets.py; add a format by adding a module and a line there), the magic-bytes sniffer
-and short error text the readers quote, and the cache.
+sheets.py, office.py, web.py, plaintext.py, epub.py; add a format by adding a module and
+a line there), the magic-bytes sniffer and short error text the readers quote, and the cache.
 
 Parsed documents are cached by the sha256 of the file's bytes: the same file uploaded
 again (by anyone, under any name) is not parsed again. Pages and tables are shared
@@ -47,7 +51,7 @@ class Page:
     text: str                      # reading order; text inside tables is left to `tables`
     tables: list[Table] = field(default_factory=list)
     ocr: bool = False              # text was read by OCR from a rendered scan
-    label: str = ""                # sheet name for spreadsheets, "" for PDF pages
+    label: str = ""                # sheet name, slide title or section heading; "" for PDF pages
 
     @property
     def n_chars(self) -> int:
@@ -59,8 +63,13 @@ class Document:
     name: str                      # file name as uploaded
     path: str                      # local copy (render_page reads it)
     sha256: str
-    kind: str                      # "pdf" | "table"
+    kind: str                      # a key of CITATION_UNITS: "pdf", "table", "docx", ...
     pages: list[Page]
+
+    @property
+    def unit(self) -> str:
+        """What one of its pages is called in a citation: 'p.', 'sheet', 'slide' or '§'."""
+        return CITATION_UNITS.get(self.kind, "p.")
 
     @property
     def n_chars(self) -> int:
@@ -78,10 +87,22 @@ class Document:
             ocr = sum(p.ocr for p in self.pages)
             if ocr:
                 parts.append(f"{_plural(ocr, 'page')} read by OCR")
-        else:
+        elif self.kind == "table":
             sheets = ", ".join(f"{t.title} {t.shape[0]}x{t.shape[1]}" for t in self.tables)
             parts = [f"{_plural(len(self.tables), 'sheet')} ({sheets})"]
+        else:
+            what, unit = KIND_NAMES.get(self.kind, (self.kind, "section"))
+            parts = [f"{what}, {_plural(len(self.pages), unit)}",
+                     _plural(len(self.tables), "table")]
         return f"{self.name}: {', '.join(parts)}, {self.n_chars:,} characters"
+
+
+# Document.kind -> the citation unit of its pages, and how a summary names the format.
+CITATION_UNITS = {"pdf": "p.", "table": "sheet", "pptx": "slide", "docx": "§", "html": "§",
+                  "markdown": "§", "text": "§", "epub": "§"}
+KIND_NAMES = {"docx": ("Word document", "section"), "pptx": ("presentation", "slide"),
+              "html": ("web page", "section"), "markdown": ("Markdown", "section"),
+              "text": ("text", "section"), "epub": ("EPUB book", "section")}
 
 
 def _plural(n: int, word: str) -> str:
@@ -99,6 +120,14 @@ READERS: dict[str, tuple[str, str]] = {
     ".pdf": ("pdf", "chatbot.ingest.pdf:read_pdf"),
     ".csv": ("table", "chatbot.ingest.sheets:read_csv"),
     ".xlsx": ("table", "chatbot.ingest.sheets:read_xlsx"),
+    ".docx": ("docx", "chatbot.ingest.office:read_docx"),
+    ".pptx": ("pptx", "chatbot.ingest.office:read_pptx"),
+    ".html": ("html", "chatbot.ingest.web:read_html"),
+    ".htm": ("html", "chatbot.ingest.web:read_html"),
+    ".md": ("markdown", "chatbot.ingest.plaintext:read_markdown"),
+    ".markdown": ("markdown", "chatbot.ingest.plaintext:read_markdown"),
+    ".txt": ("text", "chatbot.ingest.plaintext:read_text"),
+    ".epub": ("epub", "chatbot.ingest.epub:read_epub"),
 }
 
 
@@ -145,7 +174,7 @@ def clear_cache() -> None:
 
 def ingest_document(path: str, name: str | None = None,
                     progress: Progress | None = None) -> Document:
-    """Parse a PDF, CSV or XLSX (by extension) into a Document; UserError says what is wrong."""
+    """Parse a document (by extension: READERS) into a Document; UserError says what is wrong."""
     path = str(path)
     name = name or Path(path).name
     ext = Path(name).suffix.lower() or Path(path).suffix.lower()
