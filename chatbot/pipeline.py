@@ -219,9 +219,13 @@ class Pipeline:
             return "", []
         step = Step("📚 Retrieval", "…")
         reply.steps.append(step)
-        context, passages = yield from with_progress(
-            lambda report: (docs.embed(report), docs.context(question))[1], step, "embedding chunks {}/{}", reply)
-        step.detail, step.done = sources(passages), True
+        docs.start_embedding()   # dense vectors in the background: keywords answer meanwhile
+        context, passages = yield from with_progress(lambda report: docs.context(question), step, "{}", reply)
+        done, total = docs.embedding_progress
+        served = {"whole": "the whole documents fit in the context",
+                  "bm25": f"keywords (BM25) while embeddings are computed ({done}/{total} chunks so far)",
+                  "hybrid": "keywords (BM25) + embeddings", "dense": "embeddings"}.get(docs.last_mode, docs.last_mode)
+        step.detail, step.done = f"served by {served}\n\n" + sources(passages), True
         return context, passages
 
     def _read_photos(self, conv: Conversation, backend, reply: Turn):

@@ -9,6 +9,7 @@ from pathlib import Path
 from .conversation import Step, Turn
 
 THUMBNAIL_DIR = Path(tempfile.gettempdir()) / "chatbot-pages"   # named by content hash, never by file name
+THUMBNAIL_DPI = 60            # readable when opened, small in the chat
 
 
 def sources(passages) -> str:
@@ -17,21 +18,26 @@ def sources(passages) -> str:
 
 
 def thumbnails(passages, index, limit: int = 2) -> list[str]:
-    """PNG thumbnails of the best-ranked PDF pages, so a citation is one click away. Named by the
-    document's content hash: two users' different 'report.pdf' never share a thumbnail."""
-    from .ingest.pdf import render_page
-    out = []
+    """PNG renders of the best-ranked PDF pages with the cited passage highlighted, so a citation
+    is checked at a glance. Named by content hashes (document and passage): two users' different
+    'report.pdf' never share a file."""
+    import hashlib
+
+    from .ingest.pdf import render_highlighted
+    out, pages = [], set()
     for passage in passages:
         doc = index.document_for(passage)
-        if doc is None or doc.kind != "pdf":
-            continue
-        target = THUMBNAIL_DIR / f"{doc.sha256[:24]}-p{passage.page}.png"
-        if str(target) in out:
+        if doc is None or doc.kind != "pdf" or (doc.sha256, passage.page) in pages:
             continue
         if len(out) == limit:
             break
-        target.parent.mkdir(parents=True, exist_ok=True)
-        render_page(doc.path, passage.page, dpi=36).save(target)  # a thumbnail, not a reader
+        pages.add((doc.sha256, passage.page))
+        quote = hashlib.sha256(passage.text.encode()).hexdigest()[:12]
+        target = THUMBNAIL_DIR / f"{doc.sha256[:24]}-p{passage.page}-{quote}.png"
+        if not target.exists():
+            target.parent.mkdir(parents=True, exist_ok=True)
+            image, _ = render_highlighted(doc.path, passage.page, passage.text, dpi=THUMBNAIL_DPI)
+            image.save(target)   # the supporting passage marked on the page: the claim checks at a glance
         out.append(str(target))
     return out
 

@@ -81,3 +81,19 @@ def test_a_long_scan_is_refused_at_once_naming_the_limit(pipe, tmp_path, monkeyp
     conv = Conversation()
     reply, _ = run(pipe, conv, "read it", [df.make_blank_pdf(tmp_path / "scan.pdf", pages=3)])
     assert "MAX_OCR_PAGES" in reply.error
+
+
+def test_the_cited_page_comes_back_with_the_passage_highlighted(pipe, tmp_path):
+    """Guards the thumbnail that showed the page but not the sentence: the cited page comes back
+    with yellow marks, and the Retrieval step says what served the passages (keywords while
+    embeddings run in the background: tests/test_formats.py times that)."""
+    import numpy as np
+    from PIL import Image
+    conv = Conversation()
+    reply, _ = run(pipe, conv, "What was the total revenue in 2023?", [df.make_report_pdf(tmp_path / "report.pdf")])
+    retrieval_step = next(s for s in reply.steps if s.title.startswith("📚"))
+    assert retrieval_step.detail.startswith("served by ")
+    assert reply.files, "a cited page comes with the answer"
+    pixels = np.asarray(Image.open(reply.files[0]).convert("RGB")).astype(int)
+    yellow = (pixels[..., 0] > 200) & (pixels[..., 1] > 200) & (pixels[..., 2] < 170)
+    assert yellow.sum() > 50, "the supporting passage is highlighted on the page"
