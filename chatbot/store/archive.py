@@ -26,7 +26,7 @@ from .records import check_record, shas_of
 FORMAT = "chatbot-conversation"
 VERSION = 1
 MEMBER = re.compile(r"files/(" + SHA256.pattern + r")(\.[A-Za-z0-9]{1,8})?")
-CITATION = re.compile(r"\[(?:([^\[\]\n]+?) )?(p\.|sheet) (\d+)\](?!\()")
+CITATION = re.compile(r"\[(?:([^\[\]\n]+?) )?(p\.|sheet|slide|§) ([^\[\]\n]+?)\](?!\()")   # [p. 3] [slide 2] [§ Setup]
 
 
 def extension(name: str) -> str:
