@@ -16,21 +16,27 @@ import socket
 from dataclasses import replace
 from pathlib import Path
 
-from .config import (HUB_ASR, HUB_EMBEDDINGS, HUB_GENERATOR_CPU, HUB_GENERATOR_GPU, HUB_VLM_CPU, HUB_VLM_GPU,
-                     PROJECT_ROOT, AppConfig, Choice, ModelConfig, resolve_device)
+from .config import (HUB_ASR, HUB_EMBEDDINGS, HUB_GENERATOR_CPU, HUB_GENERATOR_GPU, HUB_VISION_CLIP,
+                     HUB_VISION_SIGLIP, HUB_VLM_CPU, HUB_VLM_GPU, PROJECT_ROOT, AppConfig, Choice, ModelConfig,
+                     resolve_device)
 
 CLASSIFIER_DIR = PROJECT_ROOT / "chatbot" / "data"   # committed draw classifier weights, one per profile
+HUB_CHECK_TIMEOUT_S = 5
 NO_GENERATOR_REASON = {
     "offline": "No text-to-image weights ship on PyPI, so the offline profile cannot draw. "
                "Use the hub profile (stabilityai/sd-turbo on CPU) where the Hugging Face Hub "
                "is reachable or the model is cached.",
 }
+NO_VISION_REASON = ("no CLIP weights ship on PyPI, so the offline profile has no zero-shot labels or photo "
+                    "search; use the hub profile (openai/clip-vit-base-patch32) where the Hugging Face Hub "
+                    "is reachable or the model is cached, or pass a local CLIP/SigLIP folder")
+VISION_ALIASES = {"clip": HUB_VISION_CLIP, "siglip": HUB_VISION_SIGLIP}
 
 
 def build_config(profile: str = "auto", model: str | None = None, server_url: str | None = None,
                  generator: str | None = None, host: str = "127.0.0.1", port: int = 7860,
                  data_dir: str | Path | None = None, database_url: str | None = None, retention_days: float = 0,
-                 asr_model: str | None = None, **llm_overrides) -> AppConfig:
+                 asr_model: str | None = None, vision_model: str | None = None, **llm_overrides) -> AppConfig:
     """Resolve a profile (and optional overrides) into the app's frozen config."""
     reason = f"chosen with --profile {profile}"
     if profile == "auto":
@@ -46,7 +52,8 @@ def build_config(profile: str = "auto", model: str | None = None, server_url: st
                      generator=Choice(generator, "chosen with --generator") if generator
                      else Choice(generator_for_profile(profile, device), why_no_generator(profile)
                                  or f"the {profile} profile's default"),
-                     classifier=_classifier(profile), asr=asr_for_profile(profile, asr_model))
+                     classifier=_classifier(profile), asr=asr_for_profile(profile, asr_model),
+                     vision=vision_choice(profile, vision_model))
 
 
 def _llm(profile: str, llm: ModelConfig, model: str | None, server_url: str | None) -> ModelConfig:
@@ -150,6 +157,24 @@ def why_no_generator(profile: str) -> str:
     return NO_GENERATOR_REASON.get(profile, "")
 
 
+def vision_choice(profile: str, vision_model: str | None = None) -> Choice:
+    """The CLIP/SigLIP dual encoder for labels and photo search. `vision_model` overrides:
+    a hub id or local path, "clip"/"siglip" for the hub defaults, "tiny-clip"/"tiny-siglip"."""
+    if vision_model:
+        name = VISION_ALIASES.get(vision_model, vision_model)
+        if name in ("tiny-clip", "tiny-siglip"):
+            from .models.tiny import tiny_model_path
+            name = str(tiny_model_path(name))
+        return Choice(name, "chosen with vision_model")
+    if profile == "tiny":
+        from .models.tiny import tiny_model_path
+        return Choice(str(tiny_model_path("tiny-clip")), "the tiny profile's random CLIP")
+    if profile == "hub":
+        return Choice(HUB_VISION_CLIP, "the hub profile's default: CLIP ViT-B/32 (softmax over the labels; "
+                                       f"vision_model={HUB_VISION_SIGLIP} scores each label alone)")
+    return Choice(None, NO_VISION_REASON)
+
+
 def classifier_path(profile: str) -> Path:
     return CLASSIFIER_DIR / f"draw_classifier_{profile}.json"
 
@@ -193,6 +218,24 @@ def hub_status(model: str) -> tuple[bool, str]:
         return True, "huggingface.co is reachable"
     except OSError as exc:
         return False, f"huggingface.co is unreachable ({type(exc).__name__}) and {model} is not cached"
+
+
+def check_hub_model(model: str) -> str | None:
+    """Before loading a hub id: None if it can be loaded, else what is wrong and what to do, in a
+    few seconds (huggingface_hub would otherwise retry every file for minutes)."""
+    if Path(model).exists():
+        return None
+    ok, why = hub_status(model)
+    if not ok:
+        return (f"{model} cannot be loaded: {why}. Start with --profile offline, or fill the cache "
+                "where the Hub is reachable and set HF_HUB_OFFLINE=1.")
+    if "reachable" in why:
+        try:
+            from huggingface_hub import model_info
+            model_info(model, timeout=HUB_CHECK_TIMEOUT_S)
+        except Exception as exc:   # 404 (a typo), 401 (gated), or a timeout
+            return f"{model} is not available on the Hugging Face Hub ({type(exc).__name__}): check --model."
+    return None
 
 
 def gpu_present() -> bool:

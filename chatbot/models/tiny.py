@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ..config import CACHE_DIR
+from ..config import CACHE_DIR, SIGLIP_INIT_BIAS, SIGLIP_INIT_LOG_SCALE
 
 CHATML_TEMPLATE = (
     "{% for m in messages %}<|im_start|>{{ m['role'] }}\n"
@@ -152,3 +152,73 @@ def tiny_model_path(name: str, root: Path | None = None) -> Path:
         path.mkdir(parents=True, exist_ok=True)
         BUILDERS[name](path)
     return path
+
+
+# ---- tiny CLIP and SigLIP (the vision toolkit: chatbot/vision, chatbot/training) ----------------
+TINY_VISION_SIDE = 32       # 32 px, patch 8: 16 patches, enough to tell colours, shapes and halves apart
+SIGLIP_TEXT_TOKENS = 64     # SigLIP pads every text to this many tokens and pools the last one
+
+
+def _tiny_tower_configs(tok, text_positions: int) -> tuple[dict, dict]:
+    text = dict(vocab_size=len(tok), hidden_size=32, intermediate_size=64, num_hidden_layers=2,
+                num_attention_heads=4, max_position_embeddings=text_positions,
+                bos_token_id=tok.bos_token_id, eos_token_id=tok.eos_token_id, pad_token_id=tok.pad_token_id)
+    vision = dict(image_size=TINY_VISION_SIDE, patch_size=8, hidden_size=32, intermediate_size=64,
+                  num_hidden_layers=2, num_attention_heads=4)
+    return text, vision
+
+
+def _save_in_place(model, processor, path: Path) -> Path:
+    """Save into a temporary sibling, then move the files in with config.json last, so a
+    second process that finds config.json never reads a half-written folder."""
+    import os
+    import shutil
+    import tempfile
+    path.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}-", dir=path.parent))
+    try:
+        model.save_pretrained(tmp)
+        processor.save_pretrained(tmp)
+        for f in sorted(tmp.iterdir(), key=lambda p: p.name == "config.json"):
+            os.replace(f, path / f.name)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return path
+
+
+def build_tiny_clip(path: Path) -> Path:
+    """CLIPModel from tiny text and vision configs, with a real CLIPTokenizer over the byte
+    alphabet (its end-of-text token is where CLIP pools: without it every text embeds alike)
+    and the Pillow image processor (torchvision is not installed)."""
+    import torch
+    from transformers import CLIPConfig, CLIPImageProcessorPil, CLIPModel, CLIPProcessor
+    from .tiny_diffusion import TEXT_MAX_TOKENS, build_clip_tokenizer
+    torch.manual_seed(0)
+    tok = build_clip_tokenizer()
+    text, vision = _tiny_tower_configs(tok, TEXT_MAX_TOKENS)
+    model = CLIPModel(CLIPConfig(text_config=text, vision_config=vision, projection_dim=32)).eval()
+    ip = CLIPImageProcessorPil(size={"shortest_edge": TINY_VISION_SIDE},
+                               crop_size={"height": TINY_VISION_SIDE, "width": TINY_VISION_SIDE})
+    return _save_in_place(model, CLIPProcessor(image_processor=ip, tokenizer=tok), path)
+
+
+def build_tiny_siglip(path: Path) -> Path:
+    """SiglipModel from tiny configs. The real SigLIP tokenizer is SentencePiece (not
+    installed), so the tiny one reuses the byte-level CLIPTokenizer; texts are padded to
+    SIGLIP_TEXT_TOKENS as SigLIP expects (it pools the last position, attention is bidirectional)."""
+    import torch
+    from transformers import SiglipConfig, SiglipImageProcessorPil, SiglipModel, SiglipProcessor
+    from .tiny_diffusion import build_clip_tokenizer
+    torch.manual_seed(0)
+    tok = build_clip_tokenizer()
+    tok.model_max_length = SIGLIP_TEXT_TOKENS
+    text, vision = _tiny_tower_configs(tok, SIGLIP_TEXT_TOKENS)
+    model = SiglipModel(SiglipConfig(text_config=text, vision_config=vision)).eval()
+    with torch.no_grad():      # the paper's start: t = 10, b = -10 (the random init leaves 0, 0)
+        model.logit_scale.fill_(SIGLIP_INIT_LOG_SCALE)
+        model.logit_bias.fill_(SIGLIP_INIT_BIAS)
+    ip = SiglipImageProcessorPil(size={"height": TINY_VISION_SIDE, "width": TINY_VISION_SIDE})
+    return _save_in_place(model, SiglipProcessor(image_processor=ip, tokenizer=tok), path)
+
+
+BUILDERS.update({"tiny-clip": build_tiny_clip, "tiny-siglip": build_tiny_siglip})
