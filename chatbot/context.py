@@ -47,7 +47,7 @@ def system_prompt(conv: Conversation, can_draw: bool, documents: bool) -> str:
 
 
 def build_messages(conv: Conversation, images: list[Attachment], sees_images: bool,
-                   can_draw: bool = False, documents: str = "", question: str = "") -> list[dict]:
+                   can_draw: bool = False, documents: str = "", question: str = "", tools: str = "") -> list[dict]:
     """Chat messages for the LLM. `images` are the photos in context (photos_in_context):
     a VLM sees them in place, a text-only LLM reads their OCR text; older ones are noted."""
     in_context = {id(a) for a in images}
@@ -71,8 +71,9 @@ def build_messages(conv: Conversation, images: list[Attachment], sees_images: bo
                 text = conv.image_cache.get(ocr_key(a)) or "(no text found)"
                 parts.append({"type": "text", "text": render("ocr_image", number=numbers[id(a)],
                                                              name=a.name, text=text)})
-        if documents and t is kept[-1]:  # this turn's excerpts, fenced as data, before the question
-            parts.append({"type": "text", "text": f"{documents}\n\nQuestion: {question}"})
+        if (documents or tools) and t is kept[-1]:  # this turn's excerpts and tool results, fenced, first
+            fenced = "\n\n".join(part for part in (tools, documents) if part)
+            parts.append({"type": "text", "text": f"{fenced}\n\nQuestion: {question}"})
         elif t.text:
             parts.append({"type": "text", "text": t.text})
         messages.append({"role": t.role, "content": parts or [{"type": "text", "text": ""}]})

@@ -49,6 +49,7 @@ class Turn:
     stopped: bool = False
     metrics: dict = field(default_factory=dict)  # ttft_s, tokens_per_s, new_tokens, ... (API and benches)
     card: dict | None = None                    # the ImageRequest behind a generated picture
+    tools: dict = field(default_factory=dict)   # what a vision tool found (labels, search scores)
 
 
 @dataclass

@@ -76,6 +76,11 @@ class Models:
                 self._classifier = DrawClassifier.load(choice.model, embedder=choice.embedder)
             return self._classifier
 
+    def vision(self):
+        """The CLIP/SigLIP dual encoder for labels and photo search (loaded on first use)."""
+        from .vision import load_vision_model
+        return load_vision_model(self.cfg.vision.model)
+
     def wait(self) -> Iterator[str]:
         """Yield progress lines until loaded; raise if loading failed."""
         self.start()

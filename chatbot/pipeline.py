@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import time
 import traceback
+from dataclasses import replace
 from pathlib import Path
 from typing import Iterator
 
@@ -25,6 +26,7 @@ from .models.decoding import GenStats, Sampling
 from .output_projector import hide_signal, parse_llm_signal
 from .steps import explain_failure, sources, thumbnails, with_progress
 from .validate import image_edits
+
 
 def check_message(text: str, files: list[str]) -> None:
     if not text.strip() and not files:
@@ -128,10 +130,11 @@ class Pipeline:
         docs = yield from self._documents(conv, user, reply)
         context, passages = yield from self._retrieve(docs, question, reply)
         yield from self._read_photos(conv, backend, reply)
+        tools = yield from self._vision_tools(conv, user, reply, language)
         images = photos_in_context(conv)
         encodings = yield from self._encode(conv, backend, images, reply)
         messages = build_messages(conv, images, backend.sees_images, can_draw=self.models.can_draw,
-                                  documents=context, question=question)
+                                  documents=context, question=question, tools=tools)
         signal = yield from self._generate(conv, backend, messages, encodings, reply, t_start)
         if passages:
             reply.files += thumbnails(passages, docs)
@@ -243,6 +246,31 @@ class Pipeline:
                 conv.image_cache[ocr_key(att)] = ocr_image(att.image)
             lines.append(f"photo {i + 1} ({att.name}): {len(conv.image_cache[ocr_key(att)])} characters read")
         step.detail, step.done = "\n".join(lines), True
+
+    def _vision_tools(self, conv: Conversation, user: Turn, reply: Turn, language: str | None):
+        """Zero-shot labels or photo search when the message asks (vision/tools.py decides); the
+        results go to the LLM as marked context, the gallery to the reply. Returns that context."""
+        from .ingest.images import load_image
+        from .prompts import language_of
+        from .vision import decide
+        from .vision.stage import run_tool
+        decision = decide(user.text, has_photos=bool(conv.images()))
+        if decision.tool is None:
+            return ""
+        step = Step("🔎 Vision tools", f"{decision.tool} ({decision.source}): {decision.reason}")
+        reply.steps.append(step)
+        yield reply
+        if self.cfg.vision.model is None:   # the offline profile: say so, the LLM still answers
+            step.detail, step.done = f"Not available here: {self.cfg.vision.reason}", True
+            return ""
+        photos = [a if a.image is not None else replace(a, image=load_image(a.path, a.name)) for a in conv.images()]
+        lang = language or ("ko" if language_of(user.text) == "Korean" else "en")
+        result = yield from with_progress(lambda report: run_tool(decision, self.models.vision(), photos,
+                                                                  conv.image_cache, lang), step, "{}", reply)
+        step.title, step.detail, step.done = result.title, result.detail, True
+        reply.files += result.files
+        reply.tools = result.info
+        return result.context
 
     def _encode(self, conv: Conversation, backend, images: list[Attachment], reply: Turn):
         """Vision encoder -> input projector, once per image per conversation."""

@@ -82,7 +82,8 @@ def api_reply(reply: Turn) -> tuple[str, list[str], dict]:
     """What /chat returns: text as text, files as downloadable files, the chain as JSON."""
     text = (reply.text + (f"\n\n⚠️ {reply.error}" if reply.error else "")).strip()
     info = {"steps": [{"title": s.title, "detail": s.detail, "done": s.done} for s in reply.steps],
-            "stopped": reply.stopped, "error": reply.error, "metrics": reply.metrics, "image_request": reply.card}
+            "stopped": reply.stopped, "error": reply.error, "metrics": reply.metrics, "image_request": reply.card,
+            "tools": reply.tools}
     return text, list(reply.files), info
 
 
