@@ -25,6 +25,9 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--generator", default=env("generator"), help="diffusers text-to-image id or path")
     p.add_argument("--device", default=env("device", "auto"), choices=["auto", "cpu", "cuda", "mps"])
     p.add_argument("--dtype", default=env("dtype", "auto"), choices=["auto", "float32", "bfloat16", "float16"])
+    p.add_argument("--asr-model", default=env("asr_model"), help="faster-whisper id or folder for speech")
+    p.add_argument("--vision-model", default=env("vision_model"),
+                   help="CLIP/SigLIP for labels and photo search: clip, siglip, an id or a folder")
     p.add_argument("--engine", default=env("engine", "auto"), choices=["auto", "int8", "fp32"],
                    help="CPU engine of a text LLM (auto: int8, measured fastest here)")
     p.add_argument("--quantize", default=env("quantize"), choices=[None, "4bit", "8bit"])
@@ -61,7 +64,8 @@ def make_app(args: argparse.Namespace):
     from chatbot.ui import I18N, build_ui
     cfg = build_config(args.profile, model=args.model, server_url=args.server_url, generator=args.generator,
                        host=args.host, port=args.port, data_dir=args.data_dir, database_url=args.database_url,
-                       retention_days=args.retention_days,
+                       retention_days=args.retention_days, asr_model=args.asr_model,
+                       vision_model=args.vision_model,
                        device=args.device, engine=args.engine, dtype=args.dtype,
                        quantize=args.quantize, max_image_side=int(args.max_image_side) if args.max_image_side else None,
                        image_splitting={"on": True, "off": False}.get(args.image_splitting),
