@@ -24,19 +24,13 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 
-from mediafixtures import PARAGRAPH, read_wav, speak, words  # noqa: E402
+from mediafixtures import PARAGRAPH, error_rate, read_wav, speak, words  # noqa: E402
 
 TRANSFORMERS_WHISPER = "openai/whisper-base"
 
 
 def word_error_rate(reference: str, hypothesis: str) -> float:
-    ref, hyp = words(reference), words(hypothesis)
-    row = list(range(len(hyp) + 1))
-    for i, a in enumerate(ref, 1):
-        prev, row[0] = row[:], i
-        for j, b in enumerate(hyp, 1):
-            row[j] = min(prev[j] + 1, row[j - 1] + 1, prev[j - 1] + (a != b))
-    return row[-1] / max(1, len(ref))
+    return error_rate(words(reference), words(hypothesis))
 
 
 def transformers_baseline(samples) -> str:

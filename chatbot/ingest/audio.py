@@ -27,6 +27,7 @@ from .. import config
 from ..config import (ASR_BEAM_SIZE, ASR_FOREIGN_LANGUAGE_PROB, ASR_LANGUAGES, ASR_MIN_LANGUAGE_PROB,
                       ASR_SAMPLE_RATE, MAX_AUDIO_SECONDS)
 from ..conversation import UserError
+from . import sha256_file
 
 BUNDLED_WHISPER_NAME = "whisper-base"     # folder under the app cache
 BUNDLED_WHISPER_SHA256 = "d01c3014881c9c6f3133c182f3d2887eb6ca1c789a7538c5c007196857a0a6a9"
@@ -86,7 +87,7 @@ def prepare_bundled_whisper(target: Path | None = None) -> Path:
     model_bin = target / "model.bin"
     if all((target / n).exists() for n in BUNDLED_WHISPER_FILES) and model_bin.exists():
         if str(model_bin) not in _VERIFIED:
-            _check_sha256(model_bin, _sha256_file(model_bin))
+            _check_sha256(model_bin, sha256_file(model_bin))
             _VERIFIED.add(str(model_bin))
         return target
     sources = bundled_whisper_sources()
@@ -120,14 +121,6 @@ def _write_atomically(dest: Path, parts: list[Path], expect_sha256: str | None =
     finally:
         if os.path.exists(tmp):
             os.unlink(tmp)
-    return h.hexdigest()
-
-
-def _sha256_file(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 22), b""):
-            h.update(block)
     return h.hexdigest()
 
 

@@ -7,6 +7,15 @@ import re
 _SIGNAL = re.compile(r"<draw>(.*?)(?:</draw>|$)", re.S | re.I)
 
 
+def split_signal(pattern: re.Pattern, reply: str) -> tuple[str, str | None]:
+    """(the reply without its signal lines, the last signal's body) for a `<tag>...</tag>` pattern;
+    an unclosed tag (a reply cut off) counts."""
+    matches = list(pattern.finditer(reply or ""))
+    if not matches:
+        return reply or "", None
+    return pattern.sub("", reply).strip(), matches[-1].group(1).strip()
+
+
 def parse_llm_signal(reply_text: str) -> tuple[str, dict | None]:
     """Split the `<draw>{"prompt": ...}</draw>` line (prompts/image_decision.txt) off a reply.
 
@@ -14,12 +23,9 @@ def parse_llm_signal(reply_text: str) -> tuple[str, dict | None]:
     not JSON still counts: its text becomes the prompt. An unclosed tag (the reply
     was cut off) counts too. `{}` means "draw" with no prompt of its own.
     """
-    reply_text = reply_text or ""
-    matches = list(_SIGNAL.finditer(reply_text))
-    if not matches:
-        return reply_text, None
-    clean = _SIGNAL.sub("", reply_text).strip()
-    body = matches[-1].group(1).strip()
+    clean, body = split_signal(_SIGNAL, reply_text)
+    if body is None:
+        return clean, None
     signal = first_json_object(body)
     if signal is None:
         signal = {"prompt": body} if body else {}

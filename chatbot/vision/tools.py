@@ -17,6 +17,7 @@ from pathlib import Path
 
 from ..config import PROJECT_ROOT
 from ..output_projector import explicit_request, first_json_object
+from ..output_projector.signal import split_signal
 from .labelsets import parse_typed_labels
 
 TOOLS = ("labels", "find")
@@ -203,12 +204,9 @@ def clean_query(query: str) -> str:
 def parse_tool_signal(reply: str) -> tuple[str, Decision | None]:
     """Split a `<tool>{"name": "find", "query": "..."}</tool>` line off the LLM's reply.
     Returns (the reply without it, the Decision or None). Unknown tool names are ignored."""
-    reply = reply or ""
-    matches = list(_SIGNAL.finditer(reply))
-    if not matches:
-        return reply, None
-    clean = _SIGNAL.sub("", reply).strip()
-    body = matches[-1].group(1).strip()
+    clean, body = split_signal(_SIGNAL, reply)
+    if body is None:
+        return clean, None
     obj = first_json_object(body) or {}
     name = str(obj.get("name", "")).strip().lower()
     if name not in TOOLS:
