@@ -80,8 +80,12 @@ def main() -> None:
     print(f"overhead: {(ours_s - raw_s) * 1000:+.1f} ms per picture, ratio ours/raw = {ours_s / raw_s:.3f} "
           f"(min-based {min(times['ours']) / min(times['raw']):.3f}); same pixels: {same}")
 
-    # The added work measured on its own (immune to other processes slowing the UNet):
-    # checks + provenance + PNG save with metadata, and the per-step callback.
+    added_work(gen, pipe, req, progress, stop, raw_s)
+
+
+def added_work(gen, pipe, req, progress: list, stop, raw_s: float) -> None:
+    """The added work measured on its own (immune to other processes slowing the UNet):
+    checks + provenance + PNG save with metadata, and the per-step callback."""
     out = gen.generate(req)
     t = time.perf_counter()
     for _ in range(20):

@@ -38,6 +38,24 @@ def fact(number: int) -> tuple[str, str]:
             f"What was permit {code} granted for?")
 
 
+def write_archive(n_pages: int, per_file: int = 500) -> list[tuple[Path, int]]:
+    """PDFs of synthetic pages, each page holding one numbered fact: [(path, first page offset)]."""
+    folder = Path(tempfile.mkdtemp(prefix="bench_retrieval_"))
+    files = []
+    t = time.perf_counter()
+    for i in range((n_pages + per_file - 1) // per_file):
+        pages = min(per_file, n_pages - i * per_file)
+        offset = i * per_file
+
+        def text(rng, number, offset=offset):
+            return f"{synthetic_page_text(rng, sentences=1)} {fact(offset + number)[0]}"
+        path = folder / f"archive_{i}.pdf"
+        make_synthetic_pdf(path, pages, seed=i, table_every=25, page_text=text)
+        files.append((path, offset))
+    print(f"wrote {n_pages} pages in {len(files)} PDFs in {time.perf_counter() - t:.1f} s")
+    return files
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--pages", type=int, default=1000)
@@ -51,20 +69,7 @@ def main() -> None:
     from chatbot.ingest.documents import ingest_document
     from chatbot.retrieval import DocumentIndex
 
-    folder = Path(tempfile.mkdtemp(prefix="bench_retrieval_"))
-    per_file = 500
-    files = []
-    t = time.perf_counter()
-    for i in range((args.pages + per_file - 1) // per_file):
-        pages = min(per_file, args.pages - i * per_file)
-        offset = i * per_file
-
-        def text(rng, number, offset=offset):
-            return f"{synthetic_page_text(rng, sentences=1)} {fact(offset + number)[0]}"
-        path = folder / f"archive_{i}.pdf"
-        make_synthetic_pdf(path, pages, seed=i, table_every=25, page_text=text)
-        files.append((path, offset))
-    print(f"wrote {args.pages} pages in {len(files)} PDFs in {time.perf_counter() - t:.1f} s")
+    files = write_archive(args.pages)
 
     embedder = embeddings_for_profile("offline")
     load_embedder(embedder).encode(["warm up"])

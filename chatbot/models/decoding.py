@@ -104,6 +104,17 @@ def _pick(logits, seen, s: Sampling, gen, step: int, eos: set[int]):
     return int(torch.multinomial(probs, 1, generator=gen))
 
 
+def reuse_prefix(entry, ids: list[int]):
+    """(cache cropped to the longest prefix it shares with ids, its length) or None without one."""
+    if entry is None:
+        return None
+    cached_ids, cache = entry
+    start = min(_common_prefix(cached_ids, ids), len(ids) - 1)  # feed at least one token
+    if cache.get_seq_length() > start:
+        cache.crop(start - cache.get_seq_length())  # negative: tokens to remove
+    return cache, start
+
+
 def stream_tokens(model, ids: list[int], embed_from: Callable[[int], object] | None, *,
                   prefix: PrefixCache, key: str, eos: set[int], sampling: Sampling,
                   stop_event=None, stats: GenStats | None = None) -> Iterator[int]:
@@ -118,15 +129,7 @@ def stream_tokens(model, ids: list[int], embed_from: Callable[[int], object] | N
     stats = stats if stats is not None else GenStats()
     stats.prompt_tokens = len(ids)
     t0 = time.perf_counter()
-    entry = prefix.take(key)
-    start = 0
-    if entry is not None:
-        cached_ids, cache = entry
-        start = min(_common_prefix(cached_ids, ids), len(ids) - 1)  # feed at least one token
-        if cache.get_seq_length() > start:
-            cache.crop(start - cache.get_seq_length())  # negative: tokens to remove
-    else:
-        cache = DynamicCache(config=model.config)
+    cache, start = reuse_prefix(prefix.take(key), ids) or (DynamicCache(config=model.config), 0)
     stats.reused_tokens = start
     device = model.get_input_embeddings().weight.device
     gen = torch.Generator(device="cpu").manual_seed(sampling.seed)
