@@ -80,6 +80,7 @@ def make_app(args: argparse.Namespace):
 def main(argv=None) -> None:
     from chatbot.cleanup import start_janitor
     from chatbot.generator import OUTPUT_DIR
+    from chatbot.ingest.photozip import UNPACK_DIR
     from chatbot.media import FRAME_DIR
     from chatbot.voice_out import SPEECH_DIR
     from chatbot.steps import THUMBNAIL_DIR
@@ -92,7 +93,7 @@ def main(argv=None) -> None:
                                                    allowed_paths=[str(store.blobs.root)] if store else None,
                                                    auth=read_users(args.auth) if args.auth else None)
     pipeline.start()  # load in the background once the page is served (importing torch takes seconds)
-    start_janitor([OUTPUT_DIR, THUMBNAIL_DIR, FRAME_DIR, SPEECH_DIR])   # files outside the store do not pile up
+    start_janitor([OUTPUT_DIR, THUMBNAIL_DIR, FRAME_DIR, SPEECH_DIR, UNPACK_DIR])   # files outside the store do not pile up
     demo.block_thread()
 
 

@@ -15,6 +15,7 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent   # the repository: prompt
 MAX_MESSAGE_CHARS = 4000           # one chat message
 MAX_FILE_MB = 20                   # one uploaded file
 MAX_FILES_PER_MESSAGE = 5          # images + documents in one message
+MAX_ZIP_PHOTOS = 50                # photos in one uploaded .zip (a folder of holiday photos)
 MAX_IMAGES_PER_CONVERSATION = 16   # images kept in context across turns
 MAX_IMAGE_PIXELS = 40_000_000      # decompression-bomb guard (about 6300 x 6300)
 MAX_IMAGE_SIDE_CPU = 384           # images are downscaled to this side before encoding on CPU

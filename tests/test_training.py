@@ -223,3 +223,21 @@ def generate(model, processor, image_path):
     inputs = processor(text=text, images=[load_image(image_path)], return_tensors="pt", add_special_tokens=False)
     out = model.generate(**inputs, max_new_tokens=4, min_new_tokens=4, do_sample=False)
     assert out.shape[1] == inputs["input_ids"].shape[1] + 4
+
+
+def test_a_trained_projector_chats_in_the_launched_app(shapes, tiny, tmp_path):
+    """The student's loop end to end: stage 1 on the synthetic pairs, then the app started with
+    --profile hub --model OUT loads it by path and answers a photo question with its chain."""
+    from gradio_client import handle_file
+    from chatbot.training.projector import train_projector as stage
+    from tests.helpers import RunningApp
+    stage(1, shapes, tiny("tiny-llava"), tmp_path / "s1", quick(steps=4, eval_pairs=4))
+    app = RunningApp("--profile", "hub", "--model", str(tmp_path / "s1"), "--max-new-tokens", "4")
+    try:
+        photo = load_pairs(shapes)[0].image
+        text, files, info = app.client().predict({"text": "what shapes are here?", "files": [handle_file(str(photo))]},
+                                                 api_name="/chat")
+        assert info["error"] is None and info["metrics"]["images"] == 1
+        assert any("LlavaMultiModalProjector" in s["title"] for s in info["steps"])
+    finally:
+        app.stop()

@@ -51,3 +51,21 @@ def test_search_over_the_api_returns_the_gallery_as_files_and_scores_in_info(tin
     c.predict({"text": "my photos", "files": photos}, api_name="/chat")
     text, files, info = c.predict({"text": "/find the sea", "files": []}, api_name="/chat")
     assert info["tools"]["tool"] == "find" and len(info["tools"]["hits"]) == 3 and len(files) == 3
+
+
+def test_a_zip_of_holiday_photos_is_searched_as_many_photos(pipe, tmp_path):
+    import zipfile
+    archive = tmp_path / "holiday.zip"
+    with zipfile.ZipFile(archive, "w") as z:
+        for i in range(10):
+            z.write(make_photo(tmp_path / f"day{i}.jpg", (i * 25, 150, 255 - i * 20)), f"holiday/day{i}.jpg")
+        z.writestr("holiday/notes.txt", "not a photo")
+    conv = Conversation()
+    assert ask(pipe, conv, "my holiday", [archive]).error is None
+    assert [a.name for a in conv.images()] == [f"day{i}.jpg" for i in range(10)]
+    reply = ask(pipe, conv, "which ones show the sea?")
+    assert len(reply.tools["hits"]) == 6 and len(reply.files) == 6, "a gallery of the best matches"
+    empty = tmp_path / "empty.zip"
+    with zipfile.ZipFile(empty, "w") as z:
+        z.writestr("a.txt", "x")
+    assert "holds no photos" in ask(pipe, conv, "more", [empty]).error

@@ -25,11 +25,11 @@ def check_files(paths: list[str]) -> None:
     for p in paths:
         name = Path(p).name
         ext = Path(p).suffix.lower()
-        if ext not in IMAGE_EXTENSIONS + DOCUMENT_EXTENSIONS + AUDIO_EXTENSIONS + VIDEO_EXTENSIONS:
+        if ext not in IMAGE_EXTENSIONS + DOCUMENT_EXTENSIONS + AUDIO_EXTENSIONS + VIDEO_EXTENSIONS + (".zip",):
             raise UserError(f"'{name}': files of type '{ext or 'none'}' are not supported. "
                             f"Supported: images ({', '.join(IMAGE_EXTENSIONS)}), documents "
                             f"({', '.join(DOCUMENT_EXTENSIONS)}), voice ({', '.join(AUDIO_EXTENSIONS)}) "
-                            f"and video ({', '.join(VIDEO_EXTENSIONS)}).")
+                            f"video ({', '.join(VIDEO_EXTENSIONS)}) and zips of photos.")
         mb = Path(p).stat().st_size / 2**20
         if mb > MAX_FILE_MB:
             raise UserError(f"'{name}' is {mb:.1f} MB, over the {MAX_FILE_MB} MB limit per file (MAX_FILE_MB).")

@@ -1,0 +1,48 @@
+"""A zip of photos (a holiday folder, say) -> one image attachment per photo inside, in name order,
+so they can be searched and labelled together. Limits are checked on the archive's directory
+before anything is unpacked."""
+from __future__ import annotations
+
+import tempfile
+import zipfile
+from pathlib import Path
+
+from ..config import IMAGE_EXTENSIONS, MAX_UNZIPPED_MB, MAX_ZIP_PHOTOS
+from ..conversation import Attachment, UserError
+
+UNPACK_DIR = Path(tempfile.gettempdir()) / "chatbot-zips"   # named by content hash; swept by cleanup.py
+
+
+def ingest_photo_zip(path: str) -> list[Attachment]:
+    import hashlib
+
+    from .images import open_image
+    name = Path(path).name
+    try:
+        archive = zipfile.ZipFile(path)
+    except (zipfile.BadZipFile, OSError) as exc:
+        raise UserError(f"'{name}' is not a readable zip archive ({exc}).") from None
+    with archive:
+        photos = sorted((i for i in archive.infolist() if not i.is_dir() and "__MACOSX" not in i.filename
+                         and Path(i.filename).suffix.lower() in IMAGE_EXTENSIONS), key=lambda i: i.filename)
+        if not photos:
+            raise UserError(f"'{name}' holds no photos ({', '.join(IMAGE_EXTENSIONS)}).")
+        if len(photos) > MAX_ZIP_PHOTOS:
+            raise UserError(f"'{name}' holds {len(photos)} photos; the limit is {MAX_ZIP_PHOTOS} per archive "
+                            "(MAX_ZIP_PHOTOS). Send them in several archives.")
+        unpacked = sum(i.file_size for i in photos) / 2**20
+        if unpacked > MAX_UNZIPPED_MB:
+            raise UserError(f"'{name}' unpacks to {unpacked:.0f} MB; the limit is {MAX_UNZIPPED_MB} MB "
+                            "(MAX_UNZIPPED_MB).")
+        UNPACK_DIR.mkdir(parents=True, exist_ok=True)
+        out = []
+        for info in photos:
+            data = archive.read(info)
+            sha = hashlib.sha256(data).hexdigest()
+            target = UNPACK_DIR / f"{sha[:32]}{Path(info.filename).suffix.lower()}"
+            if not target.exists():
+                target.write_bytes(data)
+            label = Path(info.filename).name
+            image, note = open_image(str(target), label)
+            out.append(Attachment("image", label, str(target), sha, image=image, note=note))
+    return out
