@@ -31,6 +31,8 @@ KV_CACHE_SESSIONS = 64             # ... and at most this many conversations' ca
 # documents (PDF, CSV, XLSX)
 MAX_PDF_PAGES = 500
 MAX_TABLE_CELLS = 200_000          # one sheet or CSV
+MAX_WORKBOOK_CELLS = 400_000       # all the sheets of one workbook together
+MAX_CELL_CHARS = 2_000             # one cell's text; longer cells are cut (and the sheet says so)
 MAX_TABLE_ROWS_PER_CHUNK = 40      # a table chunk never splits a row and repeats the header
 WHOLE_DOCUMENT_CHARS = 6000        # documents smaller than this go whole into the context
 RETRIEVAL_TOP_K = 4

@@ -45,3 +45,44 @@ def test_old_files_outside_the_store_are_swept(tmp_path):
         p.write_bytes(b"x")
     os.utime(old, (time.time() - 2 * 86400,) * 2)
     assert sweep([tmp_path], max_age_s=86400) == 1 and not old.exists() and new.exists()
+
+
+def test_workbooks_are_limited_as_a_whole_and_huge_cells_are_cut(tmp_path, monkeypatch):
+    """Guards 25 sheets that each pass the per-sheet limit (53 s and 730 MB for one upload), a
+    30 MB stream from one cell, and a header that declares 2x2 while the sheet holds more."""
+    import re
+    import zipfile
+
+    import pytest
+    from openpyxl import Workbook
+
+    from chatbot.conversation import UserError
+    from chatbot.ingest import documents, sheets
+    wb = Workbook()
+    for s in range(5):
+        ws = wb.active if s == 0 else wb.create_sheet(f"s{s}")
+        for r in range(50):
+            ws.append([f"r{r}c{c}" for c in range(20)])
+    wb.save(tmp_path / "many.xlsx")
+    monkeypatch.setattr(sheets, "MAX_WORKBOOK_CELLS", 3_000)
+    with pytest.raises(UserError, match="MAX_WORKBOOK_CELLS"):
+        documents.ingest_document(str(tmp_path / "many.xlsx"))
+
+    wb = Workbook()
+    wb.active.append(["name", "notes"])
+    wb.active.append(["a", "x" * 50_000])
+    for r in range(300):
+        wb.active.append([f"row{r}", "short"])
+    wb.save(tmp_path / "cells.xlsx")
+    with zipfile.ZipFile(tmp_path / "cells.xlsx") as z:   # a header that lies about the size
+        parts = {n: z.read(n) for n in z.namelist()}
+    sheet = "xl/worksheets/sheet1.xml"
+    parts[sheet] = re.sub(rb'<dimension ref="[^"]+"', b'<dimension ref="A1:B2"', parts[sheet])
+    with zipfile.ZipFile(tmp_path / "lying.xlsx", "w") as z:
+        for n, data in parts.items():
+            z.writestr(n, data)
+    doc = documents.ingest_document(str(tmp_path / "lying.xlsx"))
+    table = doc.tables[0]
+    assert table.shape == (301, 2), "every row is read, whatever the header declares"
+    assert max(len(c) for row in table.rows for c in row) <= sheets.MAX_CELL_CHARS + 1
+    assert "MAX_CELL_CHARS" in doc.pages[0].text

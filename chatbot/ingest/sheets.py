@@ -4,7 +4,7 @@ from __future__ import annotations
 import io
 from pathlib import Path
 
-from ..config import MAX_TABLE_CELLS
+from ..config import MAX_CELL_CHARS, MAX_TABLE_CELLS, MAX_WORKBOOK_CELLS
 from ..conversation import UserError
 from .documents import Page, Progress, short_error, sniff
 from .tables import cell_text, make_table
@@ -18,11 +18,16 @@ def sheet_page(number: int, title: str, raw_rows: list[list], typed: bool) -> Pa
     rows = [list(r) for r in raw_rows if any(cell_text(c) for c in r)]
     if len(rows) < 2:
         return None
+    cut = sum(isinstance(c, str) and len(c) > MAX_CELL_CHARS for r in rows for c in r)
+    if cut:   # one huge cell must not become a megabyte prompt or stream
+        rows = [[c[:MAX_CELL_CHARS] + "…" if isinstance(c, str) and len(c) > MAX_CELL_CHARS else c for c in r]
+                for r in rows]
     width = max(max((i + 1 for i, c in enumerate(r) if cell_text(c)), default=0) for r in rows)
     rows = [(r + [None] * width)[:width] for r in rows]
     table = make_table(number, rows[0], rows[1:], title=title,
                        values=rows[1:] if typed else None)
-    text = f"Sheet '{title}': {len(rows) - 1} rows x {width} columns."
+    text = f"Sheet '{title}': {len(rows) - 1} rows x {width} columns." + (
+        f" {cut} cells longer than {MAX_CELL_CHARS:,} characters were cut (MAX_CELL_CHARS)." if cut else "")
     return Page(number=number, text=text, tables=[table], label=title)
 
 
@@ -82,19 +87,26 @@ def read_xlsx(data: bytes, name: str, progress: Progress | None = None) -> list[
         wb = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
     except Exception as e:
         raise UserError(f"{name} could not be read as an Excel workbook ({short_error(e)}).") from e
-    pages = []
+    pages, total = [], 0
     try:
         for number, ws in enumerate(wb.worksheets, start=1):
             if getattr(ws, "max_row", None) and getattr(ws, "max_column", None):
                 declared = ws.max_row * ws.max_column   # checked before reading any row
                 if declared > MAX_TABLE_CELLS:
                     raise cells_error(name, ws.title, declared)
+            if hasattr(ws, "reset_dimensions"):
+                ws.reset_dimensions()   # the header's declared size may lie: read what the sheet holds
             rows, cells = [], 0
             for row in ws.iter_rows(values_only=True):
                 cells += len(row)
                 if cells > MAX_TABLE_CELLS:
                     raise cells_error(name, ws.title, cells)
+                if total + cells > MAX_WORKBOOK_CELLS:
+                    raise UserError(f"{name}: its sheets hold more than {MAX_WORKBOOK_CELLS:,} cells together; "
+                                    f"the limit is {MAX_WORKBOOK_CELLS:,} per workbook (MAX_WORKBOOK_CELLS). "
+                                    "Send the sheets you need in a smaller file.")
                 rows.append(row)
+            total += cells
             page = sheet_page(number, ws.title, rows, typed=True)
             if page is not None:
                 pages.append(page)
