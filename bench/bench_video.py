@@ -35,7 +35,7 @@ def main() -> None:
     from tests.mediafixtures import PARAGRAPH, make_video, speak
 
     folder = Path(tempfile.mkdtemp(prefix="bench-video-"))
-    voice = speak(" ".join([PARAGRAPH] * 2), folder / "voice.wav")
+    voice = speak(PARAGRAPH, folder / "voice.wav")   # ~22 s of speech under a 30 s clip
     clip = make_video(folder / "clip.mp4", seconds_per_scene=args.seconds / 3, soundtrack=voice)
     pipe = Pipeline(build_config(args.profile, max_new_tokens=16))
     list(pipe.models.wait())
