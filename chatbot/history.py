@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import time
 import traceback
+from pathlib import Path
 
 from .config import SAVE_PARTIAL_S, AppConfig
-from .conversation import Conversation, Step, Turn
+from .conversation import Conversation, Step, Turn, UserError
 
 
 def open_store(cfg: AppConfig):
@@ -79,6 +80,19 @@ class History:
         if self.store is not None and conv.saved and conv.saved_turns > len(conv.turns):
             self.store.truncate(conv.owner, conv.id, len(conv.turns))
             conv.saved_turns = len(conv.turns)
+
+    def check_files(self, owner: str, paths: list[str]) -> None:
+        """A path into the file store is accepted only from its owner: anyone else sending it
+        (a URL seen once, a guessed name) gets "not one of your files", as if it did not exist."""
+        if self.store is None:
+            return
+        root = Path(self.store.blobs.root).resolve()
+        for p in paths:
+            resolved = Path(p).resolve()
+            if root in resolved.parents:
+                sha = self.store.blobs.sha_of(resolved)
+                if not (owner and sha and self.store.owns(owner, sha)):
+                    raise UserError(f"'{resolved.name}' is not one of your files.")
 
     def open(self, owner: str, conversation_id: str) -> Conversation:
         """A stored conversation, ready for its next turn (photos and documents reload lazily)."""

@@ -86,6 +86,7 @@ class Pipeline:
                 reply.stopped = True
                 raise UserError("Stopped while it was waiting in the queue: nothing was generated.")
             check_message(text or "", files)
+            self.history.check_files(conv.owner, files)
             user.attachments = self.ingest(files)
         except UserError as exc:
             reply.error = str(exc)

@@ -70,3 +70,14 @@ def test_undo_and_clear_reach_the_store(saving):
     old_id = conv.id
     saving.forget(conv)
     assert store.list("o-undo") == [] and conv.id != old_id and not conv.turns
+
+
+def test_a_stored_file_is_accepted_only_from_its_owner(saving, tmp_path):
+    """Guards another session sending someone's stored photo path as its own file."""
+    alice = Conversation(owner="o-alice")
+    ask(saving, alice, "my photo", [make_photo(tmp_path / "mine.png")])
+    stored = saving.history.store.turns("o-alice", alice.id)[0].attachments[0].path
+    bob = Conversation(owner="o-bob")
+    reply = ask(saving, bob, "what is this?", [stored])
+    assert "not one of your files" in reply.error and not bob.images()
+    assert ask(saving, alice, "again", [stored]).error is None, "its owner may send it again"
