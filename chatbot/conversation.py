@@ -29,6 +29,14 @@ class Attachment:
     note: str = ""            # what the user should know about how it was read (e.g. animated)
     caption: str = ""         # said to the LLM just before the image (a video frame's time)
 
+    def pixels(self):
+        """The image, from memory while the turn is being answered, else read again from its file
+        (conversations keep encodings, not pixels: memory stays flat however many photos come)."""
+        if self.image is not None:
+            return self.image
+        from .ingest.images import load_image
+        return load_image(self.path, self.name)
+
 
 @dataclass
 class Step:
@@ -64,6 +72,7 @@ class Conversation:
     owner: str = ""                             # whose it is ("": not saved, e.g. in tests)
     saved: bool = False                         # the store has it under this id
     saved_turns: int = 0                        # how many of the turns the store holds
+    restored: bool = False                      # opened from the store: caches are rebuilt on the next turn
     queued_at: float | None = None              # when the UI queued the next message (monotonic)
     stop_requested_at: float = 0.0              # when Stop was last pressed (monotonic)
 

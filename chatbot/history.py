@@ -97,7 +97,8 @@ class History:
     def open(self, owner: str, conversation_id: str) -> Conversation:
         """A stored conversation, ready for its next turn (photos and documents reload lazily)."""
         turns = self.store.turns(owner, conversation_id)
-        return Conversation(id=conversation_id, owner=owner, turns=turns, saved=True, saved_turns=len(turns))
+        return Conversation(id=conversation_id, owner=owner, turns=turns, saved=True, saved_turns=len(turns),
+                            restored=True)
 
     def delete(self, conv: Conversation) -> None:
         if self.store is not None and conv.saved:

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import time
 import traceback
-from dataclasses import replace
 from pathlib import Path
 from typing import Iterator
 
@@ -143,8 +142,8 @@ class Pipeline:
         signal = yield from self._generate(conv, backend, messages, encodings, reply, t_start)
         if passages:
             reply.files += thumbnails(passages, docs)
-        for old in conv.images()[:-MAX_IMAGES_PER_CONVERSATION]:   # out of context for good: free the pixels
-            old.image = None
+        for photo in conv.images():   # the encodings (or OCR text) stay cached: the pixels can go
+            photo.image = None
         if not reply.stopped:
             yield from self._picture(conv, user, reply, signal, draw)
 
@@ -175,19 +174,17 @@ class Pipeline:
         self.history.save(conv, user)   # the transcript and the frames are part of what was said
 
     def _reload_photos(self, conv: Conversation, reply: Turn):
-        """A conversation restored from the store has its photos as files: load them again
-        (the encoder then runs once more for each) and say so."""
-        from .ingest.images import load_image
-        missing = [a for a in conv.images()[-MAX_IMAGES_PER_CONVERSATION:] if a.image is None]
-        if not missing:
+        """A conversation restored from the store keeps its photos as files: say that the encoder
+        reads them again, once each (Attachment.pixels() loads them as they are needed)."""
+        if not conv.restored:
             return
-        step = Step("♻️ Restored conversation", f"reloading {len(missing)} photos from the store…")
-        reply.steps.append(step)
-        yield reply
-        for att in missing:
-            att.image = load_image(att.path, att.name)  # a cache filled lazily, like the encodings
-        step.detail, step.done = (f"{len(missing)} photos reloaded from the store; the encoder runs "
-                                  "again once for each, then serves them from this conversation's cache"), True
+        conv.restored = False
+        photos = conv.images()[-MAX_IMAGES_PER_CONVERSATION:]
+        if photos:
+            reply.steps.append(Step("♻️ Restored conversation", f"{len(photos)} photos reloaded from the store; "
+                                    "the encoder runs again once for each, then serves them from this "
+                                    "conversation's cache", done=True))
+            yield reply
 
     def _documents(self, conv: Conversation, user: Turn, reply: Turn):
         """Parse this turn's documents (page progress) into the conversation's index; the index or None.
@@ -248,14 +245,13 @@ class Pipeline:
         lines = []
         for i, att in enumerate(images):
             if ocr_key(att) not in conv.image_cache:
-                conv.image_cache[ocr_key(att)] = ocr_image(att.image)
+                conv.image_cache[ocr_key(att)] = ocr_image(att.pixels())
             lines.append(f"photo {i + 1} ({att.name}): {len(conv.image_cache[ocr_key(att)])} characters read")
         step.detail, step.done = "\n".join(lines), True
 
     def _vision_tools(self, conv: Conversation, user: Turn, reply: Turn, language: str | None):
         """Zero-shot labels or photo search when the message asks (vision/tools.py decides); the
         results go to the LLM as marked context, the gallery to the reply. Returns that context."""
-        from .ingest.images import load_image
         from .prompts import language_of
         from .vision import decide
         from .vision.stage import run_tool
@@ -268,7 +264,7 @@ class Pipeline:
         if self.cfg.vision.model is None:   # the offline profile: say so, the LLM still answers
             step.detail, step.done = f"Not available here: {self.cfg.vision.reason}", True
             return ""
-        photos = [a if a.image is not None else replace(a, image=load_image(a.path, a.name)) for a in conv.images()]
+        photos = conv.images()
         lang = language or ("ko" if language_of(user.text) == "Korean" else "en")
         result = yield from with_progress(lambda report: run_tool(decision, self.models.vision(), photos,
                                                                   conv.image_cache, lang), step, "{}", reply)

@@ -1,6 +1,6 @@
-"""Bounded memory and whole-input limits: a conversation keeps photos only as big as the encoder
-needs and frees the ones it can no longer see; an animated image says that only its first frame
-is read. Guards the 650 MB held by 40 full-size photos, and the silent first-frame GIF."""
+"""Bounded memory and whole-input limits: a conversation keeps each photo's encoding, not its
+pixels (read again from the file, bounded, if ever needed); an animated image says that only its
+first frame is read. Guards the 650 MB held by 40 full-size photos, and the silent first-frame GIF."""
 from __future__ import annotations
 
 from PIL import Image
@@ -10,7 +10,7 @@ from chatbot.conversation import Conversation
 from tests.helpers import ask
 
 
-def test_photos_are_kept_small_and_old_ones_leave_memory(pipe, tmp_path):
+def test_conversations_keep_encodings_not_pixels(pipe, tmp_path):
     conv = Conversation()
     n = MAX_IMAGES_PER_CONVERSATION + 2
     for i in range(0, n, 3):   # several photos a message, as people send them
@@ -21,10 +21,11 @@ def test_photos_are_kept_small_and_old_ones_leave_memory(pipe, tmp_path):
         assert ask(pipe, conv, f"photos from {i}", paths).error is None
     photos = conv.images()
     assert len(photos) == n
-    kept = [a.image for a in photos if a.image is not None]
-    assert len(kept) == MAX_IMAGES_PER_CONVERSATION, "photos the model can no longer see are freed"
-    assert all(max(im.size) <= MAX_KEPT_IMAGE_SIDE for im in kept)
-    assert all(a.image is None for a in photos[:n - MAX_IMAGES_PER_CONVERSATION])
+    assert all(a.image is None for a in photos), "after the turn the conversation keeps encodings, not pixels"
+    assert max(photos[-1].pixels().size) <= MAX_KEPT_IMAGE_SIDE, "read again from the file, bounded"
+    encoded = {k[1] for k in conv.image_cache}
+    assert {a.sha256 for a in photos[-MAX_IMAGES_PER_CONVERSATION:]} <= encoded, "the photos in context stay encoded"
+    assert ask(pipe, conv, "and the last one?").error is None
 
 
 def test_an_animated_image_says_only_its_first_frame_is_read(pipe, tmp_path):

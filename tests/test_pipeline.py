@@ -123,7 +123,7 @@ def test_gif_uses_the_first_frame(pipe, tmp_path):
     frames[0].save(p, save_all=True, append_images=frames[1:])
     conv = Conversation()
     r = ask(pipe, conv, "what is it", [p])
-    assert r.error is None and conv.images()[0].image.getpixel((5, 5))[0] > 200
+    assert r.error is None and conv.images()[0].pixels().getpixel((5, 5))[0] > 200
 
 
 def test_a_model_that_raises_keeps_the_conversation(pipe, monkeypatch):

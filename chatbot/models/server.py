@@ -40,7 +40,7 @@ class OpenAICompatible(Backend):
         for att in images:
             key = ("server", att.sha256)
             if key not in cache:
-                img = att.image.copy()
+                img = att.pixels().copy()
                 img.thumbnail((MAX_IMAGE_SIDE_GPU, MAX_IMAGE_SIDE_GPU))
                 buf = io.BytesIO()
                 img.save(buf, format="PNG")

@@ -67,7 +67,7 @@ class TransformersVLM(LocalBackend):
             return ImageEncoding(enc.sha256, enc.n_tokens, 0.0, True, enc.features, enc.expansion)
         import torch
         t = time.perf_counter()
-        inputs = self.processor(text=self.image_token, images=[bounded(att.image, self.max_side)],
+        inputs = self.processor(text=self.image_token, images=[bounded(att.pixels(), self.max_side)],
                                 add_special_tokens=False, return_tensors="pt", **self.proc_kwargs)
         pix = {k: v.to(self.device) for k, v in inputs.items() if k in _PIXEL_KEYS}
         pix["pixel_values"] = pix["pixel_values"].to(self.model.dtype)
