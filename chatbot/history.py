@@ -81,6 +81,21 @@ class History:
             self.store.truncate(conv.owner, conv.id, len(conv.turns))
             conv.saved_turns = len(conv.turns)
 
+    def browser_secret(self) -> str | None:
+        """The key that encrypts each browser's owner secret in its localStorage (gr.BrowserState).
+        Kept beside the database: with Gradio's default (a new key at every start) a restart would
+        make every anonymous browser a stranger to its own conversations."""
+        if self.store is None:
+            return None
+        import secrets
+        path = Path(self.store.data_dir) / "browser-state.key"
+        if not path.exists():
+            tmp = path.with_suffix(".tmp")
+            tmp.write_text(secrets.token_urlsafe(32))
+            tmp.chmod(0o600)
+            tmp.replace(path)
+        return path.read_text().strip()
+
     def check_files(self, owner: str, paths: list[str]) -> None:
         """A path into the file store is accepted only from its owner: anyone else sending it
         (a URL seen once, a guessed name) gets "not one of your files", as if it did not exist."""

@@ -35,11 +35,12 @@ class RunningApp:
     """app.py in a subprocess on 127.0.0.1, with its own data folder unless one is given
     (a restart on the same folder finds the same conversations)."""
 
-    def __init__(self, *args: str, timeout: float = 180, data_dir: str | Path | None = None):
+    def __init__(self, *args: str, timeout: float = 180, data_dir: str | Path | None = None,
+                 port: int | None = None):
         import httpx
         self.data_dir = Path(data_dir or tempfile.mkdtemp(prefix="chatbot-data-"))
         args = ("--data-dir", str(self.data_dir), *args)
-        self.port = free_port()
+        self.port = port or free_port()   # the same port again: a browser's localStorage is per origin
         self.url = f"http://127.0.0.1:{self.port}/"
         self.log = tempfile.NamedTemporaryFile("w+", suffix=".log", delete=False)
         self.proc = subprocess.Popen([sys.executable, str(ROOT / "app.py"), "--host", "127.0.0.1",

@@ -58,7 +58,10 @@ def test_upload_a_photo_and_watch_the_reply_stream(tiny_app, browser, photos):
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / "browser_chat.png"), full_page=True)
     assert page.locator("img").count() >= 1, "the uploaded photo is shown in the conversation"
-    # a second turn in the same page keeps the first, and its encoder step says the photo was cached
+    # a second turn in the same page keeps the first, and its encoder step says the photo was cached;
+    # sent once the first exchange is done (the sidebar lists it then: the box ignores a second
+    # Enter while an answer is still running)
+    page.locator("#conversation-list").get_by_text("What is in this photo?").first.wait_for(timeout=60_000)
     send(page, "and again?")
     open_step_until(page, "🖼️ CLIPVisionModel → LlavaMultiModalProjector", index=1, text="cached")
     page.close()
@@ -147,3 +150,27 @@ def test_a_video_clip_shows_its_frames_and_what_was_said(tiny_app, browser, tmp_
     page.wait_for_function("document.body.innerText.includes('[soundtrack of clip.mp4]')", timeout=90_000)
     page.screenshot(path=str(ARTIFACTS / "browser_video.png"), full_page=True)
     page.close()
+
+
+def test_a_browser_finds_its_conversation_after_the_server_restarts(tiny_models, browser, tmp_path):
+    """The owner secret lives in the browser's localStorage, encrypted with a key kept in the
+    data folder: after a restart the same browser is still the same owner."""
+    from tests.helpers import RunningApp
+    app = RunningApp("--profile", "tiny", "--max-new-tokens", "4", data_dir=tmp_path / "data")
+    context = browser.new_context(locale="en-US", viewport={"width": 1300, "height": 1000})
+    try:
+        page = context.new_page()
+        page.goto(app.url, wait_until="domcontentloaded")
+        page.wait_for_selector("#chat-box textarea", timeout=30_000)
+        send(page, "the keeper's logbook")
+        page.locator("#conversation-list").get_by_text("the keeper's logbook").first.wait_for(timeout=60_000)
+        port = app.port
+        app.stop()
+        app = RunningApp("--profile", "tiny", "--max-new-tokens", "4", data_dir=tmp_path / "data", port=port)
+        page.reload(wait_until="domcontentloaded")
+        page.locator("#conversation-list").get_by_text("the keeper's logbook").first.wait_for(timeout=30_000)
+        page.locator(".message.user, [data-testid='user']").get_by_text("the keeper's logbook").first.wait_for(
+            timeout=30_000)
+    finally:
+        context.close()
+        app.stop()

@@ -24,5 +24,6 @@ def build_ui(pipeline: Pipeline) -> gr.Blocks:
     handlers = Handlers(pipeline)
     # Gradio's own upload cache is swept hourly of files older than TEMP_FILES_MAX_AGE_S
     with gr.Blocks(title="Multimodal chatbot", delete_cache=(SWEEP_EVERY_S, TEMP_FILES_MAX_AGE_S)) as demo:
-        wire(build_layout(handlers.header()), handlers, ConversationHandlers(pipeline), demo)
+        layout = build_layout(handlers.header(), pipeline.history.browser_secret())
+        wire(layout, handlers, ConversationHandlers(pipeline), demo)
     return demo

@@ -78,9 +78,10 @@ def build_sidebar() -> dict:
     return bar
 
 
-def build_layout(header_text: str) -> Layout:
+def build_layout(header_text: str, browser_secret: str | None = None) -> Layout:
     """The page: the sidebar of conversations beside the chat column; call inside gr.Blocks."""
-    owner = gr.BrowserState(None, storage_key="chatbot-owner")   # a random secret per browser
+    # a random secret per browser, encrypted with a key that survives restarts (history.browser_secret)
+    owner = gr.BrowserState(None, storage_key="chatbot-owner", secret=browser_secret)
     sidebar = build_sidebar()
     conv = gr.State(None, time_to_live=IDLE_CONVERSATION_S)   # idle sessions leave memory; the store keeps them
     head = gr.Markdown(header_text)

@@ -12,11 +12,10 @@ MODEL_SLOT = dict(concurrency_id="model", concurrency_limit=1)
 
 
 def wire(ui: Layout, h: Handlers, c: ConversationHandlers, demo: gr.Blocks) -> None:
-    wire_chat(ui, h, demo)
-    wire_conversations(ui, c, demo)
+    wire_conversations(ui, c, demo, wire_chat(ui, h, demo))
 
 
-def wire_conversations(ui: Layout, c: ConversationHandlers, demo: gr.Blocks) -> None:
+def wire_conversations(ui: Layout, c: ConversationHandlers, demo: gr.Blocks, chat_events: list) -> None:
     """The sidebar, and the API for programs: /conversations, /open, /export, /delete, /rename."""
     bar, api, private = ui.sidebar, ui.api, dict(api_visibility="private")
     refresh = dict(fn=c.search, inputs=[bar["search"], ui.conv], outputs=bar["list"], **private)
@@ -32,8 +31,8 @@ def wire_conversations(ui: Layout, c: ConversationHandlers, demo: gr.Blocks) -> 
         bar[f"export_{fmt}"].click(lambda conv, fmt=fmt: gr.update(value=c.export_ui(fmt, conv), visible=True),
                                    ui.conv, bar["file"], **private)
     bar["import"].upload(c.import_ui, [bar["import"], ui.conv], [ui.conv, ui.chatbot, bar["list"]], **private)
-    for event in (ui.box.submit, ui.redraw.click, ui.clear.click):   # titles and order follow the chat
-        event(**refresh)
+    for event in chat_events:   # once a message, redraw or clear has run: titles and order follow the chat
+        event.then(**refresh)
     api["conversations"].click(c.conversations_api, ui.conv, [api["list"], ui.conv], api_name="conversations")
     api["open"].click(c.open_api, [api["id"], ui.conv], [api["turns"], ui.conv], api_name="open")
     api["export"].click(c.export_api, [api["id"], ui.conv], [api["archive"], ui.conv], api_name="export")
@@ -42,7 +41,8 @@ def wire_conversations(ui: Layout, c: ConversationHandlers, demo: gr.Blocks) -> 
                         api_name="rename")
 
 
-def wire_chat(ui: Layout, h: Handlers, demo: gr.Blocks) -> None:
+def wire_chat(ui: Layout, h: Handlers, demo: gr.Blocks) -> list:
+    """The chat and its API; returns the events after which the conversation list changes."""
     api, private = ui.api, dict(api_visibility="private")
     io_api = [api["text"], api["files"], api["info"], ui.conv]
 
@@ -51,11 +51,11 @@ def wire_chat(ui: Layout, h: Handlers, demo: gr.Blocks) -> None:
         return [gr.skip()] * 4 if values is None else values
 
     ui.box.submit(h.mark_queued, ui.conv, None, **private, queue=False)
-    ui.box.submit(h.chat_ui, [ui.box, ui.conv, ui.draw_toggle], [ui.chatbot, ui.box, ui.conv], **private,
-                  **MODEL_SLOT).then(fill_card, [ui.conv], ui.card, **private).then(
+    sent = ui.box.submit(h.chat_ui, [ui.box, ui.conv, ui.draw_toggle], [ui.chatbot, ui.box, ui.conv], **private,
+                         **MODEL_SLOT).then(fill_card, [ui.conv], ui.card, **private).then(
         h.header, None, ui.head, **private, queue=False)
-    ui.redraw.click(h.redraw_ui, [ui.conv, *ui.card], [ui.chatbot, ui.conv], **private,
-                    **MODEL_SLOT).then(fill_card, [ui.conv], ui.card, **private)
+    redrawn = ui.redraw.click(h.redraw_ui, [ui.conv, *ui.card], [ui.chatbot, ui.conv], **private,
+                              **MODEL_SLOT).then(fill_card, [ui.conv], ui.card, **private)
     api["redraw"].click(h.redraw_api, [api["request"], ui.conv], io_api, api_name="redraw", **MODEL_SLOT)
     api["chat"].click(h.chat_api, [ui.box, ui.conv], io_api, api_name="chat",
                       **MODEL_SLOT).then(fill_card, [ui.conv], ui.card, **private)
@@ -63,10 +63,11 @@ def wire_chat(ui: Layout, h: Handlers, demo: gr.Blocks) -> None:
     ui.speak.click(h.read_aloud, ui.conv, ui.spoken, api_name="read_aloud")
     ui.stop.click(h.stop, [ui.conv], None, api_name="stop", queue=False)
     ui.undo.click(h.undo, [ui.conv], [ui.chatbot, ui.box, ui.conv], api_name="undo")
-    ui.clear.click(h.clear, [ui.conv], [ui.chatbot, ui.box, ui.conv], api_name="clear")
+    cleared = ui.clear.click(h.clear, [ui.conv], [ui.chatbot, ui.box, ui.conv], api_name="clear")
     api["status_button"].click(h.status, None, api["status"], api_name="status", queue=False)
 
     def tick():  # the header follows the loader until it is done
         return h.header(), gr.Timer(active=h.status()["progress"] not in ("ready", "failed"))
     ui.timer.tick(tick, None, [ui.head, ui.timer], **private, queue=False)
     demo.load(h.on_load, None, ui.head, **private, queue=False)
+    return [sent, redrawn, cleared]
