@@ -114,15 +114,9 @@ class Pipeline:
 
     def ingest(self, files: list[str]) -> list[Attachment]:
         """Photos are checked and bounded now; documents are parsed in the reply, where progress shows."""
-        from .ingest import check_files, ingest_document_file, ingest_image, ingest_media, is_image
-        from .ingest.photozip import ingest_photo_zip
-        from .media import media_kind
+        from .ingest import check_files, ingest_file
         check_files(files)
-        out = []
-        for p in files:
-            out += (ingest_photo_zip(p) if p.lower().endswith(".zip") else [
-                ingest_image(p) if is_image(p) else ingest_media(p) if media_kind(p) else ingest_document_file(p)])
-        return out
+        return [att for p in files for att in ingest_file(p)]
 
     def _answer(self, conv: Conversation, user: Turn, reply: Turn, draw: bool,
                 language: str | None = None) -> Iterator[Turn]:

@@ -35,6 +35,17 @@ def check_files(paths: list[str]) -> None:
             raise UserError(f"'{name}' is {mb:.1f} MB, over the {MAX_FILE_MB} MB limit per file (MAX_FILE_MB).")
 
 
+def ingest_file(path: str) -> list[Attachment]:
+    """One upload -> its attachments: a photo, a zip of photos, a voice note or clip, a document."""
+    from ..media import media_kind
+    if path.lower().endswith(".zip"):
+        from .photozip import ingest_photo_zip
+        return ingest_photo_zip(path)
+    if is_image(path):
+        return [ingest_image(path)]
+    return [ingest_media(path) if media_kind(path) else ingest_document_file(path)]
+
+
 def ingest_image(path: str) -> Attachment:
     from .images import open_image
     name = Path(path).name
