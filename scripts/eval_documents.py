@@ -226,31 +226,40 @@ def evaluate_retrieval(jsonl: str, docs_dir: str, profile: str = "offline", spli
     rows = [r for r in load_rows(jsonl, split) if lang is None or r.get("lang", "en") == lang]
     embedder = embeddings_for_profile(profile)
     indexes = {}
-    hits = {v: [0, 0] for v in variants}
+    per_row = []   # (row, {variant: (hit@1, hit@3)})
     for row in rows:
         if row["file"] not in indexes:
             index = DocumentIndex(embedder)
             index.add(ingest_document(str(Path(docs_dir) / row["file"])))
             index.embed()
             indexes[row["file"]] = index
-        marks = []
+        hits = {}
         for variant in variants:
             cites = [p.cite().strip("[]") for p in rank(indexes[row["file"]], row["question"], variant)]
-            h1 = any(unit_matches(row["page"], c) for c in cites[:1])
-            h3 = any(unit_matches(row["page"], c) for c in cites[:3])
-            hits[variant][0] += h1
-            hits[variant][1] += h3
-            marks.append("1" if h1 else "3" if h3 else ".")
+            hits[variant] = (any(unit_matches(row["page"], c) for c in cites[:1]),
+                             any(unit_matches(row["page"], c) for c in cites[:3]))
+        per_row.append((row, hits))
+        marks = "".join("1" if h1 else "3" if h3 else "." for h1, h3 in hits.values())
         if verbose or "." in marks:
-            print(f"{''.join(marks)} {row['split']:8} {row['file']} {row['page']!s:.28}: "
-                  f"{row['question'][:70]}")
-    n = len(rows)
-    result = {v: {"hit@1": h1 / n if n else 0.0, "hit@3": h3 / n if n else 0.0}
-              for v, (h1, h3) in hits.items()}
+            print(f"{marks} {row['split']:8} {row.get('lang', 'en')} {row['file']} "
+                  f"{row['page']!s:.28}: {row['question'][:70]}")
+    groups: dict[str, list] = {"all": per_row}
+    for row, hits in per_row:
+        for key in (f"split={row['split']}", f"lang={row.get('lang', 'en')}",
+                    f"lang={row.get('lang', 'en')} split={row['split']}"):
+            groups.setdefault(key, []).append((row, hits))
     print(f"{Path(jsonl).name}: profile={profile} split={split} lang={lang or 'all'} "
-          f"questions={n} (marks per question in order {', '.join(variants)}: 1 hit@1, 3 hit@3)")
-    for v, r in result.items():
-        print(f"  {v:13} hit@1={r['hit@1']:.3f} hit@3={r['hit@3']:.3f}")
+          f"questions={len(rows)} (marks per question in order {', '.join(variants)}: "
+          f"1 hit@1, 3 hit@3)")
+    print(f"  {'group':24} {'n':>3}  " + "  ".join(f"{v:>16}" for v in variants))
+    result = {}
+    for name, members in sorted(groups.items()):
+        n = len(members)
+        result[name] = {v: {"hit@1": sum(h[v][0] for _, h in members) / n,
+                            "hit@3": sum(h[v][1] for _, h in members) / n} for v in variants}
+        print(f"  {name:24} {n:>3}  " + "  ".join(
+            f"{result[name][v]['hit@1']:.2f} / {result[name][v]['hit@3']:.2f}    " for v in variants))
+    print("  (each cell: hit@1 / hit@3)")
     return result
 
 
