@@ -20,7 +20,12 @@ def test_find_ranks_the_photos_and_returns_a_gallery_embedding_each_once(pipe, t
     assert reply.tools["tool"] == "find" and len(reply.tools["hits"]) == 5
     scores = [h["score"] for h in reply.tools["hits"]]
     assert scores == sorted(scores, reverse=True) and len(reply.files) == 5
+    import chatbot.ingest.images as images
+    reads = []
+    real = images.load_image
+    monkeypatch.setattr(images, "load_image", lambda *a: reads.append(a) or real(*a))
     again = ask(pipe, conv, "/find a beach")
+    assert not reads, "cached embeddings: no photo is read from disk again"
     assert "0 embedded now" in next(s for s in again.steps if s.title.startswith("🔎 Photo search")).detail
 
 

@@ -21,12 +21,16 @@ class Photo:
     """One photo to label or search: the caller's id (file name, attachment id), the image,
     and its content hash (computed from the pixels when not given)."""
     id: str
-    image: object                     # PIL.Image.Image
+    image: object                     # PIL.Image.Image, or a no-argument loader of one
     sha256: str = ""
 
     def __post_init__(self):
         if not self.sha256:
-            self.sha256 = pixels_sha256(self.image)
+            self.sha256 = pixels_sha256(self.pixels())
+
+    def pixels(self):
+        """The image; a loader runs only here, so a photo whose embedding is cached is never read."""
+        return self.image() if callable(self.image) else self.image
 
 
 def pixels_sha256(image) -> str:
@@ -102,7 +106,7 @@ class VisionModel:
         missing = [p for p in dict((p.sha256, p) for p in photos).values()
                    if image_key(self.name, p.sha256) not in cache]
         if missing:
-            for p, emb in zip(missing, self.embed_images([p.image for p in missing])):
+            for p, emb in zip(missing, self.embed_images([p.pixels() for p in missing])):
                 cache[image_key(self.name, p.sha256)] = emb
         if not photos:
             return torch.zeros(0, 0), 0

@@ -27,7 +27,7 @@ def run_tool(decision: Decision, model, photos, cache: dict, lang: str) -> ToolR
     """photos: the conversation's image attachments with their pixels (oldest first)."""
     if not photos:
         return ToolResult("🔎 Vision tools", "No photos in this conversation yet: send some first.")
-    as_photo = {a.sha256: Photo(a.name, a.pixels(), a.sha256) for a in photos}
+    as_photo = {a.sha256: Photo(a.name, a.pixels, a.sha256) for a in photos}   # read only if not embedded yet
     if decision.tool == "labels":
         result = label_photo(model, as_photo[photos[-1].sha256], decision.labels or None, cache=cache, lang=lang)
         kind = "softmax over the labels (CLIP)" if result.scoring == "softmax" else \
