@@ -46,7 +46,6 @@ def batch_loss(vm: VisionModel, groups, idx: list[int], step: int):
 def recall_at_1(vm: VisionModel, groups) -> dict:
     """Retrieval among the held-out images and all their captions."""
     texts = [t for _, caps in groups for t in caps]
-    owner = [g for g, (_, caps) in enumerate(groups) for _ in caps]
     vm.model.eval()
     img = vm.embed_images([load_image(path) for path, _ in groups])
     txt = vm.embed_texts(texts)
