@@ -16,7 +16,18 @@ if TYPE_CHECKING:  # only for annotations: the conversation imports no stage
 
 
 class UserError(Exception):
-    """A problem with the user's input: shown in the chat, the conversation keeps going."""
+    """A problem with the user's input: shown in the chat, the conversation keeps going.
+    UserError(key, **fields) names a message of chatbot/messages.py: str() is the English text
+    (logs, tests), .text(lang) the one the user reads."""
+
+    def __init__(self, key: str, /, **fields):
+        from .messages import text
+        self.key, self.fields = key, fields
+        super().__init__(text(key, "en", **fields))
+
+    def text(self, lang: str | None) -> str:
+        from .messages import text
+        return text(self.key, lang, **self.fields)
 
 
 @dataclass
@@ -75,6 +86,7 @@ class Conversation:
     restored: bool = False                      # opened from the store: caches are rebuilt on the next turn
     queued_at: float | None = None              # when the UI queued the next message (monotonic)
     stop_requested_at: float = 0.0              # when Stop was last pressed (monotonic)
+    language: str = "en"                        # what the user reads ("ko", "en"): set at each message
 
     def images(self) -> list[Attachment]:
         """Every image the user has shared so far, in order: they stay in context."""

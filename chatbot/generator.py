@@ -25,6 +25,7 @@ from typing import Any, Callable
 from .config import (MAX_GENERATION_SIDE, MAX_GENERATION_STEPS, MAX_IMAGE_PROMPT_CHARS, MAX_SEED, MIN_GENERATION_SIDE,
                      resolve_device, resolve_dtype)
 from .conversation import UserError
+from .messages import msg
 
 PROVENANCE_KEY = "chatbot:provenance"   # PNG text chunk holding the JSON provenance
 PARAMETERS_KEY = "parameters"           # the human-readable line image viewers already show
@@ -110,27 +111,25 @@ def default_settings(model: str, device: str = "auto") -> GenerationSettings:
 def check_request(req: ImageRequest) -> ImageRequest:
     """Validate against the named limits; sides are rounded down to a multiple of 8."""
     if not req.prompt.strip():
-        raise UserError("Nothing to draw: the prompt is empty.")
+        raise UserError("draw.empty")
     if not 1 <= req.steps <= MAX_GENERATION_STEPS:
-        raise UserError(f"{req.steps} steps: use 1 to {MAX_GENERATION_STEPS} (MAX_GENERATION_STEPS).")
+        raise UserError("draw.steps", steps=req.steps, limit=MAX_GENERATION_STEPS)
     for side in (req.width, req.height):
         if not MIN_GENERATION_SIDE <= side <= MAX_GENERATION_SIDE:
-            raise UserError(f"{req.width}x{req.height} px: each side must be {MIN_GENERATION_SIDE} to "
-                            f"{MAX_GENERATION_SIDE} px (MIN_GENERATION_SIDE, MAX_GENERATION_SIDE).")
+            raise UserError("draw.size", width=req.width, height=req.height, low=MIN_GENERATION_SIDE,
+                            high=MAX_GENERATION_SIDE)
     if req.guidance < 0:
-        raise UserError(f"guidance {req.guidance}: it cannot be negative.")
+        raise UserError("draw.guidance", guidance=req.guidance)
     if not 0 <= req.seed <= MAX_SEED:
-        raise UserError(f"seed {req.seed}: use 0 to {MAX_SEED:,} (MAX_SEED).")
-    for what, text in (("prompt", req.prompt), ("negative prompt", req.negative_prompt)):
+        raise UserError("draw.seed", seed=req.seed, limit=MAX_SEED)
+    for what, text in (("word.prompt", req.prompt), ("word.negative_prompt", req.negative_prompt)):
         if len(text) > MAX_IMAGE_PROMPT_CHARS:
-            raise UserError(f"The {what} has {len(text):,} characters; the limit is {MAX_IMAGE_PROMPT_CHARS} "
-                            "(MAX_IMAGE_PROMPT_CHARS: the text encoder reads about 77 tokens).")
+            raise UserError("draw.prompt_too_long", what=msg(what), chars=len(text), limit=MAX_IMAGE_PROMPT_CHARS)
     if req.init_image is not None:
         if not 1 / MAX_GENERATION_STEPS <= req.strength <= 1.0:
-            raise UserError(f"strength {req.strength}: use {1 / MAX_GENERATION_STEPS:g} to 1 "
-                            "(below that, no step would change the photo).")
+            raise UserError("draw.strength", strength=req.strength, low=1 / MAX_GENERATION_STEPS)
         if not Path(req.init_image).is_file():
-            raise UserError(f"The photo to vary ({Path(req.init_image).name}) is no longer available.")
+            raise UserError("draw.photo_gone", name=Path(req.init_image).name)
     return replace(req, width=req.width // SIDE_MULTIPLE * SIDE_MULTIPLE,
                    height=req.height // SIDE_MULTIPLE * SIDE_MULTIPLE)
 
@@ -278,10 +277,8 @@ class Generator:
                     raise
                 if torch.cuda.is_available():
                     torch.cuda.empty_cache()
-                raise UserError(
-                    f"Out of memory drawing {req.width}x{req.height} px in {steps} steps on "
-                    f"{self.device}. Try a smaller size or fewer steps, or close other GPU programs."
-                ) from None
+                raise UserError("draw.oom", width=req.width, height=req.height, steps=steps,
+                                device=self.device) from None
         provenance = self._provenance(req, pipe, steps, image, time.perf_counter() - t0)
         return GeneratedImage(image=image, path=str(self._save(image, provenance)), provenance=provenance)
 

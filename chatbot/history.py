@@ -15,6 +15,7 @@ from pathlib import Path
 
 from .config import SAVE_PARTIAL_S, AppConfig
 from .conversation import Conversation, Step, Turn, UserError
+from .messages import text
 
 
 def open_store(cfg: AppConfig):
@@ -60,7 +61,8 @@ class History:
                 conv.saved_turns = position + 1
         except Exception as exc:  # StoreError, a full disk, a limit (UserError): say it, keep going
             traceback.print_exc()
-            note = Step("💾 Not saved", str(exc), done=True)
+            why = exc.text(conv.language) if isinstance(exc, UserError) else str(exc)
+            note = Step(text("step.not_saved", conv.language), why, done=True)
             if not any(s.title == note.title for s in turn.steps):
                 turn.steps.append(note)
 
@@ -107,7 +109,7 @@ class History:
             if root in resolved.parents:
                 sha = self.store.blobs.sha_of(resolved)
                 if not (owner and sha and self.store.owns(owner, sha)):
-                    raise UserError(f"'{resolved.name}' is not one of your files.")
+                    raise UserError("history.not_your_file", name=resolved.name)
 
     def open(self, owner: str, conversation_id: str) -> Conversation:
         """A stored conversation, ready for its next turn (photos and documents reload lazily)."""

@@ -17,6 +17,7 @@ from typing import Iterator
 
 from .config import AUDIO_EXTENSIONS, VIDEO_EXTENSIONS, Choice
 from .conversation import Attachment, Step, Turn, UserError
+from .messages import text
 
 FRAME_DIR = Path(tempfile.gettempdir()) / "chatbot-frames"   # named by content hash; swept by cleanup.py
 
@@ -57,14 +58,15 @@ def save_frame(image, clip: str, t: float) -> Attachment:
 
 
 def listen(attachments: list[Attachment], asr: Choice, hint: str | None, reply: Turn,
-           run) -> Iterator[Turn]:
+           run, lang: str = "en") -> Iterator[Turn]:
     """Transcribe voice notes, sample and transcribe clips; yields the reply as steps fill in and
-    returns Heard. `run(work, step)` runs work() off the streaming thread (pipeline.with_progress)."""
+    returns Heard. `run(work, step)` runs work() off the streaming thread (pipeline.with_progress);
+    steps are written in `lang`, the reader's language."""
     from .ingest.audio import transcribe
     from .ingest.video import read_video
     heard = Heard()
     for att in attachments:
-        step = Step(f"{'🎬' if att.kind == 'video' else '🎙️'} {att.name}", "listening…")
+        step = Step(f"{'🎬' if att.kind == 'video' else '🎙️'} {att.name}", text("step.listening", lang))
         reply.steps.append(step)
         yield reply
         clip = None
@@ -72,23 +74,24 @@ def listen(attachments: list[Attachment], asr: Choice, hint: str | None, reply: 
             try:
                 clip = yield from run(lambda: read_video(att.path), step)
             except UserError as exc:
-                if "no video stream" not in str(exc):
+                if exc.key != "video.no_stream":
                     raise
                 att.kind = "audio"    # a .webm voice recording
         sound = att.path if clip is None else clip.audio
         words = None
         if sound is not None:
             if asr.model is None:
-                raise UserError(f"Speech cannot be transcribed here: {asr.reason}")
+                raise UserError("media.no_asr", reason=asr.reason)
             words = yield from run(lambda: transcribe(sound, asr.model, language_hint=hint), step)
             heard.text.append(f"[{'soundtrack of ' if clip else 'voice note '}{att.name}]: {words.text}")
         if clip is not None:
             heard.frames += [save_frame(image, att.name, t) for t, image in clip.frames]
             times = ", ".join(f"{t:.1f} s" for t, _ in clip.frames)
-            step.detail = (f"{len(clip.frames)} frames of {clip.duration_s:.1f} s go to the vision encoder, at {times}"
-                           + (f" · scene changes at {', '.join(f'{c:.1f} s' for c in clip.scene_changes)}"
-                              if clip.scene_changes else "")
-                           + ("\n\nsoundtrack: " + transcript_detail(words) if words else "\n\nno soundtrack"))
+            scenes = ", ".join(f"{c:.1f} s" for c in clip.scene_changes)
+            step.detail = (text("step.frames", lang, count=len(clip.frames), seconds=clip.duration_s, times=times)
+                           + (text("step.scene_changes", lang, times=scenes) if scenes else "")
+                           + (text("step.soundtrack", lang, detail=transcript_detail(words)) if words
+                              else text("step.no_soundtrack", lang)))
         else:
             step.detail = transcript_detail(words)
         step.done = True

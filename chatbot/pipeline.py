@@ -21,6 +21,7 @@ from .conversation import Attachment, Conversation, Step, Turn, UserError
 from .generator import ImageRequest
 from .history import History
 from .loader import Models
+from .messages import reader_language, text as say
 from .models.decoding import GenStats, Sampling
 from .output_projector import hide_signal, parse_llm_signal
 from .steps import explain_failure, sources, thumbnails, with_progress
@@ -29,10 +30,9 @@ from .validate import image_edits
 
 def check_message(text: str, files: list[str]) -> None:
     if not text.strip() and not files:
-        raise UserError("The message is empty: type a question or attach a photo.")
+        raise UserError("message.empty")
     if len(text) > MAX_MESSAGE_CHARS:
-        raise UserError(f"The message has {len(text):,} characters, over the limit of "
-                        f"{MAX_MESSAGE_CHARS:,} (MAX_MESSAGE_CHARS). Shorten it or attach it as a file.")
+        raise UserError("message.too_long", chars=len(text), limit=MAX_MESSAGE_CHARS)
 
 
 class Pipeline:
@@ -79,16 +79,17 @@ class Pipeline:
         language: the user's language ("ko", "en": the browser's), a hint for speech recognition."""
         files = list(files or [])
         conv.stop_event.clear()
+        conv.language = reader_language(language, text or "")   # errors and steps are shown in it
         user, reply = Turn("user", text=text or ""), Turn("assistant")
         try:
             if queued_at is not None and conv.stop_requested_at > queued_at:
                 reply.stopped = True
-                raise UserError("Stopped while it was waiting in the queue: nothing was generated.")
+                raise UserError("queue.stopped")
             check_message(text or "", files)
             self.history.check_files(conv.owner, files)
             user.attachments = self.ingest(files)
         except UserError as exc:
-            reply.error = str(exc)
+            reply.error = exc.text(conv.language)
             conv.turns += ([user] if (text or "").strip() else []) + [reply]
             for turn in conv.turns[conv.saved_turns:]:
                 self.history.save(conv, turn)
@@ -103,10 +104,10 @@ class Pipeline:
                 yield partial
                 self.history.save_partial(conv, reply)
         except UserError as exc:
-            reply.error = str(exc)
+            reply.error = exc.text(conv.language)
         except Exception as exc:
             traceback.print_exc()
-            reply.error = explain_failure(exc)
+            reply.error = explain_failure(exc, conv.language)
         for step in reply.steps:
             step.done = True
         self.history.finish(conv, reply)
@@ -120,15 +121,15 @@ class Pipeline:
 
     def _answer(self, conv: Conversation, user: Turn, reply: Turn, draw: bool,
                 language: str | None = None) -> Iterator[Turn]:
-        t_start = yield from self._wait_for_models(reply)
+        t_start = yield from self._wait_for_models(reply, conv.language)
         backend = self.models.backend
         yield from self._listen(conv, user, reply, language)
         yield from self._reload_photos(conv, reply)
         question = user.text.strip() or "Summarise the uploaded documents briefly."
         docs = yield from self._documents(conv, user, reply)
-        context, passages = yield from self._retrieve(docs, question, reply)
+        context, passages = yield from self._retrieve(docs, question, reply, conv.language)
         yield from self._read_photos(conv, backend, reply)
-        tools = yield from self._vision_tools(conv, user, reply, language)
+        tools = yield from self._vision_tools(conv, user, reply)
         images = photos_in_context(conv)
         encodings = yield from self._encode(conv, backend, images, reply)
         messages = build_messages(conv, images, backend.sees_images, can_draw=self.models.can_draw,
@@ -141,16 +142,16 @@ class Pipeline:
         if not reply.stopped:
             yield from self._picture(conv, user, reply, signal, draw)
 
-    def _wait_for_models(self, reply: Turn):
+    def _wait_for_models(self, reply: Turn, lang: str):
         """Show loading progress while the backend loads; returns when time to first token starts."""
-        load = Step("⏳ Loading model")
+        load = Step(say("step.loading", lang))
         for progress in self.models.wait():
             if load not in reply.steps:
                 reply.steps.append(load)
             load.detail = progress
             yield reply
         if load in reply.steps:
-            load.detail, load.done = f"loaded in {self.models.load_seconds:.1f} s", True
+            load.detail, load.done = say("step.loaded", lang, seconds=self.models.load_seconds), True
         return time.perf_counter()  # time to first token counts from a loaded model
 
     def _listen(self, conv: Conversation, user: Turn, reply: Turn, language: str | None):
@@ -162,7 +163,8 @@ class Pipeline:
         from .prompts import language_of
         hint = language or ("ko" if language_of(user.text) == "Korean" else None)
         heard = yield from listen(media, self.cfg.asr, hint, reply,
-                                  lambda work, step: with_progress(lambda report: work(), step, "{}", reply))
+                                  lambda work, step: with_progress(lambda report: work(), step, "{}", reply),
+                                  conv.language)
         user.text = "\n\n".join(part for part in [user.text.strip(), *heard.text] if part)
         user.attachments = user.attachments + heard.frames
         self.history.save(conv, user)   # the transcript and the frames are part of what was said
@@ -175,9 +177,8 @@ class Pipeline:
         conv.restored = False
         photos = conv.images()[-MAX_IMAGES_PER_CONVERSATION:]
         if photos:
-            reply.steps.append(Step("♻️ Restored conversation", f"{len(photos)} photos reloaded from the store; "
-                                    "the encoder runs again once for each, then serves them from this "
-                                    "conversation's cache", done=True))
+            reply.steps.append(Step(say("step.restored", conv.language),
+                                    say("step.restored_detail", conv.language, count=len(photos)), done=True))
             yield reply
 
     def _documents(self, conv: Conversation, user: Turn, reply: Turn):
@@ -189,11 +190,11 @@ class Pipeline:
         if (new or earlier) and conv.documents is None:
             from .retrieval import DocumentIndex
             if self.cfg.embeddings.model is None:
-                raise UserError(f"Documents cannot be searched here: {self.cfg.embeddings.reason}")
+                raise UserError("docs.no_embeddings", reason=self.cfg.embeddings.reason)
             conv.documents = DocumentIndex(self.cfg.embeddings.model)
         for att in earlier:
             try:
-                yield from self._read_document(conv, att, reply, note=" · restored from the store")
+                yield from self._read_document(conv, att, reply, note=say("step.doc_restored", conv.language))
             except UserError:  # refused when it was uploaded: it is not in the conversation either
                 reply.steps.pop()
         for att in new:
@@ -202,29 +203,27 @@ class Pipeline:
 
     def _read_document(self, conv: Conversation, att: Attachment, reply: Turn, note: str = ""):
         from .ingest.documents import ingest_document
-        step = Step(f"📄 {att.name}", "reading…")
+        step = Step(f"📄 {att.name}", say("step.reading", conv.language))
         reply.steps.append(step)
         doc = yield from with_progress(lambda report: ingest_document(att.path, att.name, report),
-                                       step, "page {}/{}", reply)
+                                       step, say("step.page_progress", conv.language), reply)
         added = conv.documents.add(doc)
-        step.detail = doc.summary() + note + ("" if added else " · already in this conversation (not parsed again)")
+        step.detail = doc.summary() + note + ("" if added else say("step.doc_again", conv.language))
         if doc.kind == "table" and doc.tables:  # sheets show a preview
             step.detail += "\n\n" + "\n".join(doc.tables[0].markdown.splitlines()[:8])
         step.done = True
 
-    def _retrieve(self, docs, question: str, reply: Turn):
+    def _retrieve(self, docs, question: str, reply: Turn, lang: str):
         """Page-cited passages for this question: (fenced context, passages)."""
         if docs is None:
             return "", []
-        step = Step("📚 Retrieval", "…")
+        step = Step(say("step.retrieval", lang), "…")
         reply.steps.append(step)
         docs.start_embedding()   # dense vectors in the background: keywords answer meanwhile
         context, passages = yield from with_progress(lambda report: docs.context(question), step, "{}", reply)
         done, total = docs.embedding_progress
-        served = {"whole": "the whole documents fit in the context",
-                  "bm25": f"keywords (BM25) while embeddings are computed ({done}/{total} chunks so far)",
-                  "hybrid": "keywords (BM25) + embeddings", "dense": "embeddings"}.get(docs.last_mode, docs.last_mode)
-        step.detail, step.done = f"served by {served}\n\n" + sources(passages), True
+        served = say(f"retrieval.{docs.last_mode}", lang, done=done, total=total)
+        step.detail, step.done = say("step.served_by", lang, how=served) + "\n\n" + sources(passages), True
         return context, passages
 
     def _read_photos(self, conv: Conversation, backend, reply: Turn):
@@ -233,35 +232,34 @@ class Pipeline:
         if not images or backend.sees_images:
             return
         from .ingest.ocr import ocr_image
-        step = Step("🔤 OCR (no vision-language model on this profile)")
+        step = Step(say("step.ocr", conv.language))
         reply.steps.append(step)
         yield reply
         lines = []
         for i, att in enumerate(images):
             if ocr_key(att) not in conv.image_cache:
                 conv.image_cache[ocr_key(att)] = ocr_image(att.pixels())
-            lines.append(f"photo {i + 1} ({att.name}): {len(conv.image_cache[ocr_key(att)])} characters read")
+            lines.append(say("step.ocr_photo", conv.language, n=i + 1, name=att.name,
+                             chars=len(conv.image_cache[ocr_key(att)])))
         step.detail, step.done = "\n".join(lines), True
 
-    def _vision_tools(self, conv: Conversation, user: Turn, reply: Turn, language: str | None):
+    def _vision_tools(self, conv: Conversation, user: Turn, reply: Turn):
         """Zero-shot labels or photo search when the message asks (vision/tools.py decides); the
         results go to the LLM as marked context, the gallery to the reply. Returns that context."""
-        from .prompts import language_of
         from .vision import decide
         from .vision.stage import run_tool
         decision = decide(user.text, has_photos=bool(conv.images()))
         if decision.tool is None:
             return ""
-        step = Step("🔎 Vision tools", f"{decision.tool} ({decision.source}): {decision.reason}")
+        step = Step(say("step.vision", conv.language), f"{decision.tool} ({decision.source}): {decision.reason}")
         reply.steps.append(step)
         yield reply
         if self.cfg.vision.model is None:   # the offline profile: say so, the LLM still answers
-            step.detail, step.done = f"Not available here: {self.cfg.vision.reason}", True
+            step.detail, step.done = say("step.unavailable", conv.language, reason=self.cfg.vision.reason), True
             return ""
         photos = conv.images()
-        lang = language or ("ko" if language_of(user.text) == "Korean" else "en")
         result = yield from with_progress(lambda report: run_tool(decision, self.models.vision(), photos,
-                                                                  conv.image_cache, lang), step, "{}", reply)
+                                                                  conv.image_cache, conv.language), step, "{}", reply)
         step.title, step.detail, step.done = result.title, result.detail, True
         reply.files += result.files
         reply.tools = result.info
@@ -274,11 +272,11 @@ class Pipeline:
         step = Step(f"🖼️ {backend.encoder_name} → {backend.projector_name}")
         reply.steps.append(step)
         yield reply
-        encodings = gpu.encode(backend, images, conv.image_cache)
-        step.detail = "\n".join(
-            f"photo {i + 1} ({a.name}): " + ("sent to the server" if e.n_tokens == 0 else f"{e.n_tokens} tokens") +
-            (", cached" if e.cached else f", encoded in {e.seconds * 1000:.0f} ms") + (f" · {a.note}" if a.note else "")
-            for i, (a, e) in enumerate(zip(images, encodings)))
+        encodings, lang = gpu.encode(backend, images, conv.image_cache), conv.language
+        step.detail = "\n".join(say("step.encode_photo", lang, n=i + 1, name=a.name, what=(
+            say("step.encode_server", lang) if e.n_tokens == 0 else say("step.encode_tokens", lang, n=e.n_tokens)) + (
+            say("step.encode_cached", lang) if e.cached else say("step.encode_time", lang, ms=e.seconds * 1000)))
+            + (f" · {say(a.note, lang)}" if a.note else "") for i, (a, e) in enumerate(zip(images, encodings)))
         step.done = True
         return encodings
 
@@ -298,10 +296,11 @@ class Pipeline:
         reply.metrics = {"ttft_s": round(ttft, 4), "tokens_per_s": round(stats.tokens_per_s, 2),
                          "new_tokens": stats.new_tokens, "prompt_tokens": stats.prompt_tokens,
                          "reused_tokens": stats.reused_tokens, "images": len(encodings)}
-        step.detail = (f"time to first token {ttft:.2f} s · {stats.tokens_per_s:.1f} tokens/s · "
-                       f"{stats.new_tokens} tokens · prompt {stats.prompt_tokens} tokens"
-                       + (f" ({stats.reused_tokens} reused from this conversation's cache)"
-                          if stats.reused_tokens else "") + (" · stopped" if reply.stopped else ""))
+        lang = conv.language
+        step.detail = (say("step.generate_detail", lang, ttft=ttft, tps=stats.tokens_per_s, new=stats.new_tokens,
+                           prompt=stats.prompt_tokens)
+                       + (say("step.reused", lang, n=stats.reused_tokens) if stats.reused_tokens else "")
+                       + (say("step.stopped", lang) if reply.stopped else ""))
         step.done = True
         yield reply
         return signal
@@ -316,12 +315,13 @@ class Pipeline:
                           classifier=self.models.classifier())
         if not decision.draw:
             return
-        step = Step("🎯 Output projector", f"draw ({decision.source}): {decision.reason}")
+        step = Step(say("step.output_projector", conv.language),
+                    say("step.draw_decision", conv.language, source=decision.source, reason=decision.reason))
         reply.steps.append(step)
         yield reply
         if not self.models.can_draw:  # say so before asking the LLM for a prompt nobody can draw
             step.done = True
-            reply.error = self._cannot_draw()
+            reply.error = self._cannot_draw(conv.language)
             return
         backend = self.models.backend
         history = [(t.role, t.text) for t in conv.model_turns()[:-2]]  # the turns before this exchange
@@ -329,12 +329,13 @@ class Pipeline:
         req = write_prompt(lambda msgs: backend.complete(msgs, key=f"{conv.id}:prompt"), history, user.text,
                            conv.image_request, default_settings(self.cfg.generator.model, self.cfg.llm.device),
                            signal=signal, init_image=photo)
-        step.detail += f"\nprompt: {req.prompt}\nseed {req.seed} · {req.steps} steps · {req.width}x{req.height}"
+        step.detail += say("step.draw_prompt", conv.language, prompt=req.prompt, seed=req.seed, steps=req.steps,
+                           width=req.width, height=req.height)
         step.done = True
         yield from self.draw(conv, reply, req)
 
-    def _cannot_draw(self) -> str:
-        return self.cfg.generator.reason or "No image generator is configured: start with --generator ID_OR_PATH."
+    def _cannot_draw(self, lang: str) -> str:
+        return self.cfg.generator.reason or say("draw.no_generator", lang)
 
     def redraw(self, conv: Conversation, edits: ImageRequest | dict) -> Iterator[Turn]:
         """The card's Redraw: draw again without asking the LLM. `edits` is a whole ImageRequest,
@@ -348,38 +349,38 @@ class Pipeline:
             req = edits if isinstance(edits, ImageRequest) else image_edits(edits, conv.image_request)
             yield from self.draw(conv, reply, req)
         except UserError as exc:
-            reply.error = str(exc)
+            reply.error = exc.text(conv.language)
         self.history.finish(conv, reply)
         yield reply
 
     def draw(self, conv: Conversation, reply: Turn, req: ImageRequest) -> Iterator[Turn]:
         """Run the generator with per-step progress; Stop ends it after the current step."""
         from .generator import GenerationStopped, check_request
+        lang = conv.language
         if not self.models.can_draw:
-            reply.error = self._cannot_draw()
+            reply.error = self._cannot_draw(lang)
             yield reply
             return
         req = check_request(req)   # a request that fails its limits is never kept (it would poison follow-ups)
         conv.image_request = req
         reply.card = req.to_dict()
-        step = Step(f"🎨 {Path(self.cfg.generator.model).name}", "loading the generator…")
+        step = Step(f"🎨 {Path(self.cfg.generator.model).name}", say("step.generator_loading", lang))
         reply.steps.append(step)
         yield reply
         generator = self.models.generator()
         try:
             image = yield from with_progress(lambda report: gpu.draw(
-                generator, req, on_step=report, stop_event=conv.stop_event), step, "step {}/{}", reply)
+                generator, req, on_step=report, stop_event=conv.stop_event), step, say("step.draw_progress", lang), reply)
         except GenerationStopped as exc:
-            reply.stopped, step.detail = True, f"stopped: {exc}"
+            reply.stopped, step.detail = True, say("step.draw_stopped", lang, reason=exc)
         except UserError as exc:
-            reply.error = str(exc)
+            reply.error = exc.text(lang)
         except Exception as exc:
-            reply.error = (f"The image generator failed ({type(exc).__name__}: {exc}); "
-                           "the text reply is kept. Edit the prompt in the card and press Redraw.")
+            reply.error = say("draw.failed", lang, error=f"{type(exc).__name__}: {exc}")
         else:
             reply.files.append(image.path)
             p = image.provenance
-            step.detail = (f"{p.get('model', '')} · seed {p.get('seed')} · {p.get('steps')} steps · "
-                           f"{image.image.width}x{image.image.height} · {p.get('seconds', 0):.1f} s")
+            step.detail = say("step.drawn", lang, model=p.get("model", ""), seed=p.get("seed"), steps=p.get("steps"),
+                              width=image.image.width, height=image.image.height, seconds=p.get("seconds", 0))
         step.done = True
         yield reply

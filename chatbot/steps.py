@@ -65,11 +65,11 @@ def with_progress(work, step: Step, fmt: str, reply: Turn):
     return result["value"]
 
 
-def explain_failure(exc: Exception) -> str:
-    """A message that names the cause and what to do."""
+def explain_failure(exc: Exception, lang: str = "en") -> str:
+    """A message that names the cause and what to do, in the reader's language."""
     import torch
+
+    from .messages import text
     if isinstance(exc, torch.OutOfMemoryError) or "out of memory" in str(exc).lower():
-        return ("The model ran out of memory while answering. Try fewer or smaller photos, "
-                "Clear the conversation, or start with --quantize 4bit / a smaller --model.")
-    return (f"The model failed while answering ({type(exc).__name__}: {exc}). "
-            "The conversation is kept: try again, or press Clear to start over.")
+        return text("failure.oom", lang)
+    return text("failure.model", lang, error=f"{type(exc).__name__}: {exc}")

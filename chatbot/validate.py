@@ -20,17 +20,17 @@ def message(value) -> tuple[str, list[str]]:
     if isinstance(value, str):   # a bare string from a program: the text alone
         value = {"text": value}
     if not isinstance(value, dict):
-        raise UserError(f'A message is {{"text": "...", "files": [...]}}, not {type(value).__name__}.')
+        raise UserError("message.not_dict", type=type(value).__name__)
     text, files = value.get("text") or "", value.get("files") or []
     if not isinstance(text, str):
-        raise UserError(f"The message text must be a string, not {type(text).__name__}.")
+        raise UserError("message.text_type", type=type(text).__name__)
     if not isinstance(files, list):
-        raise UserError(f"The message's files must be a list, not {type(files).__name__}.")
+        raise UserError("message.files_type", type=type(files).__name__)
     paths = []
     for f in files:
         path = f if isinstance(f, str) else (f.get("path") or f.get("name")) if isinstance(f, dict) else None
         if not isinstance(path, str) or not path:
-            raise UserError('Each file must be an uploaded file ({"path": ...}); use handle_file() in gradio_client.')
+            raise UserError("message.file_item")
         paths.append(path)
     return text, paths
 
@@ -42,9 +42,9 @@ def integer(name: str, value, low: int, high: int, limit: str) -> int:
     except (TypeError, ValueError, OverflowError):
         number = None
     if number is None:
-        raise UserError(f"{name} must be a whole number, not {str(value)[:40]!r}.")
+        raise UserError("value.not_integer", name=name, value=str(value)[:40])
     if not low <= number <= high:
-        raise UserError(f"{name} {number:,} is out of range: use {low:,} to {high:,} ({limit}).")
+        raise UserError("value.out_of_range", name=name, number=number, low=low, high=high, limit=limit)
     return number
 
 
@@ -54,13 +54,12 @@ def image_edits(value, previous: ImageRequest | None) -> ImageRequest:
     if value is None:
         value = {}
     if not isinstance(value, dict):
-        raise UserError(f"An image request is a JSON object with {', '.join(CARD_FIELDS)}; "
-                        f"got {type(value).__name__}.")
+        raise UserError("card.not_dict", fields=", ".join(CARD_FIELDS), type=type(value).__name__)
     base = previous.to_dict() if previous else {}
     fields = {"prompt": value.get("prompt") or "", "negative_prompt": value.get("negative_prompt") or ""}
     for key in ("prompt", "negative_prompt"):
         if not isinstance(fields[key], str):
-            raise UserError(f"{key} must be text, not {type(fields[key]).__name__}.")
+            raise UserError("card.not_text", key=key, type=type(fields[key]).__name__)
     ranges = {"seed": (0, MAX_SEED, "MAX_SEED"), "steps": (1, MAX_GENERATION_STEPS, "MAX_GENERATION_STEPS"),
               "width": (MIN_GENERATION_SIDE, MAX_GENERATION_SIDE, "MIN_GENERATION_SIDE..MAX_GENERATION_SIDE"),
               "height": (MIN_GENERATION_SIDE, MAX_GENERATION_SIDE, "MIN_GENERATION_SIDE..MAX_GENERATION_SIDE")}
@@ -76,5 +75,5 @@ def image_edits(value, previous: ImageRequest | None) -> ImageRequest:
 def conversation_id(value) -> str:
     """A conversation id as the store writes them; anything else cannot exist."""
     if not isinstance(value, str) or not CONVERSATION_ID.fullmatch(value):
-        raise UserError(f"Conversation {str(value)[:40]!r} not found.")
+        raise UserError("conversation.not_found", id=str(value)[:40])
     return value

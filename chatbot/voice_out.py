@@ -21,11 +21,10 @@ def read_aloud(text: str) -> str:
     """A WAV of the text (the first MAX_SPOKEN_CHARS), by espeak-ng; UserError if it cannot be done."""
     engine = shutil.which("espeak-ng")
     if engine is None:
-        raise UserError("No speech synthesiser is installed on this machine, so replies cannot be read "
-                        "aloud (install Debian's espeak-ng).")
+        raise UserError("speech.no_synth")
     text = re.sub(r"[*_`#>\[\]]", " ", text or "").strip()[:MAX_SPOKEN_CHARS]
     if not text:
-        raise UserError("There is no reply text to read aloud yet.")
+        raise UserError("speech.no_text")
     voice = "ko" if language_of(text) == "Korean" else "en"
     SPEECH_DIR.mkdir(parents=True, exist_ok=True)
     out = SPEECH_DIR / f"{hashlib.sha256((voice + text).encode()).hexdigest()[:32]}.wav"
@@ -33,5 +32,5 @@ def read_aloud(text: str) -> str:
         done = subprocess.run([engine, "-v", voice, "-w", str(out), "--stdin"], input=text.encode(),
                               capture_output=True, timeout=SPEAK_TIMEOUT_S)
         if done.returncode != 0 or not out.exists():
-            raise UserError(f"The speech synthesiser failed ({done.stderr.decode(errors='replace')[:200]}).")
+            raise UserError("speech.failed", error=done.stderr.decode(errors="replace")[:200])
     return str(out)

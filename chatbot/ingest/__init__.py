@@ -7,6 +7,7 @@ from pathlib import Path
 from ..config import (AUDIO_EXTENSIONS, DOCUMENT_EXTENSIONS, IMAGE_EXTENSIONS, MAX_FILE_MB, MAX_FILES_PER_MESSAGE,
                       VIDEO_EXTENSIONS)
 from ..conversation import Attachment, UserError
+from ..messages import msg
 
 
 def sha256_file(path: str) -> str:
@@ -20,19 +21,17 @@ def sha256_file(path: str) -> str:
 def check_files(paths: list[str]) -> None:
     """Limits that need no parsing: count, size, type."""
     if len(paths) > MAX_FILES_PER_MESSAGE:
-        raise UserError(f"{len(paths)} files in one message: the limit is {MAX_FILES_PER_MESSAGE} "
-                        "(MAX_FILES_PER_MESSAGE). Send them over several messages.")
+        raise UserError("files.too_many", count=len(paths), limit=MAX_FILES_PER_MESSAGE)
     for p in paths:
         name = Path(p).name
         ext = Path(p).suffix.lower()
         if ext not in IMAGE_EXTENSIONS + DOCUMENT_EXTENSIONS + AUDIO_EXTENSIONS + VIDEO_EXTENSIONS + (".zip",):
-            raise UserError(f"'{name}': files of type '{ext or 'none'}' are not supported. "
-                            f"Supported: images ({', '.join(IMAGE_EXTENSIONS)}), documents "
-                            f"({', '.join(DOCUMENT_EXTENSIONS)}), voice ({', '.join(AUDIO_EXTENSIONS)}) "
-                            f"video ({', '.join(VIDEO_EXTENSIONS)}) and zips of photos.")
+            raise UserError("files.unsupported", name=name, ext=ext or msg("word.none"),
+                            images=", ".join(IMAGE_EXTENSIONS), documents=", ".join(DOCUMENT_EXTENSIONS),
+                            audio=", ".join(AUDIO_EXTENSIONS), video=", ".join(VIDEO_EXTENSIONS))
         mb = Path(p).stat().st_size / 2**20
         if mb > MAX_FILE_MB:
-            raise UserError(f"'{name}' is {mb:.1f} MB, over the {MAX_FILE_MB} MB limit per file (MAX_FILE_MB).")
+            raise UserError("files.too_big", name=name, mb=mb, limit=MAX_FILE_MB)
 
 
 def ingest_file(path: str) -> list[Attachment]:

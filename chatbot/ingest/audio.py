@@ -27,6 +27,7 @@ from .. import config
 from ..config import (ASR_BEAM_SIZE, ASR_FOREIGN_LANGUAGE_PROB, ASR_LANGUAGES, ASR_MIN_LANGUAGE_PROB,
                       ASR_SAMPLE_RATE, MAX_AUDIO_SECONDS)
 from ..conversation import UserError
+from ..messages import msg
 from . import sha256_file
 
 BUNDLED_WHISPER_NAME = "whisper-base"     # folder under the app cache
@@ -181,14 +182,13 @@ def decode_audio(path: str | Path, max_seconds: float | None = None,
     container = open_media(path)
     with container:
         if not container.streams.audio:
-            raise UserError(f"'{name}' has no audio track: nothing to transcribe.")
+            raise UserError("audio.no_track", name=name)
         stream = container.streams.audio[0]
         declared = declared_seconds(container, stream)
         if declared is not None and declared > max_seconds + 0.5:
             raise over_limit(name, declared, max_seconds, limit_name)
         if stream.codec_context is None:     # FFmpeg knows the container, not the codec
-            raise UserError(f"'{name}' uses an audio codec that cannot be decoded here (unsupported codec). "
-                            "Send WAV, MP3, M4A (AAC), OGG/WebM (Opus, Vorbis) or FLAC.")
+            raise UserError("audio.codec", name=name)
         codec = stream.codec_context.name
         resampler = av.AudioResampler(format="flt", layout="mono", rate=ASR_SAMPLE_RATE)
         chunks, total = [], 0
@@ -202,11 +202,10 @@ def decode_audio(path: str | Path, max_seconds: float | None = None,
                     raise over_limit(name, total / ASR_SAMPLE_RATE, max_seconds, limit_name)
             chunks += [out.to_ndarray().reshape(-1) for out in resampler.resample(None)]
         except av.FFmpegError as exc:
-            raise UserError(f"'{name}' could not be decoded: the file is damaged, or its codec "
-                            f"({codec}) is not supported ({type(exc).__name__}).") from exc
+            raise UserError("audio.undecodable", name=name, codec=codec, error=type(exc).__name__) from exc
     samples = np.concatenate(chunks).astype(np.float32) if chunks else np.zeros(0, np.float32)
     if samples.size == 0:
-        raise UserError(f"'{name}': no speech was heard (the audio track is empty).")
+        raise UserError("audio.empty", name=name)
     return samples
 
 
@@ -218,8 +217,7 @@ def open_media(path: str | Path):
     try:
         return av.open(str(path))
     except av.FFmpegError as exc:
-        raise UserError(f"'{name}' could not be read as audio or video: the file is damaged or is "
-                        f"not what its name says ({type(exc).__name__}).") from exc
+        raise UserError("media.unreadable", name=name, error=type(exc).__name__) from exc
 
 
 def declared_seconds(container, stream) -> float | None:
@@ -232,8 +230,7 @@ def declared_seconds(container, stream) -> float | None:
 
 
 def over_limit(name: str, seconds: float, limit: float, limit_name: str) -> UserError:
-    return UserError(f"'{name}' is {seconds:.0f} s long, over the {limit:g} s limit ({limit_name}). "
-                     "Send a shorter clip.")
+    return UserError("media.too_long", name=name, seconds=seconds, limit=limit, limit_name=limit_name)
 
 
 # ---- transcription -------------------------------------------------------------------------
@@ -252,14 +249,14 @@ def choose_language(detected: str, probability: float, hint: str | None) -> tupl
     return detected, False
 
 
-def speech_only(samples, name: str = "the audio"):
+def speech_only(samples, name=msg("word.the_audio")):
     """The stretches Silero VAD (bundled with faster-whisper) hears as speech, joined; UserError
     when there are none, so silence or noise is reported instead of Whisper hallucinating."""
     import numpy as np
     from faster_whisper.vad import get_speech_timestamps
     chunks = get_speech_timestamps(samples)
     if not chunks:
-        raise UserError(f"{name}: no speech was heard. Record again closer to the microphone.")
+        raise UserError("audio.no_speech", name=name)
     return np.concatenate([samples[c["start"]:c["end"]] for c in chunks])
 
 
@@ -272,15 +269,14 @@ def transcribe(audio, model_path: str | Path | None, language_hint: str | None =
     on previous text, which keeps Whisper out of repetition loops on short clips."""
     import numpy as np
     if model_path is None:
-        raise UserError("speech cannot be transcribed here: no speech-recognition model is configured "
-                        "(see the app's model list for why).")
-    name = f"'{Path(audio).name}'" if isinstance(audio, (str, Path)) else "the audio"
+        raise UserError("audio.no_asr")
+    name = f"'{Path(audio).name}'" if isinstance(audio, (str, Path)) else msg("word.the_audio")
     if isinstance(audio, (str, Path)):
         samples = decode_audio(audio)
     else:
         samples = np.asarray(audio, dtype=np.float32).reshape(-1)
         if samples.size > (MAX_AUDIO_SECONDS + 0.5) * ASR_SAMPLE_RATE:
-            raise over_limit("the audio", samples.size / ASR_SAMPLE_RATE, MAX_AUDIO_SECONDS,
+            raise over_limit(msg("word.the_audio"), samples.size / ASR_SAMPLE_RATE, MAX_AUDIO_SECONDS,
                              "MAX_AUDIO_SECONDS")
     hint = language_hint.split("-")[0].lower() if language_hint else None
     t0 = time.perf_counter()
@@ -296,7 +292,7 @@ def transcribe(audio, model_path: str | Path | None, language_hint: str | None =
     parts = [(round(s.start, 2), round(s.end, 2), s.text.strip()) for s in segments if s.text.strip()]
     seconds = vad_s + time.perf_counter() - t0
     if not parts:
-        raise UserError(f"{name}: no speech was heard. Record again closer to the microphone.")
+        raise UserError("audio.no_speech", name=name)
     duration = samples.size / ASR_SAMPLE_RATE
     return Transcript(text=" ".join(p[2] for p in parts), language=language,
                       language_probability=round(float(probability), 3), duration_s=round(duration, 2),

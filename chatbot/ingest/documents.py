@@ -25,6 +25,7 @@ from typing import Any, Callable
 
 from ..config import DOCUMENT_EXTENSIONS, INGEST_CACHE_DOCUMENTS, MAX_FILE_MB
 from ..conversation import UserError
+from ..messages import msg
 
 Progress = Callable[[int, int], None]   # (pages done, pages in total)
 
@@ -179,15 +180,13 @@ def ingest_document(path: str, name: str | None = None,
     name = name or Path(path).name
     ext = Path(name).suffix.lower() or Path(path).suffix.lower()
     if ext not in DOCUMENT_EXTENSIONS:
-        raise UserError(f"{name}: '{ext or 'no extension'}' files are not supported as documents; "
-                        f"upload one of {', '.join(DOCUMENT_EXTENSIONS)}.")
+        raise UserError("doc.unsupported", name=name, ext=ext or msg("word.no_extension"),
+                        supported=", ".join(DOCUMENT_EXTENSIONS))
     data = Path(path).read_bytes()
     if not data:
-        raise UserError(f"{name} is empty (0 bytes). Upload the file again; it may not have "
-                        f"finished downloading.")
+        raise UserError("doc.empty", name=name)
     if len(data) > MAX_FILE_MB * 1024 * 1024:
-        raise UserError(f"{name} is {len(data) / 2**20:.1f} MB; the limit is {MAX_FILE_MB} MB "
-                        f"per file. Split it or remove images from it.")
+        raise UserError("doc.too_big", name=name, mb=len(data) / 2**20, limit=MAX_FILE_MB)
     key = (hashlib.sha256(data).hexdigest(), ext)
     with _cache_lock:
         cached = _cache.get(key)

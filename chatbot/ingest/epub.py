@@ -14,6 +14,7 @@ import xml.etree.ElementTree as ET
 from urllib.parse import unquote
 
 from ..conversation import UserError
+from ..messages import msg
 from .documents import Page, Progress, short_error
 from .sections import SectionBuilder, open_zip
 from .web import add_html
@@ -23,14 +24,12 @@ _CONTENT_TYPES = ("application/xhtml+xml", "text/html")
 
 def read_epub(data: bytes, name: str, progress: Progress | None = None) -> list[Page]:
     """An EPUB -> sections; progress is reported per chapter."""
-    archive = open_zip(data, name, "EPUB book (.epub)", "META-INF/container.xml",
-                       "export it as EPUB again")
+    archive = open_zip(data, name, msg("kind.epub"), "META-INF/container.xml", msg("save_as.epub"))
     chapters = spine(archive, name)
     if "META-INF/encryption.xml" in archive.namelist():
         locked = archive.read("META-INF/encryption.xml").decode("utf-8", "replace")
         if any(posixpath.basename(c) in locked for c in chapters):
-            raise UserError(f"{name} is protected by DRM: its chapters are encrypted. Upload a "
-                            f"DRM-free copy of the book.")
+            raise UserError("epub.drm", name=name)
     sections = SectionBuilder(name)
     for done, member in enumerate(chapters, start=1):
         sections.break_section()
@@ -47,8 +46,7 @@ def spine(archive, name: str) -> list[str]:
         opf_path = next(e.get("full-path") for e in container.iter() if _local(e.tag) == "rootfile")
         package = ET.fromstring(archive.read(opf_path))
     except (StopIteration, KeyError, ET.ParseError) as e:
-        raise UserError(f"{name} is not a valid EPUB: its package file is missing or damaged "
-                        f"({short_error(e)}). Export the book as EPUB again.") from e
+        raise UserError("epub.invalid", name=name, error=short_error(e)) from e
     base = posixpath.dirname(opf_path)
     items = {e.get("id"): e for e in package.iter() if _local(e.tag) == "item"}
     names = set(archive.namelist())
@@ -61,7 +59,7 @@ def spine(archive, name: str) -> list[str]:
         if path in names:
             chapters.append(path)
     if not chapters:
-        raise UserError(f"{name} has no chapters: its reading order lists no XHTML files.")
+        raise UserError("epub.no_chapters", name=name)
     return chapters
 
 

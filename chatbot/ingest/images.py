@@ -5,8 +5,9 @@ from pathlib import Path
 
 from ..config import MAX_IMAGE_PIXELS, MAX_KEPT_IMAGE_SIDE
 from ..conversation import UserError
+from ..messages import msg
 
-ANIMATED_NOTE = "animated: only its first frame is used"
+ANIMATED_NOTE = "image.animated"   # a messages.py key: the encoder step says it in the reader's language
 
 
 def load_image(path: str, name: str):
@@ -24,8 +25,7 @@ def open_image(path: str, name: str):
         with Image.open(path) as im:
             w, h = im.size
             if w * h > MAX_IMAGE_PIXELS:
-                raise UserError(f"'{name}' is {w}x{h} pixels, over the limit of {MAX_IMAGE_PIXELS:,} "
-                                "pixels (MAX_IMAGE_PIXELS). Please resize it and upload it again.")
+                raise UserError("image.too_many_pixels", name=name, w=w, h=h, limit=MAX_IMAGE_PIXELS)
             if getattr(im, "is_animated", False):
                 note = ANIMATED_NOTE
             im.load()
@@ -33,14 +33,12 @@ def open_image(path: str, name: str):
     except UserError:
         raise
     except Image.DecompressionBombError:  # PIL's own guard fires first on the largest bombs
-        raise UserError(f"'{name}' has far more than {MAX_IMAGE_PIXELS:,} pixels (MAX_IMAGE_PIXELS). "
-                        "Please resize it and upload it again.") from None
+        raise UserError("image.far_too_many_pixels", name=name, limit=MAX_IMAGE_PIXELS) from None
     except UnidentifiedImageError:
-        kind = "text" if _looks_like_text(path) else "unrecognised data"
-        raise UserError(f"'{name}' is not an image (its content is {kind}); "
-                        "please upload a PNG, JPEG, WebP or GIF file.") from None
+        kind = msg("word.text") if _looks_like_text(path) else msg("word.unrecognised_data")
+        raise UserError("image.not_image", name=name, kind=kind) from None
     except (OSError, SyntaxError, ValueError) as exc:
-        raise UserError(f"'{name}' could not be read: the image file is corrupt or truncated ({exc}).") from None
+        raise UserError("image.corrupt", name=name, error=exc) from None
     rgb.thumbnail((MAX_KEPT_IMAGE_SIDE, MAX_KEPT_IMAGE_SIDE))   # the original stays on disk
     return rgb, note
 

@@ -11,6 +11,7 @@ import io
 
 from ..config import MAX_DOCUMENT_CHARS, MAX_SLIDES
 from ..conversation import UserError
+from ..messages import msg
 from .documents import Page, Progress, short_error
 from .sections import SectionBuilder, clean_label, open_zip, tidy, too_long_error
 from .tables import make_table
@@ -19,12 +20,11 @@ from .tables import make_table
 def read_docx(data: bytes, name: str, progress: Progress | None = None) -> list[Page]:
     """A Word document -> one Page per section; progress is not reported (one step)."""
     import docx
-    open_zip(data, name, "Word document (.docx)", "word/document.xml", "save it as .docx")
+    open_zip(data, name, msg("kind.docx"), "word/document.xml", msg("save_as.docx"))
     try:
         document = docx.Document(io.BytesIO(data))
     except Exception as e:
-        raise UserError(f"{name} could not be read as a Word document ({short_error(e)}). "
-                        f"Open it in Word and save it as .docx again.") from e
+        raise UserError("docx.unreadable", name=name, error=short_error(e)) from e
     sections = SectionBuilder(name)
     for block in document.iter_inner_content():
         if hasattr(block, "rows"):   # a table
@@ -44,17 +44,14 @@ def _is_heading(paragraph) -> bool:
 def read_pptx(data: bytes, name: str, progress: Progress | None = None) -> list[Page]:
     """A presentation -> one Page per slide with text (title, text boxes, tables, notes)."""
     import pptx
-    open_zip(data, name, "PowerPoint presentation (.pptx)", "ppt/presentation.xml",
-             "save it as .pptx")
+    open_zip(data, name, msg("kind.pptx"), "ppt/presentation.xml", msg("save_as.pptx"))
     try:
         deck = pptx.Presentation(io.BytesIO(data))
     except Exception as e:
-        raise UserError(f"{name} could not be read as a PowerPoint presentation "
-                        f"({short_error(e)}). Open it and save it as .pptx again.") from e
+        raise UserError("pptx.unreadable", name=name, error=short_error(e)) from e
     slides = list(deck.slides)
     if len(slides) > MAX_SLIDES:
-        raise UserError(f"{name} has {len(slides)} slides; the limit is {MAX_SLIDES} slides per "
-                        f"presentation (MAX_SLIDES). Split it into parts.")
+        raise UserError("pptx.too_many_slides", name=name, count=len(slides), limit=MAX_SLIDES)
     pages, chars = [], 0
     for number, slide in enumerate(slides, start=1):
         page = slide_page(slide, number)
@@ -66,8 +63,7 @@ def read_pptx(data: bytes, name: str, progress: Progress | None = None) -> list[
         if progress:
             progress(number, len(slides))
     if not pages:
-        raise UserError(f"{name} contains no text: its slides hold no text boxes, tables or "
-                        f"notes (pictures of text are not read).")
+        raise UserError("pptx.no_text", name=name)
     return pages
 
 

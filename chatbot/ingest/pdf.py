@@ -12,6 +12,7 @@ import re
 from ..config import (MAX_IMAGE_PIXELS, MAX_OCR_PAGES, MAX_PDF_PAGES, OCR_DPI, OCR_MIN_TEXT_CHARS,
                       TABLE_USE_LAYOUT)
 from ..conversation import UserError
+from ..messages import msg
 from .documents import Page, Progress, Table, short_error, sniff
 from .tables import make_table
 
@@ -20,36 +21,29 @@ def read_pdf(data: bytes, name: str, progress: Progress | None) -> list[Page]:
     import pymupdf
 
     if b"%PDF-" not in data[:1024]:   # the spec allows junk before the header, within 1 KB
-        what = sniff(data) or "not a PDF"
-        hint = ("Upload it as an image instead." if "image" in what
-                else "Export or save it as a PDF and upload that.")
-        raise UserError(f"{name} is not a PDF: its contents are {what}. {hint}")
+        what = sniff(data)
+        hint = msg("pdf.hint_image" if "image" in (what or "") else "pdf.hint_export")
+        raise UserError("pdf.not_pdf", name=name, what=what or msg("word.not_a_pdf"), hint=hint)
     try:
         doc = pymupdf.open(stream=data, filetype="pdf")
     except Exception as e:
-        raise UserError(f"{name} could not be read: the PDF is damaged ({short_error(e)}). "
-                        f"Open it in a PDF viewer and save or print it to a new PDF.") from e
+        raise UserError("pdf.damaged", name=name, error=short_error(e)) from e
     try:
         if doc.needs_pass:
-            raise UserError(f"{name} is password-protected. Remove the password (for example "
-                            f"print it to a new PDF) and upload it again.")
+            raise UserError("pdf.password", name=name)
         # MuPDF silently repairs a file cut short and returns whatever pages survived;
         # the missing end marker tells a truncated upload from a merely untidy PDF.
         if doc.is_repaired and b"%%EOF" not in data[-2048:]:
-            raise UserError(f"{name} looks truncated: the file ends before the PDF's end "
-                            f"marker, so pages may be missing. Upload the complete file.")
+            raise UserError("pdf.truncated", name=name)
         total = doc.page_count
         if total == 0:
-            raise UserError(f"{name} has no pages.")
+            raise UserError("pdf.no_pages", name=name)
         if total > MAX_PDF_PAGES:
-            raise UserError(f"{name} has {total} pages; the limit is {MAX_PDF_PAGES} pages per "
-                            f"PDF. Split it into parts of at most {MAX_PDF_PAGES} pages.")
+            raise UserError("pdf.too_many_pages", name=name, total=total, limit=MAX_PDF_PAGES)
         if total > MAX_OCR_PAGES:  # refuse a long scan at once instead of after minutes of OCR
             scanned = sum(len(doc[i].get_text().strip()) < OCR_MIN_TEXT_CHARS for i in range(total))
             if scanned > MAX_OCR_PAGES:
-                raise UserError(f"{name} has {scanned} scanned pages without a text layer; the limit "
-                                f"is {MAX_OCR_PAGES} (MAX_OCR_PAGES), as OCR takes about 1.5 s a page "
-                                f"here. Upload the pages you need, or a PDF with a text layer.")
+                raise UserError("pdf.too_many_scans", name=name, scanned=scanned, limit=MAX_OCR_PAGES)
         pages = []
         for index in range(total):
             try:
@@ -57,15 +51,13 @@ def read_pdf(data: bytes, name: str, progress: Progress | None) -> list[Page]:
             except UserError:
                 raise
             except Exception as e:
-                raise UserError(f"{name}: page {index + 1} could not be read; the PDF is damaged "
-                                f"({short_error(e)}). Save or print it to a new PDF.") from e
+                raise UserError("pdf.bad_page", name=name, page=index + 1, error=short_error(e)) from e
             if progress:
                 progress(index + 1, total)
     finally:
         doc.close()
     if not any(p.n_chars for p in pages):
-        raise UserError(f"{name} contains no text: its pages are blank, or they are scans in "
-                        f"which OCR found nothing legible.")
+        raise UserError("pdf.no_text", name=name)
     return pages
 
 

@@ -21,19 +21,17 @@ def ingest_photo_zip(path: str) -> list[Attachment]:
     try:
         archive = zipfile.ZipFile(path)
     except (zipfile.BadZipFile, OSError) as exc:
-        raise UserError(f"'{name}' is not a readable zip archive ({exc}).") from None
+        raise UserError("zip.unreadable", name=name, error=exc) from None
     with archive:
         photos = sorted((i for i in archive.infolist() if not i.is_dir() and "__MACOSX" not in i.filename
                          and Path(i.filename).suffix.lower() in IMAGE_EXTENSIONS), key=lambda i: i.filename)
         if not photos:
-            raise UserError(f"'{name}' holds no photos ({', '.join(IMAGE_EXTENSIONS)}).")
+            raise UserError("zip.no_photos", name=name, extensions=", ".join(IMAGE_EXTENSIONS))
         if len(photos) > MAX_ZIP_PHOTOS:
-            raise UserError(f"'{name}' holds {len(photos)} photos; the limit is {MAX_ZIP_PHOTOS} per archive "
-                            "(MAX_ZIP_PHOTOS). Send them in several archives.")
+            raise UserError("zip.too_many_photos", name=name, count=len(photos), limit=MAX_ZIP_PHOTOS)
         unpacked = sum(i.file_size for i in photos) / 2**20
         if unpacked > MAX_UNZIPPED_MB:
-            raise UserError(f"'{name}' unpacks to {unpacked:.0f} MB; the limit is {MAX_UNZIPPED_MB} MB "
-                            "(MAX_UNZIPPED_MB).")
+            raise UserError("zip.photos_too_big", name=name, mb=unpacked, limit=MAX_UNZIPPED_MB)
         UNPACK_DIR.mkdir(parents=True, exist_ok=True)
         out = []
         for info in photos:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 
+from ..messages import msg
 from .documents import Page, Progress
 from .sections import SectionBuilder, decode_text
 
@@ -20,11 +21,11 @@ _TABLE_RULE = re.compile(r"^\s*\|?\s*:?-{2,}:?\s*(\|\s*:?-{2,}:?\s*)*\|?\s*$")
 
 
 def read_markdown(data: bytes, name: str, progress: Progress | None = None) -> list[Page]:
-    return parse(decode_text(data, name, "Markdown (.md)"), name, tables=True)
+    return parse(decode_text(data, name, msg("kind.md")), name, tables=True)
 
 
 def read_text(data: bytes, name: str, progress: Progress | None = None) -> list[Page]:
-    return parse(decode_text(data, name, "plain-text (.txt)"), name, tables=False)
+    return parse(decode_text(data, name, msg("kind.txt")), name, tables=False)
 
 
 def parse(text: str, name: str, tables: bool) -> list[Page]:

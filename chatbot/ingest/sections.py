@@ -17,6 +17,7 @@ import re
 from ..config import (MAX_DOCUMENT_CHARS, MAX_SECTION_LABEL_CHARS, MAX_TABLE_CELLS,
                       MAX_UNZIPPED_MB, SECTION_CHARS)
 from ..conversation import UserError
+from ..messages import Msg, msg
 from .documents import Page, Table, short_error, sniff
 from .tables import cell_text, make_table
 
@@ -30,9 +31,7 @@ def clean_label(text: str) -> str:
 
 
 def too_long_error(name: str, chars: int) -> UserError:
-    return UserError(f"{name} has more than {MAX_DOCUMENT_CHARS:,} characters of text (at least "
-                     f"{chars:,}); the limit is {MAX_DOCUMENT_CHARS:,} per document "
-                     f"(MAX_DOCUMENT_CHARS). Split it into parts and upload the ones you need.")
+    return UserError("doc.too_long", name=name, chars=chars, limit=MAX_DOCUMENT_CHARS)
 
 
 class SectionBuilder:
@@ -91,8 +90,7 @@ class SectionBuilder:
         rows = [row for row in rows if any(row)]
         width = max((len(r) for r in rows), default=0)
         if width * len(rows) > MAX_TABLE_CELLS:
-            raise UserError(f"{self.name}: a table has {width * len(rows):,} cells; the limit is "
-                            f"{MAX_TABLE_CELLS:,} per table (MAX_TABLE_CELLS).")
+            raise UserError("table.too_many_cells", name=self.name, cells=width * len(rows), limit=MAX_TABLE_CELLS)
         if width < 2 or len(rows) < 2:
             for row in rows:
                 self.text(" ".join(c for c in row if c))
@@ -113,7 +111,7 @@ class SectionBuilder:
         """The sections; UserError when the file held no text at all."""
         self.flush()
         if not any(p.n_chars for p in self.pages):
-            raise UserError(f"{self.name} contains no text.")
+            raise UserError("doc.no_text", name=self.name)
         return self.pages
 
     def _count(self, text: str) -> None:
@@ -130,42 +128,36 @@ def tidy(text: str) -> str:
 
 # ---- files as they arrive -----------------------------------------------------------------
 
-def open_zip(data: bytes, name: str, what: str, member: str, save_as: str):
+def open_zip(data: bytes, name: str, what: Msg, member: str, save_as: Msg):
     """A zipped format (DOCX, PPTX, EPUB) checked before any parser sees it: a zip, not
     encrypted, holding `member`, and not unpacking past MAX_UNZIPPED_MB. Returns the ZipFile."""
     import zipfile
     if data.startswith(b"\xd0\xcf\x11\xe0"):   # OLE: old .doc/.ppt, or an encrypted Office file
-        raise UserError(f"{name} is not a {what}: it is password-protected or an old Office file "
-                        f"(.doc/.ppt). Remove the password, or open it and {save_as}.")
+        raise UserError("zip.old_office", name=name, what=what, save_as=save_as)
     if not data.startswith(b"PK\x03\x04"):
-        raise UserError(f"{name} is not a {what}: its contents are {sniff(data) or 'not a zip'}."
-                        f" Open it in its program and {save_as}.")
+        raise UserError("zip.not_zip", name=name, what=what, found=sniff(data) or msg("word.not_a_zip"),
+                        save_as=save_as)
     try:
         archive = zipfile.ZipFile(io.BytesIO(data))
         names = set(archive.namelist())
         unpacked = sum(info.file_size for info in archive.infolist())
     except Exception as e:
-        raise UserError(f"{name} could not be read: the file is damaged or cut short "
-                        f"({short_error(e)}). Upload the complete file.") from e
+        raise UserError("zip.damaged", name=name, error=short_error(e)) from e
     if member not in names:
-        raise UserError(f"{name} is not a {what}: it is a zip archive without {member}. "
-                        f"Open it in its program and {save_as}.")
+        raise UserError("zip.missing_member", name=name, what=what, member=member, save_as=save_as)
     if unpacked > MAX_UNZIPPED_MB * 2**20:
-        raise UserError(f"{name} unpacks to {unpacked / 2**20:,.0f} MB; the limit is "
-                        f"{MAX_UNZIPPED_MB} MB (MAX_UNZIPPED_MB). Remove large pictures or "
-                        f"split the file.")
+        raise UserError("zip.too_big", name=name, mb=unpacked / 2**20, limit=MAX_UNZIPPED_MB)
     return archive
 
 
-def decode_text(data: bytes, name: str, what: str) -> str:
+def decode_text(data: bytes, name: str, what: Msg) -> str:
     """Bytes of a text file as str (UTF-8, UTF-16 with a BOM, Korean cp949, else Latin-1);
     UserError when they are binary data."""
     found = sniff(data)
     if data.startswith((b"\xff\xfe", b"\xfe\xff")):
         return data.decode("utf-16")
     if found or b"\x00" in data[:4096]:
-        raise UserError(f"{name} is not a {what} text file: its contents are "
-                        f"{found or 'binary data'}.")
+        raise UserError("text.binary", name=name, what=what, found=found or msg("word.binary_data"))
     for encoding in ("utf-8-sig", "cp949"):   # cp949: Korean Windows text files
         try:
             text = data.decode(encoding)

@@ -6,6 +6,7 @@ from pathlib import Path
 
 from ..config import MAX_CELL_CHARS, MAX_TABLE_CELLS, MAX_WORKBOOK_CELLS
 from ..conversation import UserError
+from ..messages import msg
 from .documents import Page, Progress, short_error, sniff
 from .tables import cell_text, make_table
 
@@ -32,14 +33,11 @@ def sheet_page(number: int, title: str, raw_rows: list[list], typed: bool) -> Pa
 
 
 def cells_error(name: str, sheet: str, cells: int) -> UserError:
-    return UserError(f"{name}: sheet '{sheet}' has more than {MAX_TABLE_CELLS:,} cells (at "
-                     f"least {cells:,}); the limit is {MAX_TABLE_CELLS:,} per sheet. Delete "
-                     f"unused rows and columns, or split it into several files.")
+    return UserError("sheet.too_many_cells", name=name, sheet=sheet, cells=cells, limit=MAX_TABLE_CELLS)
 
 
 def no_rows_error(name: str) -> UserError:
-    return UserError(f"{name} has no data rows: a header row and at least one row of values "
-                     f"are needed.")
+    return UserError("sheet.no_rows", name=name)
 
 
 def read_csv(data: bytes, name: str, progress: Progress | None = None) -> list[Page]:
@@ -48,8 +46,7 @@ def read_csv(data: bytes, name: str, progress: Progress | None = None) -> list[P
 
     what = sniff(data)
     if what or b"\x00" in data[:4096]:
-        raise UserError(f"{name} is not a CSV text file: its contents are "
-                        f"{what or 'binary data'}. Export the table as CSV or XLSX.")
+        raise UserError("csv.not_text", name=name, what=what or msg("word.binary_data"))
     for encoding in ("utf-8-sig", "cp949", "latin-1"):   # cp949: Korean Excel's CSV export
         try:
             text = data.decode(encoding)
@@ -68,7 +65,7 @@ def read_csv(data: bytes, name: str, progress: Progress | None = None) -> list[P
                 raise cells_error(name, Path(name).stem, cells)
             rows.append(row)
     except csv.Error as e:
-        raise UserError(f"{name} could not be read as CSV ({short_error(e)}).") from e
+        raise UserError("csv.unreadable", name=name, error=short_error(e)) from e
     page = sheet_page(1, Path(name).stem, rows, typed=False)
     if page is None:
         raise no_rows_error(name)
@@ -78,15 +75,14 @@ def read_csv(data: bytes, name: str, progress: Progress | None = None) -> list[P
 def read_xlsx(data: bytes, name: str, progress: Progress | None = None) -> list[Page]:
     """An XLSX -> one Page per sheet with data; progress is not reported (one step)."""
     if not data.startswith(b"PK\x03\x04"):
-        what = sniff(data) or "not an Excel workbook"
-        raise UserError(f"{name} is not an .xlsx workbook: its contents are {what}. "
-                        f"Open it in a spreadsheet program and save it as .xlsx.")
+        what = sniff(data) or msg("word.not_a_workbook")
+        raise UserError("xlsx.not_xlsx", name=name, what=what)
     from openpyxl import load_workbook
     try:
         # data_only: cached formula results (a file never opened in Excel has none: cells empty)
         wb = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
     except Exception as e:
-        raise UserError(f"{name} could not be read as an Excel workbook ({short_error(e)}).") from e
+        raise UserError("xlsx.unreadable", name=name, error=short_error(e)) from e
     pages, total = [], 0
     try:
         for number, ws in enumerate(wb.worksheets, start=1):
@@ -102,9 +98,7 @@ def read_xlsx(data: bytes, name: str, progress: Progress | None = None) -> list[
                 if cells > MAX_TABLE_CELLS:
                     raise cells_error(name, ws.title, cells)
                 if total + cells > MAX_WORKBOOK_CELLS:
-                    raise UserError(f"{name}: its sheets hold more than {MAX_WORKBOOK_CELLS:,} cells together; "
-                                    f"the limit is {MAX_WORKBOOK_CELLS:,} per workbook (MAX_WORKBOOK_CELLS). "
-                                    "Send the sheets you need in a smaller file.")
+                    raise UserError("xlsx.too_many_cells", name=name, limit=MAX_WORKBOOK_CELLS)
                 rows.append(row)
             total += cells
             page = sheet_page(number, ws.title, rows, typed=True)

@@ -77,11 +77,10 @@ def read_video(path: str | Path, max_frames: int = MAX_VIDEO_FRAMES) -> VideoCli
     container = open_media(path)
     with container:
         if not container.streams.video:
-            raise UserError(f"'{name}' has no video stream: send it as audio, or send a video file.")
+            raise UserError("video.no_stream", name=name)
         stream = container.streams.video[0]
         if stream.codec_context is None:     # FFmpeg knows the container, not the codec
-            raise UserError(f"'{name}' uses a video codec that cannot be decoded here (unsupported "
-                            "codec). Send MP4 (H.264), WebM (VP8/VP9/AV1) or MOV.")
+            raise UserError("video.codec", name=name)
         declared = declared_seconds(container, stream)
         if declared is not None and declared > MAX_VIDEO_SECONDS + 0.5:
             raise over_limit(name, declared, MAX_VIDEO_SECONDS, "MAX_VIDEO_SECONDS")
@@ -89,7 +88,7 @@ def read_video(path: str | Path, max_frames: int = MAX_VIDEO_FRAMES) -> VideoCli
         scan = _scan(container, stream, name, max_frames)
         width, height = stream.codec_context.width, stream.codec_context.height
     if not scan.uniform:
-        raise UserError(f"'{name}' has a video stream with no frames that could be decoded.")
+        raise UserError("video.no_frames", name=name)
     duration = max(scan.last_t + scan.frame_s, declared or 0.0)
     audio = decode_audio(path, MAX_VIDEO_SECONDS, "MAX_VIDEO_SECONDS") if has_audio else None
     frames = select_frames([(t, img, s) for s, t, img in scan.cuts], scan.uniform, max_frames)
@@ -127,8 +126,7 @@ def _scan(container, stream, name: str, max_frames: int) -> _Scan:
                 if t >= scan.next_t:
                     scan.add_uniform(t, image)
     except av.FFmpegError as exc:
-        raise UserError(f"'{name}' could not be decoded: the file is damaged, or its video codec is "
-                        f"not supported ({type(exc).__name__}).") from exc
+        raise UserError("video.undecodable", name=name, error=type(exc).__name__) from exc
     return scan
 
 

@@ -9,6 +9,7 @@ line breaks where the page has blocks and spaces where it has inline elements.
 from __future__ import annotations
 
 from ..conversation import UserError
+from ..messages import msg
 from .documents import Page, Progress, short_error
 from .sections import SectionBuilder, decode_text
 
@@ -23,7 +24,7 @@ _BLOCKS = frozenset(
 def read_html(data: bytes, name: str, progress: Progress | None = None) -> list[Page]:
     """An HTML page -> sections; the page's <title> heads the text before its first heading."""
     sections = SectionBuilder(name)
-    add_html(decode_text(data, name, "web page (.html)"), sections, name, use_title=True)
+    add_html(decode_text(data, name, msg("kind.html")), sections, name, use_title=True)
     return sections.finish()
 
 
@@ -33,7 +34,7 @@ def add_html(markup: str, sections: SectionBuilder, name: str, use_title: bool =
     try:
         soup = BeautifulSoup(markup, "html.parser")
     except Exception as e:
-        raise UserError(f"{name} could not be read as HTML ({short_error(e)}).") from e
+        raise UserError("html.unreadable", name=name, error=short_error(e)) from e
     title = soup.title.get_text(" ", strip=True) if use_title and soup.title else ""
     for tag in soup.find_all(_DROP):
         tag.decompose()
@@ -43,8 +44,7 @@ def add_html(markup: str, sections: SectionBuilder, name: str, use_title: bool =
     try:
         walk(soup.body or soup, sections, line)
     except RecursionError as e:
-        raise UserError(f"{name}: its HTML is nested too deeply to read. Save the page as "
-                        f"PDF or text and upload that.") from e
+        raise UserError("html.too_deep", name=name) from e
     _end_line(sections, line)
 
 

@@ -193,7 +193,7 @@ def write_prompt(complete: Callable[[list[dict]], str], history: list[tuple[str,
                 prompt = fallback_prompt(earlier)
         negative, new_seed = "", False
     if not prompt.strip():
-        raise UserError("Nothing to draw: describe the picture, e.g. '/imagine a cat in a space suit'.")
+        raise UserError("draw.nothing")
     negative = negative or (previous.negative_prompt if followup else "") or settings.negative_prompt
 
     if m := SEED.search(text):

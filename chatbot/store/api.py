@@ -127,9 +127,7 @@ class Store(Transfer):
         check_owner(owner)
         count = s.scalar(select(func.count()).where(ConversationRow.owner == owner))
         if count >= limits.MAX_CONVERSATIONS_PER_OWNER:
-            raise UserError(f"There are already {count} saved conversations, the limit "
-                            f"(MAX_CONVERSATIONS_PER_OWNER = {limits.MAX_CONVERSATIONS_PER_OWNER}). "
-                            f"Delete some to make room; nothing was added.")
+            raise UserError("store.too_many_conversations", count=count, limit=limits.MAX_CONVERSATIONS_PER_OWNER)
         conversation_id, now = secrets.token_hex(16), utcnow()
         s.add(ConversationRow(id=conversation_id, owner=owner, title=title, created=now, updated=now))
         return conversation_id

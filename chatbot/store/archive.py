@@ -124,8 +124,7 @@ class Archive:
 
 
 def bad(path: Path, why: str) -> UserError:
-    return UserError(f"{Path(path).name} is not a conversation archive this app can import: "
-                     f"{why}. Nothing was imported.")
+    return UserError("import.not_archive", name=Path(path).name, why=why)
 
 
 def read_archive(path: Path) -> Archive:
@@ -136,8 +135,7 @@ def read_archive(path: Path) -> Archive:
     except OSError as e:
         raise bad(path, f"it cannot be read ({e.strerror})") from e
     if size > cap:
-        raise UserError(f"{path.name} is {size / 2**20:.1f} MB, over the {limits.MAX_ARCHIVE_MB} MB "
-                        f"limit for archives (MAX_ARCHIVE_MB). Nothing was imported.")
+        raise UserError("import.too_big", name=path.name, mb=size / 2**20, limit=limits.MAX_ARCHIVE_MB)
     try:
         with zipfile.ZipFile(path) as z:
             members = check_entries(path, z.infolist(), cap)
@@ -164,9 +162,7 @@ def check_entries(path: Path, infos: list[zipfile.ZipInfo], cap: int) -> dict[st
         seen[name] = info
     total = sum(i.file_size for i in seen.values())
     if total > cap:
-        raise UserError(f"{path.name} unpacks to {total / 2**20:.1f} MB, over the "
-                        f"{limits.MAX_ARCHIVE_MB} MB limit for archives (MAX_ARCHIVE_MB). "
-                        f"Nothing was imported.")
+        raise UserError("import.unpacks_too_big", name=path.name, mb=total / 2**20, limit=limits.MAX_ARCHIVE_MB)
     if "conversation.json" not in seen:
         raise bad(path, "conversation.json is missing")
     return seen

@@ -170,9 +170,8 @@ def register(session: Session, owner: str, sha256: str, name: str, size: int) ->
                           .where(FileRow.owner == owner))
     cap = limits.MAX_STORED_MB_PER_OWNER * 2**20
     if used + size > cap:
-        raise UserError(f"Storing '{name}' ({size / 2**20:.1f} MB) would take this owner's files to "
-                        f"{(used + size) / 2**20:.1f} MB, over the {limits.MAX_STORED_MB_PER_OWNER} MB "
-                        f"limit (MAX_STORED_MB_PER_OWNER). Delete old conversations to make room.")
+        raise UserError("store.quota", name=name, mb=size / 2**20, total=(used + size) / 2**20,
+                        limit=limits.MAX_STORED_MB_PER_OWNER)
     ext = extension_of(name)
     session.add(FileRow(owner=owner, sha256=sha256, name=name, ext=ext, size=size, created=utcnow()))
     return ext

@@ -107,8 +107,7 @@ def check_title(title: str) -> str:
     """A title typed by the user: one line, within MAX_TITLE_CHARS (never cut silently)."""
     title = re.sub(r"\s+", " ", title or "").strip()
     if len(title) > limits.MAX_TITLE_CHARS:
-        raise UserError(f"The title has {len(title)} characters, over the limit of "
-                        f"{limits.MAX_TITLE_CHARS} (MAX_TITLE_CHARS). Shorten it.")
+        raise UserError("store.title_too_long", chars=len(title), limit=limits.MAX_TITLE_CHARS)
     return title
 
 

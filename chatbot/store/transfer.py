@@ -87,15 +87,11 @@ class Transfer:
             have = set(s.scalars(select(FileRow.sha256).where(FileRow.owner == owner)))
             used = s.scalar(select(func.coalesce(func.sum(FileRow.size), 0)).where(FileRow.owner == owner))
         if count >= limits.MAX_CONVERSATIONS_PER_OWNER:
-            raise UserError(f"There are already {count} saved conversations, the limit "
-                            f"(MAX_CONVERSATIONS_PER_OWNER = {limits.MAX_CONVERSATIONS_PER_OWNER}). "
-                            f"Delete some before importing. Nothing was imported.")
+            raise UserError("import.too_many_conversations", count=count, limit=limits.MAX_CONVERSATIONS_PER_OWNER)
         new = sorted(set(archive.members) - have)
         total = used + sum(archive.sizes[sha] for sha in new)
         if total > limits.MAX_STORED_MB_PER_OWNER * 2**20:
-            raise UserError(f"Importing would take this owner's files to {total / 2**20:.1f} MB, over "
-                            f"the {limits.MAX_STORED_MB_PER_OWNER} MB limit (MAX_STORED_MB_PER_OWNER). "
-                            f"Delete old conversations first. Nothing was imported.")
+            raise UserError("import.quota", total=total / 2**20, limit=limits.MAX_STORED_MB_PER_OWNER)
         return new
 
     def insert_conversation(self, owner: str, archive: Archive) -> str:

@@ -43,7 +43,8 @@ def signed_in(request: gr.Request | None, profile=None) -> str | None:
 
 
 def browser_language(request: gr.Request | None) -> str | None:
-    """"ko" or "en" from the browser's Accept-Language: the hint for speech recognition."""
+    """"ko" or "en" from the browser's Accept-Language: the language of every message shown
+    (errors, steps; like gr.I18n's labels) and the hint for speech recognition."""
     header = (request.headers.get("accept-language", "") if request is not None else "") or ""
     first = header.split(",")[0].split("-")[0].strip().lower()
     return first if first in ("ko", "en") else None
@@ -120,7 +121,8 @@ class Handlers:
         try:
             text, files = validate.message(message)
         except UserError as exc:   # shown, and the conversation is left as it was
-            yield render(conv) + [{"role": "assistant", "content": f"⚠️ {exc}"}], gr.skip(), conv
+            error = exc.text(browser_language(request))
+            yield render(conv) + [{"role": "assistant", "content": f"⚠️ {error}"}], gr.skip(), conv
             return
         for conv, _ in self._run(conv, text, files, draw, browser_language(request)):
             yield render(conv), None, conv
@@ -131,7 +133,7 @@ class Handlers:
         try:
             text, files = validate.message(message)
         except UserError as exc:   # nothing is added to the conversation
-            yield (*api_reply(Turn("assistant", error=str(exc))), conv)
+            yield (*api_reply(Turn("assistant", error=exc.text(browser_language(request)))), conv)
             return
         for conv, reply in self._run(conv, text, files, language=browser_language(request)):
             yield (*api_reply(reply), conv)
@@ -163,7 +165,7 @@ class Handlers:
         if user is None:
             yield render(conv), conv
             return
-        for conv, _ in self._run(conv, user.text, [a.path for a in user.attachments]):
+        for conv, _ in self._run(conv, user.text, [a.path for a in user.attachments], language=conv.language):
             yield render(conv), conv
 
     def undo(self, conv):
@@ -183,7 +185,7 @@ class Handlers:
         try:
             return read_aloud(reply.text if reply else "")
         except UserError as exc:
-            raise gr.Error(str(exc)) from None
+            raise gr.Error(exc.text(conv.language if conv else None)) from None
 
     def header(self) -> str:
         return header(self.pipeline.status())

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from ..messages import text
 from .context import render_vision_context
 from .encoder import Photo
 from .labels import label_photo
@@ -26,14 +27,14 @@ class ToolResult:
 def run_tool(decision: Decision, model, photos, cache: dict, lang: str) -> ToolResult:
     """photos: the conversation's image attachments with their pixels (oldest first)."""
     if not photos:
-        return ToolResult("🔎 Vision tools", "No photos in this conversation yet: send some first.")
+        return ToolResult(text("step.vision", lang), text("step.no_photos", lang))
     as_photo = {a.sha256: Photo(a.name, a.pixels, a.sha256) for a in photos}   # read only if not embedded yet
     if decision.tool == "labels":
         result = label_photo(model, as_photo[photos[-1].sha256], decision.labels or None, cache=cache, lang=lang)
         kind = "softmax over the labels (CLIP)" if result.scoring == "softmax" else \
             "each label scored alone, sigmoid (SigLIP)"
         lines = "\n".join(f"{s.name}: {s.score:.2f}" for s in result.labels)
-        return ToolResult(f"🏷️ Zero-shot labels · {photos[-1].name}",
+        return ToolResult(text("step.labels", lang, name=photos[-1].name),
                           f"{result.model} · {kind} · {result.candidates} labels ({result.label_set})\n\n{lines}",
                           render_vision_context([result]),
                           info={"tool": "labels", "scoring": result.scoring,
@@ -43,7 +44,7 @@ def run_tool(decision: Decision, model, photos, cache: dict, lang: str) -> ToolR
     result = search_photos(model, pool, query, cache, top_k=GALLERY_SIZE)
     by_id = {a.name: a.path for a in photos}
     lines = "\n".join(f"{h.rank}. {h.id}: {h.score:.3f}" for h in result.hits)
-    return ToolResult(f"🔎 Photo search · {result.read_as}",
+    return ToolResult(text("step.photo_search", lang, query=result.read_as),
                       f"{result.model} · {result.searched} photos ranked by cosine similarity "
                       f"({result.embedded} embedded now, the rest cached) in {result.seconds * 1000:.0f} ms\n\n{lines}",
                       render_vision_context([result]), files=[by_id[h.id] for h in result.hits if h.id in by_id],
