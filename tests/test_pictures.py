@@ -1,6 +1,8 @@
 """The chain's last two boxes inside the app: output projector -> generator, on the tiny profile."""
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pytest
 from PIL import Image
@@ -31,7 +33,8 @@ def test_explicit_requests_draw_with_progress_and_provenance(pipe, text):
         if reply.steps and reply.steps[-1].title.startswith("🎨"):
             progress.append(reply.steps[-1].detail)
     assert reply.error is None and titles(reply)[-3:] == ["💬", "🎯", "🎨"]
-    assert any(p.startswith("step ") for p in progress), "per-step progress is streamed"
+    step = r"\d+/\d+단계" if conv.language == "ko" else r"step \d+/\d+"   # the steps speak the user's language
+    assert any(re.fullmatch(step, p) for p in progress), "per-step progress is streamed"
     assert len(reply.files) == 1 and reply.card["prompt"]
     prov = read_provenance(reply.files[0])
     assert prov["seed"] == reply.card["seed"] and prov["prompt"] == reply.card["prompt"]
