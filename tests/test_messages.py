@@ -69,9 +69,9 @@ def test_the_reader_language_is_the_browsers_else_the_messages():
     assert reader_language(None, "안녕하세요") == "ko" and reader_language(None, "hello") == "en"
 
 
-def not_a_photo(tmp_path: Path) -> Path:
+def not_a_photo(tmp_path: Path, words: str = "") -> Path:
     fake = tmp_path / "notes.png"
-    fake.write_text("plain text pretending to be a photo")
+    fake.write_text(f"plain text pretending to be a photo {words}")
     return fake
 
 
@@ -102,8 +102,8 @@ def test_step_titles_and_details_follow_the_language(pipe, tmp_path):
 
 
 def test_the_app_answers_in_the_browsers_language(tiny_app, tmp_path):
-    fake = not_a_photo(tmp_path)
     for lang, expected in [("ko-KR,ko;q=0.9,en;q=0.8", "ko"), ("en-US,en;q=0.9", "en")]:
+        fake = not_a_photo(tmp_path, lang)   # each client its own upload
         client = Client(tiny_app.url, verbose=False, headers={"Accept-Language": lang})
         text_out, _, info = client.predict({"text": "look", "files": [handle_file(str(fake))]}, api_name="/chat")
         assert info["error"] == UserError("image.not_image", name="notes.png", kind=msg("word.text")).text(expected)
