@@ -51,6 +51,8 @@ MAX_SLIDES = 500                   # slides in one presentation
 MAX_UNZIPPED_MB = 200              # DOCX/PPTX/EPUB are zip archives: their unpacked size, checked first
 SECTION_CHARS = 3000               # plain text without headings: paragraphs grouped into sections this big
 MAX_SECTION_LABEL_CHARS = 60       # a heading quoted in a citation, [§ Installation], is cut to this
+MAX_QUOTES = 3                     # supporting sentences quoted under a reply (one per cited page)
+MAX_QUOTE_CHARS = 300              # one quoted sentence; a longer one is cut at a word and ends in …
 # image generation
 MAX_GENERATION_STEPS = 50
 MAX_GENERATION_SIDE = 1024

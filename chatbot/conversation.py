@@ -69,6 +69,7 @@ class Turn:
     metrics: dict = field(default_factory=dict)  # ttft_s, tokens_per_s, new_tokens, ... (API and benches)
     card: dict | None = None                    # the ImageRequest behind a generated picture
     tools: dict = field(default_factory=dict)   # what a vision tool found (labels, search scores)
+    sources: list = field(default_factory=list)  # quoted supporting sentences (quotes.Quote.info)
 
 
 @dataclass

@@ -24,7 +24,7 @@ from .loader import Models
 from .messages import reader_language, text as say
 from .models.decoding import GenStats, Sampling
 from .output_projector import hide_signal, parse_llm_signal
-from .steps import explain_failure, sources, thumbnails, with_progress
+from .steps import checkable, explain_failure, sources, with_progress
 from .validate import image_edits
 
 
@@ -135,8 +135,9 @@ class Pipeline:
         messages = build_messages(conv, images, backend.sees_images, can_draw=self.models.can_draw,
                                   documents=context, question=question, tools=tools)
         signal = yield from self._generate(conv, backend, messages, encodings, reply, t_start)
-        if passages:
-            reply.files += thumbnails(passages, docs)
+        if passages:   # the supporting sentences quoted, and highlighted on their pages
+            reply.text, reply.sources, files = checkable(reply.text, question, passages, docs)
+            reply.files += files
         for photo in conv.images():   # the encodings (or OCR text) stay cached: the pixels can go
             photo.image = None
         if not reply.stopped:
@@ -311,8 +312,8 @@ class Pipeline:
         """Decide whether the reply needs a picture and write its prompt, then draw it."""
         from .generator import default_settings
         from .output_projector import decide, write_prompt
-        decision = decide(user.text, toggle=toggle, llm_signal=signal is not None,
-                          classifier=self.models.classifier())
+        decision = decide(user.text, toggle=toggle, llm_signal=signal is not None, classifier=self.models.classifier(),
+                          documents=conv.documents is not None, picture=conv.image_request is not None)
         if not decision.draw:
             return
         step = Step(say("step.output_projector", conv.language),

@@ -17,29 +17,40 @@ def sources(passages) -> str:
     return "\n".join(f"{p.cite()} ({p.kind}, score {p.score:.2f}): {p.text[:160].strip()}…" for p in passages)
 
 
-def thumbnails(passages, index, limit: int = 2) -> list[str]:
+def thumbnails(passages, index, limit: int = 2, quotes=()) -> list[str]:
     """PNG renders of the best-ranked PDF pages with the cited passage highlighted, so a citation
-    is checked at a glance. Named by content hashes (document and passage): two users' different
-    'report.pdf' never share a file."""
+    is checked at a glance; with `quotes` (quotes.Quote), their pages with exactly the quoted
+    sentence highlighted. Named by content hashes (document and highlighted text): two users'
+    different 'report.pdf' never share a file."""
     import hashlib
 
     from .ingest.pdf import render_highlighted
     out, pages = [], set()
-    for passage in passages:
+    marks = [(q.passage, q.text) for q in quotes] or [(p, p.text) for p in passages]
+    for passage, text in marks:
         doc = index.document_for(passage)
         if doc is None or doc.kind != "pdf" or (doc.sha256, passage.page) in pages:
             continue
         if len(out) == limit:
             break
         pages.add((doc.sha256, passage.page))
-        quote = hashlib.sha256(passage.text.encode()).hexdigest()[:12]
+        quote = hashlib.sha256(text.encode()).hexdigest()[:12]
         target = THUMBNAIL_DIR / f"{doc.sha256[:24]}-p{passage.page}-{quote}.png"
         if not target.exists():
             target.parent.mkdir(parents=True, exist_ok=True)
-            image, _ = render_highlighted(doc.path, passage.page, passage.text, dpi=THUMBNAIL_DPI)
-            image.save(target)   # the supporting passage marked on the page: the claim checks at a glance
+            image, _ = render_highlighted(doc.path, passage.page, text, dpi=THUMBNAIL_DPI)
+            image.save(target)   # the supporting words marked on the page: the claim checks at a glance
         out.append(str(target))
     return out
+
+
+def checkable(text: str, question: str, passages, index) -> tuple[str, list[dict], list[str]]:
+    """The reply's text with its Sources block (quotes.py), the quotes for API clients
+    (info["sources"]), and the quoted pages' thumbnails with exactly those sentences highlighted."""
+    from .quotes import sources_block, support_quotes
+    quotes = support_quotes(text, question, passages)
+    files = thumbnails(passages, index, limit=max(2, len(quotes)), quotes=quotes)
+    return text + sources_block(quotes), [q.info() for q in quotes], files
 
 
 def with_progress(work, step: Step, fmt: str, reply: Turn):

@@ -84,7 +84,7 @@ def api_reply(reply: Turn) -> tuple[str, list[str], dict]:
     text = (reply.text + (f"\n\n⚠️ {reply.error}" if reply.error else "")).strip()
     info = {"steps": [{"title": s.title, "detail": s.detail, "done": s.done} for s in reply.steps],
             "stopped": reply.stopped, "error": reply.error, "metrics": reply.metrics, "image_request": reply.card,
-            "tools": reply.tools}
+            "tools": reply.tools, "sources": reply.sources}
     return text, list(reply.files), info
 
 

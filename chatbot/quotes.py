@@ -1,0 +1,148 @@
+"""The sentences that support a reply, quoted under it with their citations.
+
+After the LLM has answered, each passage the reply cites (or, when a small model cites
+nothing, the passages it was given) is split into sentences (table rows for tables), and the
+sentence sharing the most words with the reply is quoted; with no shared word, the one sharing
+the most with the question. Deterministic and cheap: word overlap, no second LLM call. The
+quote is verbatim (whitespace aside), so the page thumbnail highlights exactly it.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, replace
+
+from .config import MAX_QUOTE_CHARS, MAX_QUOTES
+from .retrieval import Passage, keyword_tokens
+
+SOURCES_HEADING = "**Sources**"
+UNCITED_QUOTES = 2          # a reply without citations: quotes from this many of its passages
+_CITATION = re.compile(r"\[[^\[\]]{0,120}\]")          # [p. 12], [report.pdf slide 3]: not words
+_SENTENCE_END = re.compile(r"(?<=[.!?。])\s+")
+_HEADING_WORDS = 8          # a line this short without end punctuation, followed by a capital, is a heading
+
+
+@dataclass(frozen=True)
+class Quote:
+    passage: Passage
+    text: str               # a sentence (or a markdown table row) of the passage, verbatim
+    matched: str            # "reply" | "question": what it shares words with
+
+    def cite(self) -> str:
+        """The citation with the file named, as the Sources block shows it: [manual.pdf p. 12]."""
+        return replace(self.passage, show_file=True).cite()
+
+    def info(self) -> dict:
+        """For API clients (info["sources"])."""
+        p = self.passage
+        return {"file": p.file, "unit": p.unit, "page": p.page, "cite": self.cite(),
+                "quote": self.text, "kind": p.kind, "matched": self.matched}
+
+
+def units(passage: Passage) -> list[str]:
+    """The quotable pieces of a passage: its sentences, and its table rows (header and the
+    synthetic caption left out: neither supports a claim)."""
+    out, prose, header_done = [], [], False
+    for line in passage.text.splitlines():
+        line = line.strip()
+        if line.startswith("|"):
+            if header_done and set(line) - set("|-: "):
+                out.append(line)
+            header_done = True
+            continue
+        header_done = False
+        if passage.kind == "table" or not line:   # a table chunk's other lines are its caption
+            prose.append("")
+            continue
+        prose.append(line)
+    return out + _sentences(prose)
+
+
+def _sentences(lines: list[str]) -> list[str]:
+    """Sentences of wrapped lines: blank lines and headings end one, so do . ! ? and 。"""
+    blocks, current = [], []
+    for i, line in enumerate(lines):
+        if not line:
+            blocks.append(current)
+            current = []
+            continue
+        current.append(line)
+        nxt = lines[i + 1] if i + 1 < len(lines) else ""
+        if (len(line.split()) <= _HEADING_WORDS and not line.endswith((".", ",", ";", ":", "?", "!"))
+                and nxt[:1].isupper()):
+            blocks.append(current)
+            current = []
+    blocks.append(current)
+    out = []
+    for block in blocks:
+        text = " ".join(" ".join(block).split())
+        out += [s for s in _SENTENCE_END.split(text) if len(s.split()) >= 3 or _is_hangul(s)]
+    return out
+
+
+def _is_hangul(text: str) -> bool:
+    return re.search(r"[\uac00-\ud7a3]", text) is not None and len(text) >= 8
+
+
+def _overlap(sentence: str, words: set[str]) -> int:
+    return len(set(keyword_tokens(sentence)) & words)
+
+
+def best_sentence(passage: Passage, words: set[str]) -> tuple[int, str]:
+    """(shared words, sentence) of the passage's best unit for these words; (0, "") if none shares one.
+    Ties go to the shorter unit, then the earlier one."""
+    scored = [(_overlap(u, words), -len(u), -i, u) for i, u in enumerate(units(passage))]
+    best = max(scored, default=(0, 0, 0, ""))
+    return (best[0], best[3]) if best[0] > 0 else (0, "")
+
+
+def cited(reply: str, passages: list[Passage]) -> list[Passage]:
+    """The passages whose citation the reply carries, with or without the file name."""
+    found = []
+    for p in passages:
+        where = replace(p, show_file=False).cite()[1:-1]
+        if re.search(r"\[(?:[^\[\]]*\s)?" + re.escape(where) + r"\]", reply):
+            found.append(p)
+    return found
+
+
+def support_quotes(reply: str, question: str, passages: list[Passage]) -> list[Quote]:
+    """At most MAX_QUOTES quotes, one per cited unit (page, slide, section, sheet), in the order
+    the passages came (best first). A reply citing nothing gets UNCITED_QUOTES from the passages
+    whose sentences share the most words with it."""
+    reply_words = set(keyword_tokens(_CITATION.sub(" ", reply)))
+    question_words = set(keyword_tokens(question))
+    chosen = cited(reply, passages)
+    limit = MAX_QUOTES if chosen else UNCITED_QUOTES
+    candidates: dict[tuple, list[tuple[int, int, Quote]]] = {}
+    for rank, p in enumerate(chosen or passages):
+        for matched, words in (("reply", reply_words), ("question", question_words)):
+            score, sentence = best_sentence(p, words)
+            if score:
+                quote = Quote(p, _shorten(sentence), matched)
+                candidates.setdefault((p.file, p.unit, p.page), []).append((matched == "reply", score, -rank, quote))
+                break
+    best = [max(options, key=lambda o: o[:3]) for options in candidates.values()]
+    if not chosen:   # the passages that support the reply best, not merely the first ones
+        best.sort(key=lambda o: o[:3], reverse=True)
+    else:
+        best.sort(key=lambda o: -o[2])
+    return [o[3] for o in best[:limit]]
+
+
+def _shorten(sentence: str) -> str:
+    if len(sentence) <= MAX_QUOTE_CHARS:
+        return sentence
+    return sentence[:MAX_QUOTE_CHARS].rsplit(" ", 1)[0] + " …"
+
+
+def sources_block(quotes: list[Quote]) -> str:
+    """The block appended to the reply: one quoted line per citation, '' for none."""
+    if not quotes:
+        return ""
+    lines = [f'> "{q.text}" — {q.cite()}' for q in quotes]
+    return f"\n\n{SOURCES_HEADING}\n\n" + "\n\n".join(lines)
+
+
+def without_sources(text: str) -> str:
+    """A reply's own words, the Sources block removed (for evaluations of what the LLM wrote)."""
+    return text.split(f"\n\n{SOURCES_HEADING}\n\n", 1)[0]
