@@ -313,7 +313,7 @@ class Pipeline:
         from .generator import default_settings
         from .output_projector import decide, write_prompt
         decision = decide(user.text, toggle=toggle, llm_signal=signal is not None, classifier=self.models.classifier(),
-                          documents=conv.documents is not None, picture=conv.image_request is not None)
+                          documents=conv.documents is not None, picture=bool(conv.image_request or conv.images()))
         if not decision.draw:
             return
         step = Step(say("step.output_projector", conv.language),

@@ -54,12 +54,12 @@ def decide(text: str, toggle: bool = False, llm_signal: bool | None = None,
     3. llm_signal=True: the LLM emitted <draw> (parse_llm_signal). False or None is
        not a veto: small models rarely follow the format, so the classifier still runs.
     4. the classifier's probability >= its threshold, except with documents in the
-       conversation (documents=True) and no picture drawn in it yet (picture=False): the
-       classifier was trained on chat without documents, and there a question about them
-       ("which directory holds ...") can look like a request (2 of 60 real document
-       questions scored 0.64 and 0.74). What it is good at beyond the rules is editing a
-       picture ("make it blue"), which needs one; new pictures are asked for in words the
-       rules know, /imagine or the toggle.
+       conversation (documents=True) and no image in it to change (picture=False: no drawn
+       picture, no photo): the classifier was trained on chat without documents, and there a
+       question about them ("which directory holds ...") can look like a request (2 of 60
+       real document questions scored 0.64 and 0.74). What it catches beyond the rules is
+       mostly changing an image ("make it blue", "turn my photo into a watercolour"), which
+       needs one; new pictures are asked for in words the rules know, /imagine or the toggle.
     """
     if is_command(text):
         return Decision(True, "command", 1.0, "/imagine command")
@@ -74,7 +74,7 @@ def decide(text: str, toggle: bool = False, llm_signal: bool | None = None,
         p = classifier.probability(text)
         if documents and not picture:
             return Decision(False, "classifier", p, f"classifier: p={p:.2f}, but documents are in this "
-                            "conversation and no picture yet: read as a question about them")
+                            "conversation and no image to change: read as a question about them")
         verdict = "asks" if p >= classifier.threshold else "does not ask"
         return Decision(p >= classifier.threshold, "classifier", p,
                         f"classifier: p={p:.2f} {verdict} for a picture (threshold {classifier.threshold})")
