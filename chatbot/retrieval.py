@@ -31,6 +31,7 @@ import numpy as np
 from .config import (CHUNK_CHARS, CHUNK_OVERLAP_CHARS, MAX_TABLE_ROWS_PER_CHUNK, RETRIEVAL_TOP_K,
                      TABLE_CHUNK_CHARS, WHOLE_DOCUMENT_CHARS)
 from .ingest.documents import Document, Table
+from .page_tables import with_page_tables
 
 KEYWORD_WEIGHT = 1.0  # score = cosine + weight * bm25 / best bm25; the eval is flat for 0.3-1.5,
                       # and exact codes ("permit MR7116") need >= 1 (bench/bench_retrieval.py)
@@ -97,7 +98,8 @@ def _table_caption(table: Table, context: str = "", where: str = "") -> str:
         caption = f"Sheet '{table.title}'"
     else:
         caption = f"Table {where or f'on page {table.page}'}"
-    return f"{caption} ({context})" if context else caption
+    caption = f"{caption} ({context})" if context else caption
+    return f"{caption}: {table.caption}" if table.caption else caption   # what a PDF table lists
 
 
 def _first_line(text: str, limit: int = 80) -> str:
@@ -342,8 +344,8 @@ class DocumentIndex:
                 budget_chars: int = WHOLE_DOCUMENT_CHARS) -> tuple[str, list[Passage]]:
         """Fenced, citation-tagged document text for the prompt, and the passages in it.
 
-        All documents whole when they fit in budget_chars; otherwise the top
-        RETRIEVAL_TOP_K chunks, as many as fit (at least one, cut to the budget).
+        All documents whole when they fit in budget_chars; otherwise the top RETRIEVAL_TOP_K
+        chunks and their pages' tables (page_tables.py), as many as fit (at least one, cut).
         """
         if not self._documents:
             return "", []
@@ -356,12 +358,12 @@ class DocumentIndex:
                 self.last_mode = "whole"
                 return text, whole
         chosen: list[Passage] = []
-        for passage in self.search(question):
+        for passage in with_page_tables(self.search(question, len(self._chunks)), RETRIEVAL_TOP_K):
             if len(format_context(chosen + [passage])) > budget_chars:
                 if not chosen:   # never answer from nothing: keep the best one, shortened
                     room = max(budget_chars - len(format_context([replace(passage, text="")])), 0)
                     chosen.append(replace(passage, text=passage.text[:room]))
-                break
+                continue   # a smaller passage further down may still fit
             chosen.append(passage)
         return format_context(chosen), chosen
 

@@ -40,6 +40,7 @@ class Table:
     header: list[str]
     rows: list[list[str]] = field(default_factory=list)   # the cells as shown in markdown
     title: str = ""                # sheet name for spreadsheets
+    caption: str = ""              # the line above a PDF table (what it is about), or ""
 
     @property
     def shape(self) -> tuple[int, int]:

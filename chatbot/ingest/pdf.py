@@ -8,13 +8,15 @@ layer (a scan).
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 
 from ..config import (MAX_IMAGE_PIXELS, MAX_OCR_PAGES, MAX_PDF_PAGES, OCR_DPI, OCR_MIN_TEXT_CHARS,
                       TABLE_USE_LAYOUT)
 from ..conversation import UserError
 from ..messages import msg
 from .documents import Page, Progress, Table, short_error, sniff
-from .tables import make_table
+from .tables import carry_header, make_table
+from .unruled import caption_above, find_unruled
 
 
 def read_pdf(data: bytes, name: str, progress: Progress | None) -> list[Page]:
@@ -54,6 +56,7 @@ def read_pdf(data: bytes, name: str, progress: Progress | None) -> list[Page]:
                 raise UserError("pdf.bad_page", name=name, page=index + 1, error=short_error(e)) from e
             if progress:
                 progress(index + 1, total)
+        pages = _carry_headers(doc, pages)
     finally:
         doc.close()
     if not any(p.n_chars for p in pages):
@@ -62,7 +65,7 @@ def read_pdf(data: bytes, name: str, progress: Progress | None) -> list[Page]:
 
 
 def read_pdf_page(page, number: int) -> Page:
-    tables, boxes = _find_tables(page, number)
+    tables, boxes = page_tables(page, number)
     text, layer_chars = _page_text(page, boxes)
     ocr = False
     if layer_chars < OCR_MIN_TEXT_CHARS and not tables and _has_ink(page):
@@ -73,8 +76,47 @@ def read_pdf_page(page, number: int) -> Page:
     return Page(number=number, text=_tidy(text), tables=tables, ocr=ocr)
 
 
-def _find_tables(page, number: int) -> tuple[list[Table], list]:
-    """Ruled tables on the page, and the boxes whose text belongs to them."""
+def page_tables(page, number: int, unruled: list | None = None) -> tuple[list[Table], list]:
+    """Ruled tables, then tables without rules among the other words, top to bottom, each
+    captioned by the line above it; and the boxes whose text belongs to them. The tables
+    without rules are appended to `unruled` as (bbox, Table) when given (for
+    scripts/eval_tables.py)."""
+    words = page.get_text("words")
+    placed, boxes = _find_tables(page, number)
+    found = [(bbox, rows) for bbox, rows in find_unruled(words, boxes)
+             if not _preformatted(page, bbox)]
+    for bbox, rows in found:
+        placed.append((bbox, make_table(number, rows[0], rows[1:])))
+        boxes.append(bbox)
+    placed = sorted(((bbox, replace(t, caption=caption_above(words, bbox, boxes)))
+                     for bbox, t in placed), key=lambda p: p[0][1])
+    if unruled is not None:
+        unruled += [p for p in placed if any(p[0] == bbox for bbox, _ in found)]
+    return [t for _, t in placed], boxes
+
+
+_MONOSPACE = re.compile(r"mono|courier|typewriter|consol|code|^cm(sl)?tt|^sfmono", re.IGNORECASE)
+PREFORMATTED_SHARE = 0.97   # a block set (almost) all in a monospaced font is code or program
+                            # output: its columns are spaces, its text reads fine as it is
+
+
+def _preformatted(page, bbox) -> bool:
+    """Is the block's text set in a monospaced font? (Fonts are read only for the rare
+    candidate blocks: get_text("dict") costs more than the words.)"""
+    import pymupdf
+    mono = total = 0
+    for block in page.get_text("dict", clip=pymupdf.Rect(bbox))["blocks"]:
+        for line in block.get("lines", []):
+            for span in line["spans"]:
+                size = len(span["text"].strip())
+                total += size
+                if span["flags"] & 8 or _MONOSPACE.search(span["font"].split("+")[-1]):
+                    mono += size
+    return total > 0 and mono >= PREFORMATTED_SHARE * total
+
+
+def _find_tables(page, number: int) -> tuple[list, list]:
+    """Ruled tables on the page as (bbox, Table), and the boxes whose text belongs to them."""
     import pymupdf
     rulings = _ruling_box(page)
     if rulings is None:   # "lines" tables need drawn lines: skip the 10-40 ms search
@@ -101,10 +143,45 @@ def _find_tables(page, number: int) -> tuple[list[Table], list]:
         if len(header) < 2 or not body:  # a framed paragraph, not a table: keep it as text
             continue
         boxes.append(tab.bbox)
+        top = tab.bbox
         if tab.header.external:
             boxes.append(tab.header.bbox)
-        tables.append(make_table(number, header, body))
+            top = tab.header.bbox
+        tables.append((tuple(top[:2]) + tuple(tab.bbox[2:]), make_table(number, header, body)))
     return tables, boxes
+
+
+def _carry_headers(doc, pages: list[Page]) -> list[Page]:
+    """A table cut by a page break: where a page starts with a table shaped like the one
+    that ends the page before, and its first row is not that table's header again, the
+    continuation gets the header (and caption) of the table above."""
+    out = list(pages)
+    for i in range(1, len(out)):
+        before, after = out[i - 1].tables, out[i].tables
+        if not before or not after:
+            continue
+        joined = carry_header(before[-1], after[0])
+        if (joined is not None and _at_edge(doc[i - 1], before[-1].rows[-1], top=False)
+                and _at_edge(doc[i], after[0].header, top=True)):
+            out[i] = replace(out[i], tables=[joined] + after[1:])
+    return out
+
+
+EDGE_MARGIN = 0.1   # lines this close to the page's top or bottom (share of its height) are
+                    # running headers, footers and page numbers, not content
+
+
+def _at_edge(page, row: list[str], top: bool) -> bool:
+    """Is this row the first (top=True) or last content on the page? Only running
+    headers or footers (EDGE_MARGIN) may lie between it and the page's edge."""
+    cell = next((c for c in row if c and not c.startswith("column ")), "")
+    hits = page.search_for(cell) if cell else []
+    if not hits:
+        return False
+    y = min(r.y0 for r in hits) if top else max(r.y1 for r in hits)
+    height = page.rect.height
+    lo, hi = (EDGE_MARGIN * height, y - 1) if top else (y + 1, (1 - EDGE_MARGIN) * height)
+    return not any(lo < (w[1] + w[3]) / 2 < hi for w in page.get_text("words"))
 
 
 def _ruling_box(page):

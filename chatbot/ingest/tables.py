@@ -33,7 +33,7 @@ def _unique(header: list[str]) -> list[str]:
 
 
 def make_table(page: int, header: list, rows: list[list], title: str = "",
-               values: list[list] | None = None) -> Table:
+               values: list[list] | None = None, caption: str = "") -> Table:
     """A Table from header + rows of cells; `values` (typed cells) feed the DataFrame."""
     import pandas as pd
     header = _unique([cell_text(h) for h in header])
@@ -48,4 +48,19 @@ def make_table(page: int, header: list, rows: list[list], title: str = "",
     else:
         df = pd.DataFrame([(list(v) + [None] * width)[:width] for v in values], columns=header)
     return Table(page=page, markdown=to_markdown(header, text_rows), df=df, header=header,
-                 rows=text_rows, title=title)
+                 rows=text_rows, title=title, caption=caption)
+
+
+def carry_header(above: Table, below: Table) -> Table | None:
+    """`below` read as the rest of `above`, a table cut by a page break: its first row
+    (taken for a header) becomes data under `above`'s header. None when the column counts
+    differ or that first row repeats the header (the continuation has its own)."""
+    if len(above.header) != len(below.header):
+        return None
+    def norm(cells):
+        return [" ".join(c.lower().split()) for c in cells]
+    if norm(above.header) == norm(below.header):
+        return None
+    first = ["" if c == f"column {i + 1}" else c for i, c in enumerate(below.header)]
+    caption = f"{above.caption} (continued)" if above.caption else ""
+    return make_table(below.page, above.header, [first] + below.rows, caption=caption)
