@@ -24,6 +24,7 @@ from .loader import Models
 from .messages import reader_language, text as say
 from .models.decoding import GenStats, Sampling
 from .output_projector import hide_signal, parse_llm_signal
+from .query import expand_query
 from .steps import checkable, explain_failure, sources, with_progress
 from .validate import image_edits
 
@@ -221,10 +222,12 @@ class Pipeline:
         step = Step(say("step.retrieval", lang), "…")
         reply.steps.append(step)
         docs.start_embedding()   # dense vectors in the background: keywords answer meanwhile
-        context, passages = yield from with_progress(lambda report: docs.context(question), step, "{}", reply)
+        search = expand_query(question)   # Korean words + English terms, for BM25 and the embedder only
+        context, passages = yield from with_progress(lambda report: docs.context(search.text), step, "{}", reply)
         done, total = docs.embedding_progress
         served = say(f"retrieval.{docs.last_mode}", lang, done=done, total=total)
-        step.detail, step.done = say("step.served_by", lang, how=served) + "\n\n" + sources(passages), True
+        expanded = search if docs.last_mode != "whole" else None
+        step.detail, step.done = say("step.served_by", lang, how=served) + "\n\n" + sources(passages, expanded), True
         return context, passages
 
     def _read_photos(self, conv: Conversation, backend, reply: Turn):

@@ -12,9 +12,13 @@ THUMBNAIL_DIR = Path(tempfile.gettempdir()) / "chatbot-pages"   # named by conte
 THUMBNAIL_DPI = 60            # readable when opened, small in the chat
 
 
-def sources(passages) -> str:
-    """The Retrieval step's text: what went into the context, with citations."""
-    return "\n".join(f"{p.cite()} ({p.kind}, score {p.score:.2f}): {p.text[:160].strip()}…" for p in passages)
+def sources(passages, expansion=None) -> str:
+    """The Retrieval step's text: what went into the context, with citations, and the English
+    terms a Korean question was searched with (query.Expansion), if any."""
+    lines = [f"{p.cite()} ({p.kind}, score {p.score:.2f}): {p.text[:160].strip()}…" for p in passages]
+    if expansion is not None and expansion.added:
+        lines.insert(0, f"query expanded with English terms: {expansion.describe()}\n")
+    return "\n".join(lines)
 
 
 def thumbnails(passages, index, limit: int = 2, quotes=()) -> list[str]:
