@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 
 COLUMN_GAP = 1.0        # a gap at least this many text heights wide separates two cells
 MIN_ROWS = 3            # lines with two or more cells that a table needs
-LINE_SPACING = 2.2      # a block ends where the next line starts further down than this many heights
+LINE_SPACING = 2.2      # a block ends at a blank this many line heights tall
 MAX_CELL_WORDS = 14     # a table's cells are short: mean words per cell above this is prose
 MAX_SENTENCE_CELLS = 0.5    # share of cells that end a sentence ('.', '?', '!', ':') above which
                             # the block is prose; descriptions like "Utility to copy files" do not
