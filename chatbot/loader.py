@@ -96,4 +96,5 @@ class Models:
         return {"profile": cfg.profile, "reason": cfg.profile_reason, "progress": self.progress,
                 "error": self.error, "llm": b.describe() if b else cfg.llm.model or cfg.llm.server_url,
                 "sees_images": bool(b and b.sees_images), "generator": cfg.generator.model,
-                "generator_reason": cfg.generator.reason, "load_seconds": round(self.load_seconds, 2)}
+                "generator_reason": cfg.generator.reason, "load_seconds": round(self.load_seconds, 2),
+                "engine": cfg.llm.engine, "engine_reason": cfg.llm.engine_reason}

@@ -29,8 +29,12 @@ class OpenAICompatible(Backend):
     def load(self, progress: Progress = lambda s: None) -> None:
         import httpx
         progress(f"connecting to {self.url}")
-        r = httpx.get(f"{self.url}/models", timeout=10)
-        r.raise_for_status()
+        try:
+            r = httpx.get(f"{self.url}/models", timeout=10)
+            r.raise_for_status()
+        except httpx.HTTPError as e:
+            raise RuntimeError(f"no model server answers at {self.url} ({type(e).__name__}): start it, or check "
+                               "--server-url (it ends in /v1 for vLLM, llama.cpp and Ollama)") from e
         ids = [m.get("id") for m in r.json().get("data", [])]
         if self.name == "default" and ids:
             self.name = ids[0]
@@ -70,6 +74,14 @@ class OpenAICompatible(Backend):
         body = {"model": self.name, "messages": self.to_openai(messages, encodings), "stream": True,
                 "max_tokens": sampling.max_new_tokens, "temperature": sampling.temperature,
                 "top_p": sampling.top_p, "seed": sampling.seed}
+        try:
+            yield from self.read_stream(body, stats, stop_event)
+        except httpx.HTTPError as e:   # refused, reset or cut short: say so, the caller keeps the partial reply
+            raise RuntimeError(f"the model server at {self.url} stopped answering ({type(e).__name__}); "
+                               "the reply so far is kept. Check that the server is running, then retry.") from e
+
+    def read_stream(self, body: dict, stats: GenStats, stop_event):
+        import httpx
         t0 = time.perf_counter()
         with httpx.stream("POST", f"{self.url}/chat/completions", json=body, timeout=120) as r:
             if r.status_code >= 400:

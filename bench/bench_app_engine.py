@@ -1,0 +1,154 @@
+"""What users get from the offline model: decode tokens/s and time to first token through the
+launched app (gradio_client, the app's own sampling settings), against the best raw run of the same
+weights, each against the limit its weight bytes allow at the memory bandwidth measured in this run.
+
+    .venv/bin/python bench/bench_app_engine.py [--engines fp32,llama.cpp] [--repeats 2]
+
+Prompts: a short chat message (~100 tokens with the system prompt) and a document question (a text
+file uploaded with the message; the app's retrieval fills the prompt to ~2,000 tokens). Raw runs
+get the same number of prompt tokens and generate as many tokens as the app did:
+  raw transformers fp32  model.generate, weights in ordinary memory (cloned out of the safetensors map)
+  raw llama.cpp          Llama.generate on the bundled GGUF, all cores
+Run it alone: two cores are easily saturated.
+"""
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from bench_engine import bandwidth_gbs  # noqa: E402
+
+SHORT = "Tell me about the history of the bicycle and how its design changed over the years."
+QUESTION = "According to the handbook, what does the maintenance team check every morning?"
+
+
+def handbook(path: Path) -> Path:
+    """A plain-text handbook long enough that retrieval fills the prompt (about 30 sections)."""
+    parts = []
+    for i in range(30):
+        parts.append(f"Section {i + 1}. The maintenance team checks the pumps, valves and filters of line {i + 1} "
+                     f"every morning before {6 + i % 4} o'clock, records pressure readings in the log book, "
+                     f"and reports any leak to the shift leader. Spare parts for line {i + 1} are kept in "
+                     f"store room {100 + i}, and the safety officer inspects them once a month.")
+    path.write_text("\n\n".join(parts), encoding="utf-8")
+    return path
+
+
+def through_app(engine: str, doc: Path, repeats: int) -> dict:
+    """Median metrics of the short chat and the document question over the launched app."""
+    from gradio_client import handle_file
+    sys.path.insert(0, str(ROOT / "tests"))
+    from helpers import RunningApp
+    app = RunningApp("--profile", "offline", "--engine", engine, timeout=300)
+    try:
+        client = app.client()
+        while client.predict(api_name="/status")["progress"] != "ready":   # the model loads after the page
+            time.sleep(0.5)
+        runs = {"short": [], "document": []}
+        for _ in range(repeats + 1):   # the first round warms up
+            for kind, msg in (("short", {"text": SHORT, "files": []}),
+                              ("document", {"text": QUESTION, "files": [handle_file(str(doc))]})):
+                client.predict(api_name="/clear") if _ else None
+                _text, _files, info = client.predict(msg, api_name="/chat")
+                assert not info["error"], info["error"]
+                runs[kind].append(info["metrics"])
+        return {k: {m: statistics.median(r[m] for r in v[1:]) for m in ("ttft_s", "tokens_per_s", "new_tokens",
+                                                                          "prompt_tokens")} for k, v in runs.items()}
+    finally:
+        app.stop()
+
+
+def raw_transformers(prompt_tokens: int, new_tokens: int) -> tuple[float, float, int]:
+    """(ttft s, tokens/s, weight bytes): fp32 generate, weights in ordinary memory, greedy."""
+    import torch
+    from transformers import AutoModelForCausalLM
+    from chatbot.models.text_lm import TransformersLM
+    from chatbot.profiles import build_config
+    path = TransformersLM(build_config("offline").llm).converted_path()
+    model = AutoModelForCausalLM.from_pretrained(path, dtype=torch.float32).eval()
+    with torch.no_grad():
+        for p in model.parameters():
+            p.data = p.data.clone()   # out of the memory map: the fastest fp32 decode here
+    ids = torch.randint(100, 40000, (1, prompt_tokens))
+    with torch.inference_mode():
+        t = time.perf_counter()
+        model.generate(ids, max_new_tokens=1, min_new_tokens=1, do_sample=False)
+        ttft = time.perf_counter() - t
+        short = ids[:, :8]
+        t = time.perf_counter()
+        model.generate(short, max_new_tokens=1, min_new_tokens=1, do_sample=False)
+        one = time.perf_counter() - t
+        t = time.perf_counter()
+        model.generate(short, max_new_tokens=new_tokens, min_new_tokens=new_tokens, do_sample=False,
+                       repetition_penalty=1.1)
+        tps = (new_tokens - 1) / (time.perf_counter() - t - one)   # decode only: the first token's time off
+    return ttft, tps, sum(p.numel() * p.element_size() for p in model.parameters())
+
+
+def raw_llamacpp(prompt_tokens: int, new_tokens: int) -> tuple[float, float, int]:
+    """(ttft s, tokens/s, file bytes) for llama.cpp on the bundled GGUF, greedy, all cores."""
+    import os
+    from llama_cpp import Llama
+    from chatbot.profiles import build_config
+    llm_cfg = build_config("offline").llm
+    path = Path(llm_cfg.model) / llm_cfg.gguf_file
+    threads = os.cpu_count()
+    llm = Llama(model_path=str(path), n_ctx=4096, n_threads=threads, n_threads_batch=threads, n_batch=512,
+                verbose=False)
+    ids = [100 + (i * 7919) % 40000 for i in range(prompt_tokens)]
+    t = time.perf_counter()
+    next(llm.generate(ids, top_k=1, temp=0.0))
+    ttft = time.perf_counter() - t
+    llm.reset()
+    gen, n = llm.generate(ids[:8], top_k=1, temp=0.0, repeat_penalty=1.1), 0
+    t = time.perf_counter()
+    for _tok in gen:
+        n += 1
+        if n == 1:
+            t = time.perf_counter()
+        if n >= new_tokens:
+            break
+    return ttft, (n - 1) / (time.perf_counter() - t), path.stat().st_size
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--engines", default="fp32,llama.cpp")
+    ap.add_argument("--repeats", type=int, default=2)
+    args = ap.parse_args()
+    doc = handbook(Path(tempfile.mkdtemp()) / "handbook.txt")
+    bw = bandwidth_gbs()
+    app = {e: through_app(e, doc, args.repeats) for e in args.engines.split(",")}
+    first = next(iter(app.values()))
+    raw = {"transformers fp32": raw_transformers, "llama.cpp": raw_llamacpp}
+    print(f"memory bandwidth {bw:.1f} GB/s (copy); limit = bandwidth / weight bytes")
+    print(f"{'run':34} {'prompt':>6} {'TTFT s':>7} {'tok/s':>6} {'limit':>6}")
+    rows = {}
+    for kind in ("short", "document"):
+        pt, nt = int(first[kind]["prompt_tokens"]), max(int(first[kind]["new_tokens"]), 16)
+        for name, fn in raw.items():
+            ttft, tps, nbytes = fn(pt, nt)
+            rows[(kind, name)] = (ttft, tps)
+            print(f"raw {name:30} {pt:6d} {ttft:7.2f} {tps:6.1f} {bw * 1e9 / nbytes:6.0f}  ({kind})")
+        for engine, res in app.items():
+            m = res[kind]
+            print(f"app --engine {engine:21} {int(m['prompt_tokens']):6d} {m['ttft_s']:7.2f} "
+                  f"{m['tokens_per_s']:6.1f}        ({kind})")
+    best_raw = max(tps for (k, _), (_, tps) in rows.items() if k == "short")
+    best_ttft = min(ttft for (k, _), (ttft, _) in rows.items() if k == "document")
+    for engine, res in app.items():
+        print(f"app {engine}: decode {res['short']['tokens_per_s']:.1f} tok/s = "
+              f"{res['short']['tokens_per_s'] / best_raw:.2f}x the best raw ({best_raw:.1f}); document TTFT "
+              f"{res['document']['ttft_s']:.2f} s = {res['document']['ttft_s'] / best_ttft:.2f}x the best raw "
+              f"({best_ttft:.2f} s); aims: >= 80 tok/s, <= 2 s")
+
+
+if __name__ == "__main__":
+    main()

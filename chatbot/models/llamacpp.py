@@ -1,0 +1,131 @@
+"""A GGUF text LM run by llama.cpp (llama-cpp-python) in this process: the `--engine llama.cpp` CPU engine.
+
+llama.cpp reads the GGUF's own quantized weights (4-bit for the bundled SmolLM2), so a token costs a
+quarter of the bytes int8 reads: decode is bound by memory bandwidth on a laptop CPU
+(bench/bench_engine.py). The Backend contract is kept: streaming, Stop between tokens, and a KV
+prefix per conversation: llama.cpp reuses the longest prefix of the sequence it holds, and each
+conversation's state is saved when another conversation takes the model (bounded by KV_CACHE_MB).
+"""
+from __future__ import annotations
+
+import codecs
+import os
+import time
+from collections import OrderedDict
+from pathlib import Path
+
+from ..config import KV_CACHE_MB, ModelConfig
+from .base import Backend, Progress
+from .decoding import GenStats, Sampling
+from .text_lm import flatten
+
+CONTEXT_TOKENS = 8192           # llama.cpp's context window for the offline model (SmolLM2: 8k positions)
+STOP_TOKENS = ("<|im_end|>", "<|endoftext|>", "<|eot_id|>", "<end_of_utterance>")
+
+
+class SavedStates:
+    """conversation id -> llama.cpp state (its KV cache); least recently used dropped over budget_mb."""
+
+    def __init__(self, budget_mb: float = KV_CACHE_MB):
+        self.budget = int(budget_mb * 2**20)
+        self.states: OrderedDict[str, object] = OrderedDict()
+
+    def put(self, key: str, state) -> None:
+        self.states.pop(key, None)
+        self.states[key] = state
+        while len(self.states) > 1 and sum(s.llama_state_size for s in self.states.values()) > self.budget:
+            self.states.popitem(last=False)
+
+    def take(self, key: str):
+        return self.states.pop(key, None)
+
+    def drop(self, key: str) -> None:
+        for k in [k for k in self.states if k == key or k.startswith(key + ":")]:
+            del self.states[k]
+
+
+class LlamaCppLM(Backend):
+    kind = "text"
+    sees_images = False
+
+    def __init__(self, cfg: ModelConfig):
+        self.cfg = cfg
+        self.name = cfg.gguf_file or cfg.model
+        self.saved = SavedStates()
+        self.holder: str | None = None   # the conversation whose tokens llama.cpp holds now
+
+    def load(self, progress: Progress = lambda s: None) -> None:
+        from llama_cpp import Llama
+        from transformers import AutoTokenizer
+        path = Path(self.cfg.model) / self.cfg.gguf_file if self.cfg.gguf_file else Path(self.cfg.model)
+        progress(f"llama.cpp: {path.name} ({os.cpu_count()} threads)")
+        threads = max(1, os.cpu_count() or 1)   # llama-cpp-python's default is half the cores
+        self.llm = Llama(model_path=str(path), n_ctx=CONTEXT_TOKENS, n_threads=threads, n_threads_batch=threads,
+                         n_batch=512, verbose=False)
+        # the chat template and special tokens as transformers reads them from the same GGUF
+        self.tokenizer = AutoTokenizer.from_pretrained(str(path.parent), gguf_file=path.name)
+        self.stop_ids = {t for t in (self.llm.token_eos(), *(self.token_id(s) for s in STOP_TOKENS)) if t is not None}
+
+    def token_id(self, text: str) -> int | None:
+        ids = self.llm.tokenize(text.encode(), add_bos=False, special=True)
+        return ids[0] if len(ids) == 1 else None
+
+    def prompt_ids(self, messages: list[dict]) -> list[int]:
+        text = self.tokenizer.apply_chat_template(flatten(messages), add_generation_prompt=True, tokenize=False)
+        return self.llm.tokenize(text.encode(), add_bos=False, special=True)
+
+    def take_model(self, key: str) -> None:
+        """Make llama.cpp hold this conversation's KV cache: save the holder's, restore ours."""
+        if self.holder == key:
+            return
+        if self.holder is not None and self.llm.n_tokens:
+            self.saved.put(self.holder, self.llm.save_state())
+        state = self.saved.take(key)
+        if state is not None:
+            self.llm.load_state(state)
+        else:
+            self.llm.reset()
+        self.holder = key
+
+    def stream(self, messages, encodings, *, key, sampling: Sampling, stop_event=None, stats: GenStats | None = None):
+        stats = stats if stats is not None else GenStats()
+        ids = self.prompt_ids(messages)
+        if len(ids) + sampling.max_new_tokens > CONTEXT_TOKENS:
+            raise RuntimeError(f"the prompt has {len(ids)} tokens; llama.cpp's window is {CONTEXT_TOKENS} "
+                               f"(CONTEXT_TOKENS) with {sampling.max_new_tokens} for the reply")
+        t0 = time.perf_counter()
+        self.take_model(key)
+        stats.prompt_tokens = len(ids)
+        stats.reused_tokens = min(self.llm.longest_token_prefix(self.llm.input_ids[:self.llm.n_tokens].tolist(), ids),
+                                  len(ids) - 1)
+        decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
+        self.llm.set_seed(sampling.seed)
+        tokens = self.llm.generate(ids, top_k=1 if sampling.temperature <= 0 else 0, top_p=sampling.top_p, min_p=0.0,
+                                   temp=sampling.temperature, repeat_penalty=sampling.repetition_penalty)
+        t_first = None
+        for n, tok in enumerate(tokens):
+            if tok in self.stop_ids and n >= sampling.min_new_tokens:
+                break
+            if t_first is None:
+                t_first = time.perf_counter()
+                stats.ttft_s = t_first - t0
+            stats.new_tokens = n + 1
+            piece = decoder.decode(self.llm.detokenize([tok], special=False))
+            if piece:
+                yield piece
+            if stop_event is not None and stop_event.is_set():
+                stats.stopped = True
+                break
+            if stats.new_tokens >= sampling.max_new_tokens:
+                break
+        if t_first is not None:
+            stats.decode_s = time.perf_counter() - t_first
+
+    def forget(self, key: str) -> None:
+        self.saved.drop(key)
+        if self.holder == key:
+            self.llm.reset()
+            self.holder = None
+
+    def describe(self) -> str:
+        return f"llama.cpp ({Path(self.name).name}), text only, {self.cfg.engine} on CPU"
