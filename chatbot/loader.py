@@ -34,7 +34,10 @@ class Models:
                 self._thread.start()
 
     def _load(self) -> None:
-        from .models import create_backend
+        from .embeddings import IMPORT_LOCK
+        with IMPORT_LOCK:   # transformers' lazy imports are not safe from two threads at once
+            import transformers.models.auto.modeling_auto  # noqa: F401
+            from .models import create_backend
         t = time.perf_counter()
         try:
             self.progress = "preparing"
