@@ -28,8 +28,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--asr-model", default=env("asr_model"), help="faster-whisper id or folder for speech")
     p.add_argument("--vision-model", default=env("vision_model"),
                    help="CLIP/SigLIP for labels and photo search: clip, siglip, an id or a folder")
-    p.add_argument("--engine", default=env("engine", "auto"), choices=["auto", "int8", "fp32"],
-                   help="CPU engine of a text LLM (auto: int8, measured fastest here)")
+    p.add_argument("--engine", default=env("engine", "auto"), choices=["auto", "int8", "fp32", "llama.cpp"],
+                   help="CPU engine (auto: llama.cpp for a GGUF text LM, int8 vision encoder for a VLM; see profiles._engine)")
     p.add_argument("--quantize", default=env("quantize"), choices=[None, "4bit", "8bit"])
     p.add_argument("--max-image-side", type=int, default=env("max_image_side"))
     p.add_argument("--image-splitting", choices=["auto", "on", "off"], default=env("image_splitting", "auto"))
@@ -84,14 +84,15 @@ def main(argv=None) -> None:
     from chatbot.media import FRAME_DIR
     from chatbot.voice_out import SPEECH_DIR
     from chatbot.steps import THUMBNAIL_DIR
+    from chatbot.ui import launch_options
     args = parse_args(argv)
     demo, pipeline, i18n = make_app(args)
     print(f"profile {pipeline.cfg.profile}: {pipeline.cfg.profile_reason}", flush=True)
-    store = pipeline.history.store   # restored files are served from the content-addressed store
+    # files are served to their owner only (chatbot/ui/files.py): the store's from the store, by owner
     demo.queue(default_concurrency_limit=1).launch(server_name=args.host, server_port=args.port, i18n=i18n,
                                                    prevent_thread_lock=True, show_error=True,
-                                                   allowed_paths=[str(store.blobs.root)] if store else None,
-                                                   auth=read_users(args.auth) if args.auth else None)
+                                                   auth=read_users(args.auth) if args.auth else None,
+                                                   **launch_options(demo))
     pipeline.start()  # load in the background once the page is served (importing torch takes seconds)
     start_janitor([OUTPUT_DIR, THUMBNAIL_DIR, FRAME_DIR, SPEECH_DIR, UNPACK_DIR])   # files outside the store do not pile up
     demo.block_thread()

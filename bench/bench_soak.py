@@ -1,12 +1,21 @@
 """Soak: many one-turn clients and long conversations with large photos against the launched app
 (tiny profile); the app's resident memory and disk sampled as they go, against the bounds in
-chatbot/config.py (photos kept at MAX_KEPT_IMAGE_SIDE, KV cache KV_CACHE_MB, temp files swept).
+chatbot/config.py and chatbot/store/limits.py (photos kept at MAX_KEPT_IMAGE_SIDE, KV cache
+KV_CACHE_MB, idle conversations out of memory after IDLE_CONVERSATION_S, files outside the store
+swept after TEMP_FILES_MAX_AGE_S, MAX_STORED_MB_PER_OWNER per owner).
 
-    .venv/bin/python bench/bench_soak.py [--clients 500] [--long 20] [--turns 8] [--workers 6]
+    .venv/bin/python bench/bench_soak.py [--clients 500] [--long 20] [--turns 8] [--photo-side 2048]
+                                         [--workers 6]
+
+The app gets its own temporary folder (TMPDIR), so its disk is measured apart from anything else
+on the machine: the data folder (database + file store), Gradio's upload cache and the app's
+private folder of drawn pictures and thumbnails. Every photo of the long conversations is a
+distinct large JPEG, so the store grows as it would with real photos.
 """
 from __future__ import annotations
 
 import argparse
+import os
 import shutil
 import sys
 import tempfile
@@ -21,33 +30,71 @@ from tests.helpers import RunningApp  # noqa: E402
 
 
 def disk_mb(*folders: Path) -> float:
-    return sum(f.stat().st_size for d in folders if d.exists() for f in d.rglob("*") if f.is_file()) / 2**20
+    total = 0
+    for d in folders:
+        for f in (d.rglob("*") if d.exists() else []):
+            try:
+                total += f.stat().st_size if f.is_file() else 0
+            except OSError:   # swept meanwhile
+                continue
+    return total / 2**20
+
+
+def launch(folder: Path) -> RunningApp:
+    """The app with TMPDIR set to a folder of its own (Gradio's cache and its private folder)."""
+    saved = os.environ.get("TMPDIR")
+    (folder / "tmp").mkdir()
+    os.environ["TMPDIR"] = str(folder / "tmp")
+    try:
+        return RunningApp("--profile", "tiny", "--max-new-tokens", "8", data_dir=folder / "data", timeout=300)
+    finally:
+        if saved is None:
+            os.environ.pop("TMPDIR", None)
+        else:
+            os.environ["TMPDIR"] = saved
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--clients", type=int, default=500)
-    ap.add_argument("--long", type=int, default=20)
-    ap.add_argument("--turns", type=int, default=8)
-    ap.add_argument("--workers", type=int, default=6)
+    ap.add_argument("--clients", type=int, default=500, help="one-turn clients (one message each, no secret)")
+    ap.add_argument("--long", type=int, default=20, help="long conversations (one owner each, with photos)")
+    ap.add_argument("--turns", type=int, default=8, help="turns of each long conversation, a new photo each")
+    ap.add_argument("--photo-side", type=int, default=2048, help="side of each photo (JPEG of noise)")
+    ap.add_argument("--workers", type=int, default=6, help="clients talking at once")
     args = ap.parse_args()
     import psutil
     from gradio_client import handle_file
-    from PIL import Image
+    from PIL import Image, ImageDraw
+
+    from chatbot.config import (IDLE_CONVERSATION_S, KV_CACHE_MB, MAX_KEPT_IMAGE_SIDE,
+                                TEMP_FILES_MAX_AGE_S)
+    from chatbot.store import limits
 
     folder = Path(tempfile.mkdtemp(prefix="bench-soak-"))
-    photos = []
-    for i in range(4):
-        Image.effect_noise((2048, 2048), 40 + i * 10).convert("RGB").save(folder / f"big{i}.jpg", quality=85)
-        photos.append(folder / f"big{i}.jpg")
-    app = RunningApp("--profile", "tiny", "--max-new-tokens", "8", data_dir=folder / "data")
+    (folder / "photos").mkdir()
+    bases = [Image.effect_noise((args.photo_side,) * 2, 40 + i * 10).convert("RGB") for i in range(4)]
+
+    def photo(n: int, t: int) -> Path:
+        """A distinct large photo for turn t of conversation n (the store keeps each one)."""
+        img = bases[(n + t) % len(bases)].copy()
+        ImageDraw.Draw(img).text((40, 40), f"conversation {n} turn {t}", fill=(255, 255, 0))
+        path = folder / "photos" / f"c{n}-t{t}.jpg"
+        img.save(path, quality=85)
+        return path
+
+    app = launch(folder)
     proc = psutil.Process(app.proc.pid)
-    samples: list[tuple[str, float, float]] = []
+    tmp = folder / "tmp"
+    samples: list[dict] = []
+    t0 = time.perf_counter()
 
     def sample(label: str) -> None:
-        samples.append((label, proc.memory_info().rss / 2**20,
-                        disk_mb(folder / "data", Path(tempfile.gettempdir()) / "gradio")))
-        print(f"{label:<28} RSS {samples[-1][1]:7.0f} MB   data + upload cache {samples[-1][2]:7.1f} MB", flush=True)
+        s = {"label": label, "t": time.perf_counter() - t0, "rss": proc.memory_info().rss / 2**20,
+             "data": disk_mb(folder / "data"), "cache": disk_mb(tmp / "gradio"),
+             "private": disk_mb(*tmp.glob("chatbot-run-*"))}
+        samples.append(s)
+        print(f"{s['t']:6.0f} s  {label:<26} RSS {s['rss']:6.0f} MB   data {s['data']:7.1f} MB   "
+              f"Gradio cache {s['cache']:7.1f} MB   private {s['private']:6.1f} MB", flush=True)
 
     def one_turn(n: int) -> None:
         app.client().predict({"text": f"question {n}", "files": []}, api_name="/chat")
@@ -55,10 +102,8 @@ def main() -> None:
     def long_conversation(n: int) -> None:
         c = app.client(f"soak-owner-{n}-secret")
         for t in range(args.turns):
-            c.predict({"text": f"photo {t}", "files": [handle_file(str(photos[(n + t) % len(photos)]))]},
-                      api_name="/chat")
+            c.predict({"text": f"photo {t}", "files": [handle_file(str(photo(n, t)))]}, api_name="/chat")
 
-    t0 = time.perf_counter()
     try:
         sample("started")
         with ThreadPoolExecutor(args.workers) as pool:
@@ -71,10 +116,19 @@ def main() -> None:
     finally:
         app.stop()
         shutil.rmtree(folder, ignore_errors=True)
-    rss = [s[1] for s in samples]
+    rss = [s["rss"] for s in samples]
     warm = rss[len(rss) // 3:]
-    print(f"{time.perf_counter() - t0:.0f} s; RSS after warm-up: {min(warm):.0f}-{max(warm):.0f} MB "
-          f"(growth {max(warm) - warm[0]:+.0f} MB over the last two thirds)")
+    last = samples[-1]
+    print(f"\n{last['t']:.0f} s for {args.clients} one-turn clients and {args.long} conversations x "
+          f"{args.turns} photos of {args.photo_side}x{args.photo_side} ({args.long * args.turns} photos)")
+    print(f"resident memory: {rss[0]:.0f} MB at start, {min(warm):.0f}-{max(warm):.0f} MB after warm-up "
+          f"(growth {max(warm) - warm[0]:+.0f} MB over the last two thirds, "
+          f"{(max(warm) - warm[0]) / max(1, args.clients + args.long):+.2f} MB per client)")
+    print(f"bounds: photos kept at most {MAX_KEPT_IMAGE_SIDE} px (encodings, not pixels), KV cache "
+          f"{KV_CACHE_MB} MB, idle conversations leave memory after {IDLE_CONVERSATION_S / 3600:g} h")
+    print(f"disk: data {last['data']:.0f} MB (store + database; bound {limits.MAX_STORED_MB_PER_OWNER} MB "
+          f"of files per owner, {args.long + args.clients} owners here), Gradio cache {last['cache']:.0f} MB "
+          f"and private folder {last['private']:.1f} MB (both swept after {TEMP_FILES_MAX_AGE_S / 3600:g} h)")
 
 
 if __name__ == "__main__":

@@ -14,7 +14,6 @@ import dataclasses
 import inspect
 import json
 import math
-import tempfile
 import threading
 import time
 import uuid
@@ -22,6 +21,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Callable
 
+from .cleanup import private_dir
 from .config import (MAX_GENERATION_SIDE, MAX_GENERATION_STEPS, MAX_IMAGE_PROMPT_CHARS, MAX_SEED, MIN_GENERATION_SIDE,
                      resolve_device, resolve_dtype)
 from .conversation import UserError
@@ -29,7 +29,7 @@ from .messages import msg
 
 PROVENANCE_KEY = "chatbot:provenance"   # PNG text chunk holding the JSON provenance
 PARAMETERS_KEY = "parameters"           # the human-readable line image viewers already show
-OUTPUT_DIR = Path(tempfile.gettempdir()) / "chatbot-images"   # swept by cleanup.py; the store keeps copies
+OUTPUT_DIR = private_dir("images")   # this process's own folder, swept by cleanup.py; the store keeps copies
 SIDE_MULTIPLE = 8                       # the VAE halves the side 3 times (2 for the tiny one)
 
 

@@ -10,16 +10,16 @@ from __future__ import annotations
 
 import hashlib
 import io
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterator
 
+from .cleanup import private_dir
 from .config import AUDIO_EXTENSIONS, VIDEO_EXTENSIONS, Choice
 from .conversation import Attachment, Step, Turn, UserError
 from .messages import text
 
-FRAME_DIR = Path(tempfile.gettempdir()) / "chatbot-frames"   # named by content hash; swept by cleanup.py
+FRAME_DIR = private_dir("frames")   # this process's own folder; named by content hash; swept by cleanup.py
 
 
 def media_kind(path: str) -> str | None:

@@ -2,13 +2,12 @@
 sources, the cited pages' thumbnails, and failure messages that say what to do."""
 from __future__ import annotations
 
-import tempfile
 import threading
-from pathlib import Path
 
+from .cleanup import private_dir
 from .conversation import Step, Turn
 
-THUMBNAIL_DIR = Path(tempfile.gettempdir()) / "chatbot-pages"   # named by content hash, never by file name
+THUMBNAIL_DIR = private_dir("pages")   # this process's own folder; named by content hash, never by file name
 THUMBNAIL_DPI = 60            # readable when opened, small in the chat
 
 

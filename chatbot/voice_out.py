@@ -6,13 +6,12 @@ import hashlib
 import re
 import shutil
 import subprocess
-import tempfile
-from pathlib import Path
 
+from .cleanup import private_dir
 from .conversation import UserError
 from .prompts import language_of
 
-SPEECH_DIR = Path(tempfile.gettempdir()) / "chatbot-speech"   # named by content; swept by cleanup.py
+SPEECH_DIR = private_dir("speech")   # this process's own folder; named by content; swept by cleanup.py
 MAX_SPOKEN_CHARS = 2000        # longer replies are read up to here
 SPEAK_TIMEOUT_S = 60
 

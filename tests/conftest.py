@@ -44,6 +44,14 @@ def tiny_app(tiny_models):
 
 
 @pytest.fixture(scope="session")
+def long_app(tiny_models):
+    """Replies of up to 4000 tokens (about a minute): for Stop, and for requests queued behind one."""
+    app = RunningApp("--profile", "tiny", "--max-new-tokens", "4000")
+    yield app
+    app.stop()
+
+
+@pytest.fixture(scope="session")
 def postgres():
     """A real PostgreSQL server for the whole session (Debian's package), stopped by pg_ctl."""
     from tests.pgserver import PostgresServer

@@ -94,13 +94,6 @@ def test_two_users_at_once_never_see_each_other(tiny_app, tmp_path):
     assert alice.count("photo ") == 1 and bob.count("photo ") == 1
 
 
-@pytest.fixture(scope="module")
-def long_app(tiny_models):
-    app = RunningApp("--profile", "tiny", "--max-new-tokens", "4000")
-    yield app
-    app.stop()
-
-
 def test_stop_really_stops_and_the_next_message_is_served(long_app):
     c = long_app.client()
     job = c.submit({"text": "a very long answer please", "files": []}, api_name="/chat")

@@ -3,14 +3,14 @@ so they can be searched and labelled together. Limits are checked on the archive
 before anything is unpacked."""
 from __future__ import annotations
 
-import tempfile
 import zipfile
 from pathlib import Path
 
+from ..cleanup import private_dir
 from ..config import IMAGE_EXTENSIONS, MAX_UNZIPPED_MB, MAX_ZIP_PHOTOS
 from ..conversation import Attachment, UserError
 
-UNPACK_DIR = Path(tempfile.gettempdir()) / "chatbot-zips"   # named by content hash; swept by cleanup.py
+UNPACK_DIR = private_dir("zips")   # this process's own folder; named by content hash; swept by cleanup.py
 
 
 def ingest_photo_zip(path: str) -> list[Attachment]:

@@ -15,15 +15,25 @@ import gradio as gr
 from .. import validate
 from ..conversation import Conversation, UserError
 from ..pipeline import Pipeline
-from .handlers import new_secret, owner_of, render, session_conv, signed_in
+from .handlers import new_secret, owner_of, proven, render, same, session_conv, signed_in
 
 
 class ConversationHandlers:
     """One method per sidebar event or API endpoint; conversations are the caller's only."""
 
-    def __init__(self, pipeline: Pipeline):
+    def __init__(self, pipeline: Pipeline, access=None):
         self.pipeline = pipeline
         self.store = pipeline.history.store
+        self.access = access   # ui/files.Access: files handed out by owner, the browser's owner cookie
+
+    def show(self, owner: str):
+        """show(path) for this owner's files (Handlers.shower)."""
+        if self.access is None:
+            return same
+        return lambda path: self.access.show(path, owner, proven(owner))
+
+    def render(self, conv: Conversation | None) -> list[dict]:
+        return render(conv, self.show(conv.owner) if conv else same)
 
     def listing(self, owner: str, query: str = "") -> list[dict]:
         if self.store is None or not owner:
@@ -49,18 +59,23 @@ class ConversationHandlers:
                                   for c in items], value=selected)
 
     def on_load(self, secret: str | None, request: gr.Request = None, profile: gr.OAuthProfile | None = None):
-        """A browser arrives: its owner (a signed-in user, else the browser's secret, new if none)
-        and its newest conversation on screen."""
+        """A browser arrives: its owner (a signed-in user, else the browser's secret, new if none),
+        the signed token the page sets as its owner cookie (files are served by it, ui/files.py)
+        and its newest conversation, shown by `show` once the cookie is set."""
         secret = secret or new_secret()
         owner = signed_in(request, profile) or owner_of(secret)
         items = self.listing(owner)
         conv = self._open(owner, items[0]["id"]) if items else Conversation(owner=owner)
-        return secret, conv, render(conv), self.choices(owner, selected=conv.id if items else None)
+        token = self.access.tokens.sign(owner) if self.access is not None else ""
+        return secret, conv, token, self.choices(owner, selected=conv.id if items else None)
+
+    def show_conversation(self, conv: Conversation | None):
+        return self.render(conv)
 
     def open_ui(self, conversation_id: str, conv: Conversation | None):
         owner = conv.owner if conv else ""
         opened = self._open(owner, conversation_id)
-        return opened, render(opened)
+        return opened, self.render(opened)
 
     def new_chat(self, conv: Conversation | None):
         owner = conv.owner if conv else ""
@@ -83,18 +98,21 @@ class ConversationHandlers:
     def export_ui(self, fmt: str, conv: Conversation | None):
         if conv is None or not conv.saved:
             raise gr.Error("Nothing to export yet: send a message first.")
-        return self._export(conv.owner, conv.id, fmt)
+        return self.show(conv.owner)(self._export(conv.owner, conv.id, fmt))
 
     def import_ui(self, file, conv: Conversation | None):
         owner = conv.owner if conv else ""
         if self.store is None or not owner:
             raise gr.Error(self.pipeline.history.problem or "Conversations are not saved here.")
+        path = file if isinstance(file, str) else file.name
         try:
-            new_id = self.store.import_archive(owner, file if isinstance(file, str) else file.name)
+            if self.access is not None and self.access.foreign(owner, [path]) is not None:
+                raise UserError("history.not_your_file", name=Path(path).name)
+            new_id = self.store.import_archive(owner, path)
         except UserError as exc:
             raise gr.Error(str(exc)) from None
         opened = self._open(owner, new_id)
-        return opened, render(opened), self.choices(owner, selected=new_id)
+        return opened, self.render(opened), self.choices(owner, selected=new_id)
 
     def _export(self, owner: str, conversation_id: str, fmt: str = "zip") -> str:
         from ..store import NotFound
@@ -127,7 +145,7 @@ class ConversationHandlers:
     def export_api(self, conversation_id: str, conv, request: gr.Request):
         """One of the caller's conversations as a JSON archive (zip with its files)."""
         conv = session_conv(conv, request)
-        return self._export(conv.owner, conversation_id), conv
+        return self.show(conv.owner)(self._export(conv.owner, conversation_id)), conv
 
     def delete_api(self, conversation_id: str, conv, request: gr.Request):
         """Delete one of the caller's conversations; the remaining list."""

@@ -11,12 +11,17 @@ from __future__ import annotations
 import hashlib
 import secrets
 import time
+from pathlib import Path
 
 import gradio as gr
 
 from .. import validate
 from ..conversation import Conversation, Turn, UserError
 from ..pipeline import Pipeline
+from .files import RECEIVED_AT
+
+
+ANONYMOUS = "a-"   # the owner of an API client that sent no secret: it cannot prove who it is
 
 
 def new_secret() -> str:
@@ -26,6 +31,23 @@ def new_secret() -> str:
 def owner_of(secret: str) -> str:
     """The store's name for an owner: a hash, so the database never holds a usable secret."""
     return "o-" + hashlib.sha256(secret.encode()).hexdigest()[:40]
+
+
+def anonymous_owner() -> str:
+    """A fresh owner for a client without a secret (kept for its session only)."""
+    return ANONYMOUS + hashlib.sha256(new_secret().encode()).hexdigest()[:40]
+
+
+def proven(owner: str | None) -> bool:
+    """Whether the owner's client can prove itself on a file request (cookie, bearer, sign-in)."""
+    return bool(owner) and not owner.startswith(ANONYMOUS)
+
+
+def received_at(request: gr.Request | None) -> float | None:
+    """When the request arrived (time.monotonic(), stamped by ui/files.py's middleware): for a
+    queued /chat, when it was sent."""
+    state = getattr(request, "state", None) if request is not None else None
+    return getattr(state, RECEIVED_AT, None) if state is not None else None
 
 
 def bearer(request: gr.Request | None) -> str | None:
@@ -55,16 +77,21 @@ def session_conv(conv: Conversation | None, request: gr.Request | None) -> Conve
     else by a fresh anonymous owner kept for the session."""
     secret = bearer(request)
     owner = (signed_in(request) or (owner_of(secret) if secret else None)
-             or (conv.owner if conv and conv.owner else owner_of(new_secret())))
+             or (conv.owner if conv and conv.owner else anonymous_owner()))
     return conv if conv is not None and conv.owner == owner else Conversation(owner=owner)
 
 
-def render(conv: Conversation | None) -> list[dict]:
-    """Conversation -> Chatbot messages; each chain step is a collapsible 'thought'."""
+def same(path: str) -> str:
+    return path
+
+
+def render(conv: Conversation | None, show=same) -> list[dict]:
+    """Conversation -> Chatbot messages; each chain step is a collapsible 'thought'. show(path):
+    the path to hand out for a file (Handlers.shower: owner-checked serving)."""
     msgs: list[dict] = []
     for t in (conv.turns if conv else []):
         if t.role == "user":
-            msgs += [{"role": "user", "content": {"path": a.path}} for a in t.attachments]
+            msgs += [{"role": "user", "content": {"path": show(a.path)}} for a in t.attachments]
             if t.text:
                 msgs.append({"role": "user", "content": t.text})
             continue
@@ -73,19 +100,19 @@ def render(conv: Conversation | None) -> list[dict]:
                          "metadata": {"title": s.title, "status": "done" if s.done else "pending"}})
         if t.text:
             msgs.append({"role": "assistant", "content": t.text + (" ⏹" if t.stopped else "")})
-        msgs += [{"role": "assistant", "content": {"path": f}} for f in t.files]
+        msgs += [{"role": "assistant", "content": {"path": show(f)}} for f in t.files]
         if t.error:
             msgs.append({"role": "assistant", "content": f"⚠️ {t.error}"})
     return msgs
 
 
-def api_reply(reply: Turn) -> tuple[str, list[str], dict]:
+def api_reply(reply: Turn, show=same) -> tuple[str, list[str], dict]:
     """What /chat returns: text as text, files as downloadable files, the chain as JSON."""
     text = (reply.text + (f"\n\n⚠️ {reply.error}" if reply.error else "")).strip()
     info = {"steps": [{"title": s.title, "detail": s.detail, "done": s.done} for s in reply.steps],
             "stopped": reply.stopped, "error": reply.error, "metrics": reply.metrics, "image_request": reply.card,
             "tools": reply.tools, "sources": reply.sources}
-    return text, list(reply.files), info
+    return text, [show(f) for f in reply.files], info
 
 
 def header(status: dict) -> str:
@@ -93,6 +120,8 @@ def header(status: dict) -> str:
     chain = status["llm"] if status["progress"] == "ready" else f"{status['llm']} — {status['error'] or status['progress']}"
     if status["progress"] == "ready" and not status["sees_images"]:
         chain += " · photos are read by OCR: no vision-language model is available offline"
+    if status.get("engine_reason"):
+        chain += f"` · engine: {status['engine_reason']} `"
     gen = status["generator"] or f"none on this profile ({status['generator_reason']})"
     return (f"**Profile `{status['profile']}`** ({status['reason']}) · model {status['progress']}\n\n"
             f"🖼️ encoder → projector → 💬 LLM: `{chain}`\n\n"
@@ -102,13 +131,51 @@ def header(status: dict) -> str:
 class Handlers:
     """One method per UI event; each takes and returns the session's Conversation."""
 
-    def __init__(self, pipeline: Pipeline):
+    def __init__(self, pipeline: Pipeline, access=None):
         self.pipeline = pipeline
+        self.access = access   # ui/files.Access: files handed out and taken in by owner (None: as they are)
 
-    def _run(self, conv, text, files, draw=False, language=None):
+    def shower(self, conv):
+        """show(path) for the files of this conversation: granted to its owner (ui/files.py)."""
+        if self.access is None or conv is None:
+            return same
+        owner = conv.owner
+        return lambda path: self.access.show(path, owner, proven(owner))
+
+    def _check_files(self, conv, files) -> None:
+        """Another owner's file, sent as this message's file (a path into the store, or another
+        session's upload or picture in Gradio's cache), is refused before anything is kept."""
+        if not files:
+            return
+        owner = conv.owner if conv else ""
+        self.pipeline.history.check_files(owner, files)
+        other = self.access.foreign(owner, files) if self.access is not None else None
+        if other is not None:
+            raise UserError("history.not_your_file", name=Path(other).name)
+
+    def _guard(self, conv, run):
+        """The replies of run; if the client goes away or cancels its job (Gradio closes this
+        generator), the model is stopped and the reply kept, marked stopped."""
+        reply = None
+        try:
+            for reply in run:
+                yield reply
+        except GeneratorExit:
+            conv.stop_event.set()
+            run.close()
+            if reply is not None:
+                reply.stopped = True
+                for step in reply.steps:
+                    step.done = True
+                self.pipeline.history.finish(conv, reply)
+            raise
+
+    def _run(self, conv, text, files, draw=False, language=None, queued_at=None):
         conv = conv or Conversation()   # the page's load event gives every browser its own owner first
-        queued_at, conv.queued_at = conv.queued_at, None
-        for reply in self.pipeline.respond(conv, text, files, draw=draw, queued_at=queued_at, language=language):
+        queued_at = queued_at if queued_at is not None else conv.queued_at
+        conv.queued_at = None
+        for reply in self._guard(conv, self.pipeline.respond(conv, text, files, draw=draw, queued_at=queued_at,
+                                                             language=language)):
             yield conv, reply
 
     def mark_queued(self, conv):
@@ -120,58 +187,74 @@ class Handlers:
     def chat_ui(self, message, conv, draw, request: gr.Request = None):
         try:
             text, files = validate.message(message)
+            self._check_files(conv, files)
         except UserError as exc:   # shown, and the conversation is left as it was
             error = exc.text(browser_language(request))
-            yield render(conv) + [{"role": "assistant", "content": f"⚠️ {error}"}], gr.skip(), conv
+            yield render(conv, self.shower(conv)) + [{"role": "assistant", "content": f"⚠️ {error}"}], gr.skip(), conv
             return
-        for conv, _ in self._run(conv, text, files, draw, browser_language(request)):
-            yield render(conv), None, conv
+        for conv, _ in self._run(conv, text, files, draw, browser_language(request), received_at(request)):
+            yield render(conv, self.shower(conv)), None, conv
 
     def chat_api(self, message, conv, request: gr.Request = None):
         """Send one message ({"text": ..., "files": [...]}); stream the reply text, files and chain steps."""
         conv = session_conv(conv, request)
+        show = self.shower(conv)
         try:
             text, files = validate.message(message)
+            self._check_files(conv, files)
         except UserError as exc:   # nothing is added to the conversation
-            yield (*api_reply(Turn("assistant", error=exc.text(browser_language(request)))), conv)
+            yield (*api_reply(Turn("assistant", error=exc.text(browser_language(request))), show), conv)
             return
-        for conv, reply in self._run(conv, text, files, language=browser_language(request)):
-            yield (*api_reply(reply), conv)
+        for conv, reply in self._run(conv, text, files, language=browser_language(request),
+                                     queued_at=received_at(request)):
+            yield (*api_reply(reply, show), conv)
 
     def redraw_ui(self, conv, prompt, negative, seed, steps):
         conv = conv or Conversation()
         edits = {"prompt": prompt, "negative_prompt": negative, "seed": seed, "steps": steps}
-        for _ in self.pipeline.redraw(conv, edits):
-            yield render(conv), conv
+        for _ in self._guard(conv, self.pipeline.redraw(conv, edits)):
+            yield render(conv, self.shower(conv)), conv
 
     def redraw_api(self, image_request: dict, conv, request: gr.Request = None):
         """Draw an image request again (fields of /chat's info["image_request"]) without asking the LLM."""
         conv = session_conv(conv, request)
-        for reply in self.pipeline.redraw(conv, image_request):   # checked there: validate.image_edits
-            yield (*api_reply(reply), conv)
+        show = self.shower(conv)
+        queued_at = received_at(request)
+        if queued_at is not None and conv.stop_requested_at > queued_at:   # /stop came while it waited
+            stopped = Turn("assistant", stopped=True,
+                           error=UserError("queue.stopped").text(browser_language(request)))
+            yield (*api_reply(stopped, show), conv)
+            return
+        for reply in self._guard(conv, self.pipeline.redraw(conv, image_request)):   # validate.image_edits there
+            yield (*api_reply(reply, show), conv)
 
     def card(self, conv) -> tuple | None:
         """The image card's fields for the last picture (None: leave the card as it is)."""
         req = conv.image_request if conv else None
         return None if req is None else (req.prompt, req.negative_prompt, req.seed, req.steps)
 
-    def stop(self, conv):
+    def stop(self, conv, request: gr.Request = None):
+        """/stop: stop this session's reply, and every message of it still waiting in the queue
+        (a /chat or /redraw sent before this Stop then runs no model: its reply says so)."""
+        conv = session_conv(conv, request) if request is not None else conv
         if conv is not None:
             conv.stop_requested_at = time.monotonic()
             conv.stop_event.set()
+        return conv
 
     def retry(self, conv):
         user = self.pipeline.undo(conv) if conv else None
         if user is None:
-            yield render(conv), conv
+            yield render(conv, self.shower(conv)), conv
             return
         for conv, _ in self._run(conv, user.text, [a.path for a in user.attachments], language=conv.language):
-            yield render(conv), conv
+            yield render(conv, self.shower(conv)), conv
 
     def undo(self, conv):
         user = self.pipeline.undo(conv) if conv else None
-        box_value = {"text": user.text, "files": [a.path for a in user.attachments]} if user else None
-        return render(conv), box_value, conv
+        show = self.shower(conv)
+        box_value = {"text": user.text, "files": [show(a.path) for a in user.attachments]} if user else None
+        return render(conv, show), box_value, conv
 
     def clear(self, conv):
         if conv is not None:
@@ -183,7 +266,7 @@ class Handlers:
         from ..voice_out import read_aloud
         reply = next((t for t in reversed(conv.turns) if t.role == "assistant" and t.text), None) if conv else None
         try:
-            return read_aloud(reply.text if reply else "")
+            return self.shower(conv)(read_aloud(reply.text if reply else ""))
         except UserError as exc:
             raise gr.Error(exc.text(conv.language if conv else None)) from None
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 import gradio as gr
 
 from .conversations import ConversationHandlers
+from .files import SET_OWNER_COOKIE_JS
 from .handlers import Handlers
 from .layout import Layout
 
@@ -19,7 +20,10 @@ def wire_conversations(ui: Layout, c: ConversationHandlers, demo: gr.Blocks, cha
     """The sidebar, and the API for programs: /conversations, /open, /export, /delete, /rename."""
     bar, api, private = ui.sidebar, ui.api, dict(api_visibility="private")
     refresh = dict(fn=c.search, inputs=[bar["search"], ui.conv], outputs=bar["list"], **private)
-    demo.load(c.on_load, ui.owner, [ui.owner, ui.conv, ui.chatbot, bar["list"]], **private)
+    token = gr.Textbox(visible=False)   # the owner cookie's signed value: the page sets it, then shows the chat
+    demo.load(c.on_load, ui.owner, [ui.owner, ui.conv, token, bar["list"]], **private).then(
+        None, token, None, js=SET_OWNER_COOKIE_JS, **private, queue=False).then(
+        c.show_conversation, ui.conv, ui.chatbot, **private)
     bar["list"].input(c.open_ui, [bar["list"], ui.conv], [ui.conv, ui.chatbot], **private)
     bar["new"].click(c.new_chat, ui.conv, [ui.conv, ui.chatbot, bar["list"]], **private)
     bar["search"].change(**refresh)
@@ -61,7 +65,7 @@ def wire_chat(ui: Layout, h: Handlers, demo: gr.Blocks) -> list:
                       **MODEL_SLOT).then(fill_card, [ui.conv], ui.card, **private)
     ui.retry.click(h.retry, [ui.conv], [ui.chatbot, ui.conv], api_name="retry", **MODEL_SLOT)
     ui.speak.click(h.read_aloud, ui.conv, ui.spoken, api_name="read_aloud")
-    ui.stop.click(h.stop, [ui.conv], None, api_name="stop", queue=False)
+    ui.stop.click(h.stop, [ui.conv], [ui.conv], api_name="stop", queue=False)   # also what still waits in the queue
     ui.undo.click(h.undo, [ui.conv], [ui.chatbot, ui.box, ui.conv], api_name="undo")
     cleared = ui.clear.click(h.clear, [ui.conv], [ui.chatbot, ui.box, ui.conv], api_name="clear")
     api["status_button"].click(h.status, None, api["status"], api_name="status", queue=False)
