@@ -1,13 +1,13 @@
-"""CPU engines for the offline text LLM (SmolLM2-135M), same weights, same prompt, one run:
-decode tokens/s and time to first token for a short and a ~2,000-token prompt, each against
-the limit its weight bytes allow at the memory bandwidth measured in this run.
+"""CPU engines for the offline text LLM (SmolLM2-135M), same weights, same prompts, one run:
+decode tokens/s and time to first token for a short and a ~2,000-token prompt, each against the
+limit its weight bytes allow at the memory bandwidth measured in this run; how often each picks the
+same next token as fp32 on document prompts (teacher-forced over fp32's own greedy answers); and
+whether it answers the offline document question right.
 
     .venv/bin/python bench/bench_engine.py [--tokens 64] [--threads N]
 
-Engines: the app's fp32 engine (weights memory-mapped as loaded), the same weights cloned into
-ordinary memory (faster decode reported elsewhere; costs a second resident copy), and PyTorch
-dynamic int8 Linear layers (--engine int8). Also prints whether each engine answers the offline
-document question right, and the resident memory after loading each.
+Engines: transformers fp32 (the GGUF dequantized), PyTorch dynamic int8 Linear layers
+(--engine int8), and llama.cpp on the GGUF's own 4-bit weights (--engine llama.cpp, the default).
 """
 from __future__ import annotations
 
@@ -60,6 +60,66 @@ def measure(model, tok, prompt: str, n: int) -> tuple[float, float]:
     return ttft, (n - 1) / max(total - ttft, 1e-9)
 
 
+def document_prompts(tok, n: int = 8) -> list[list[int]]:
+    """Chat prompts of a page of a real manual plus a question (data/realdocs, tune split), as ids."""
+    import json
+    import pymupdf
+    from scripts.build_realdocs import main as build
+    docs = ROOT / ".cache" / "realdocs"   # the Debian package's FHS manual, fetched once (PROVENANCE.md)
+    if not (docs / "fhs-3.0.pdf").exists():
+        build([str(docs)])
+    pages = pymupdf.open(docs / "fhs-3.0.pdf")
+    qs = [json.loads(line) for line in (ROOT / "data/realdocs/questions.jsonl").read_text().splitlines() if line]
+    qs = [q for q in qs if q.get("split") == "tune" and q.get("lang", "en") == "en"][:n]
+    return [tok.apply_chat_template([{"role": "user", "content": f"Excerpt:\n{pages[10 + 3 * i].get_text()[:1500]}"
+                                      f"\n\nQuestion: {q['question']}"}], add_generation_prompt=True,
+                                    return_dict=True)["input_ids"]
+            for i, q in enumerate(qs)]
+
+
+def agreement(fp32, next_tokens, prompts: list[list[int]], n: int = 48) -> float:
+    """Share of positions where an engine's next token equals fp32's, over fp32's greedy answers."""
+    import torch
+    same = total = 0
+    for ids in prompts:
+        with torch.inference_mode():
+            out = fp32.generate(torch.tensor([ids]), max_new_tokens=n, do_sample=False)[0].tolist()
+            ref = fp32(torch.tensor([out])).logits[0, len(ids) - 1:-1].argmax(-1).tolist()
+        got = next_tokens(out)[len(ids) - 1:len(out) - 1]
+        same += sum(a == b for a, b in zip(got, ref))
+        total += len(ref)
+    return same / total
+
+
+def llamacpp_row(cfg, prompt_ids: dict, n: int):
+    """llama.cpp: (ttft short, ttft long, decode tok/s, next-token function, file bytes)."""
+    import numpy as np
+    from llama_cpp import Llama
+    import os
+    path = Path(cfg.model) / cfg.gguf_file
+    llm = Llama(model_path=str(path), n_ctx=4096, n_threads=os.cpu_count(), logits_all=True, verbose=False)
+    times = {}
+    for name, ids in prompt_ids.items():
+        llm.reset()
+        t = time.perf_counter()
+        gen = llm.generate(ids, top_k=1, temp=0.0)
+        next(gen)
+        times[name] = time.perf_counter() - t
+        if name == "short":
+            t, k = time.perf_counter(), 0
+            for _ in gen:
+                k += 1
+                if k >= n - 1:
+                    break
+            rate = k / (time.perf_counter() - t)
+
+    def next_tokens(ids):
+        llm.reset()
+        llm.eval(ids)
+        return np.asarray(llm.scores[:len(ids)]).argmax(-1).tolist()
+    return times["short"], times["long"], rate, next_tokens, path.stat().st_size
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--tokens", type=int, default=64)
@@ -70,6 +130,7 @@ def main() -> None:
 
     import torch
     from chatbot.conversation import Conversation
+    from chatbot.models import create_backend
     from chatbot.models.text_lm import TransformersLM
     from chatbot.pipeline import Pipeline
     from chatbot.profiles import build_config
@@ -79,27 +140,40 @@ def main() -> None:
     cfg = build_config("offline", engine="fp32", max_new_tokens=40)
     fp32 = TransformersLM(cfg.llm)
     fp32.load()
-    cloned = copy.deepcopy(fp32)
-    for p in cloned.model.parameters():
-        p.data = p.data.clone()
     int8 = copy.deepcopy(fp32)
     int8.model = torch.ao.quantization.quantize_dynamic(int8.model, {torch.nn.Linear}, dtype=torch.qint8)
     bw = bandwidth_gbs()
     short = "Tell me about the sea."
     long = " ".join(["The quarterly report lists revenue, costs and staff for each region."] * 150) + " Summarise."
+    tok = fp32.tokenizer
+    prompts = document_prompts(tok)
     print(f"memory bandwidth {bw:.1f} GB/s; {args.tokens} new tokens; threads {torch.get_num_threads()}")
     pdf = df.make_injection_pdf(Path("/tmp/bench-engine-notes.pdf"))
-    for label, backend in (("fp32 (app default)", fp32), ("fp32 cloned", cloned), ("int8 dynamic", int8)):
-        limit = bw * 1e9 / weight_bytes(backend.model)
-        t_short, r_short = measure(backend.model, backend.tokenizer, short, args.tokens)
-        t_long, r_long = measure(backend.model, backend.tokenizer, long, args.tokens)
-        pipe = Pipeline(cfg)
-        pipe.models.backend, pipe.models.progress = backend, "ready"
-        pipe.models._ready.set()
-        answer = ask(pipe, Conversation(), "What day is the budget meeting?", [pdf]).text
-        print(f"{label:<20} decode {r_short:5.1f} tok/s (limit {limit:5.0f}, {r_short / limit:.2f} of it) · "
-              f"TTFT short {t_short * 1000:5.0f} ms, ~2000-token {t_long:5.2f} s · "
-              f"document answer {'right' if 'thursday' in answer.lower() else 'WRONG'}")
+
+    def answer(engine: str, backend=None) -> str:
+        pipe = Pipeline(build_config("offline", engine=engine, max_new_tokens=40))
+        if backend is not None:
+            pipe.models.backend, pipe.models.progress = backend, "ready"
+            pipe.models._ready.set()
+        text = ask(pipe, Conversation(), "What day is the budget meeting?", [pdf]).text
+        return "right" if "thursday" in text.lower() else "WRONG"
+
+    def row(label, ttft_s, ttft_l, rate, nbytes, agree, right):
+        limit = bw * 1e9 / nbytes
+        print(f"{label:<22} decode {rate:5.1f} tok/s (limit {limit:5.0f}, {rate / limit:.2f} of it) · TTFT short "
+              f"{ttft_s * 1000:5.0f} ms, ~2000-token {ttft_l:5.2f} s · same next token as fp32 {agree:.1%} · "
+              f"document answer {right}")
+
+    for label, backend, engine in (("transformers fp32", fp32, "fp32"), ("PyTorch int8 dynamic", int8, "int8")):
+        t_short, r_short = measure(backend.model, tok, short, args.tokens)
+        t_long, _ = measure(backend.model, tok, long, 2)
+        agree = agreement(fp32.model, lambda ids: backend.model(torch.tensor([ids])).logits[0].argmax(-1).tolist(),
+                          prompts)
+        row(label, t_short, t_long, r_short, weight_bytes(backend.model), agree, answer(engine, backend))
+    ids = {"short": tok(short).input_ids, "long": tok(long).input_ids}
+    t_short, t_long, rate, next_tokens, nbytes = llamacpp_row(cfg.llm, ids, args.tokens)
+    row("llama.cpp Q4_1 GGUF", t_short, t_long, rate, nbytes, agreement(fp32.model, next_tokens, prompts),
+        answer("llama.cpp"))
 
 
 if __name__ == "__main__":

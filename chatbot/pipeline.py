@@ -299,7 +299,9 @@ class Pipeline:
         ttft = t_llm - t_start + stats.ttft_s  # from the message to the first token, encoding included
         reply.metrics = {"ttft_s": round(ttft, 4), "tokens_per_s": round(stats.tokens_per_s, 2),
                          "new_tokens": stats.new_tokens, "prompt_tokens": stats.prompt_tokens,
-                         "reused_tokens": stats.reused_tokens, "images": len(encodings)}
+                         "reused_tokens": stats.reused_tokens, "images": len(encodings),
+                         # the split of the time to first token: encoder + projector, then the LLM's prefill
+                         "encode_s": round(sum(e.seconds for e in encodings), 4), "prefill_s": round(stats.ttft_s, 4)}
         lang = conv.language
         step.detail = (say("step.generate_detail", lang, ttft=ttft, tps=stats.tokens_per_s, new=stats.new_tokens,
                            prompt=stats.prompt_tokens)
