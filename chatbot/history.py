@@ -83,6 +83,27 @@ class History:
             self.store.truncate(conv.owner, conv.id, len(conv.turns))
             conv.saved_turns = len(conv.turns)
 
+    def copy_out(self, attachments: list) -> list:
+        """The attachments, those kept in the file store copied out of it first (into this process's
+        own folder): after Undo the store lets go of files no turn names any more, and Retry or the
+        message put back in the box sends them again."""
+        if self.store is None:
+            return attachments
+        import dataclasses
+        import shutil
+        import uuid
+        from .cleanup import run_dir
+        root, out = Path(self.store.blobs.root).resolve(), []
+        for att in attachments:
+            src = Path(att.path).resolve()
+            if root in src.parents and src.exists():
+                dest = run_dir() / "undone" / uuid.uuid4().hex / (Path(att.name).name or src.name)
+                dest.parent.mkdir(parents=True)
+                shutil.copyfile(src, dest)
+                att = dataclasses.replace(att, path=str(dest))
+            out.append(att)
+        return out
+
     def browser_secret(self) -> str | None:
         """The key that encrypts each browser's owner secret in its localStorage (gr.BrowserState).
         Kept beside the database: with Gradio's default (a new key at every start) a restart would

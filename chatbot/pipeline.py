@@ -62,8 +62,11 @@ class Pipeline:
         conv.clear()
 
     def undo(self, conv: Conversation) -> Turn | None:
-        """Drop the last exchange (here and in the store); the user turn, to put back in the box."""
+        """Drop the last exchange (here and in the store); the user turn, to put back in the box
+        or send again (its files copied out of the store before the store lets them go)."""
         user = conv.undo()
+        if user is not None:
+            user.attachments = self.history.copy_out(user.attachments)
         self.history.truncate(conv)
         return user
 

@@ -72,6 +72,19 @@ def test_undo_and_clear_reach_the_store(saving):
     assert store.list("o-undo") == [] and conv.id != old_id and not conv.turns
 
 
+def test_retry_of_a_restored_photo_turn_sends_the_photo_again(saving, tmp_path):
+    """Undo lets the store release the turn's photo; Retry (or the message put back) still has it."""
+    conv = Conversation(owner="o-retry")
+    ask(saving, conv, "first")
+    ask(saving, conv, "what is this?", [make_photo(tmp_path / "red.png")])
+    restored = saving.open("o-retry", conv.id)
+    user = saving.undo(restored)
+    assert [a.name for a in user.attachments] == ["red.png"]
+    again = ask(saving, restored, user.text, [a.path for a in user.attachments])
+    assert again.error is None and restored.turns[-2].attachments[0].name == "red.png"
+    assert len(saving.history.store.turns("o-retry", conv.id)) == 4
+
+
 def test_a_stored_file_is_accepted_only_from_its_owner(saving, tmp_path):
     """Guards another session sending someone's stored photo path as its own file."""
     alice = Conversation(owner="o-alice")
