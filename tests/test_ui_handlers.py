@@ -45,6 +45,9 @@ def test_header_and_status_come_from_the_pipeline_status(pipe):
     assert "Profile `tiny`" in text and "LlavaMultiModalProjector" in text
     offline = header({**status, "generator": None, "generator_reason": "no weights", "sees_images": False})
     assert "none on this profile (no weights)" in offline and "OCR" in offline
+    korean = header({**status, "generator": None, "generator_reason": "no weights", "sees_images": False}, "ko-KR")
+    assert "프로필 `tiny`" in korean and "이 프로필에는 없습니다 (no weights)" in korean and "engine" not in korean
+    assert "engine: " in text and status["engine_reason"] in text   # the CPU engine and why, in the header
 
 
 def test_uploads_from_the_ui_and_the_api_are_normalised():

@@ -14,8 +14,9 @@ import gradio as gr
 
 from .. import validate
 from ..conversation import Conversation, UserError
+from ..messages import text
 from ..pipeline import Pipeline
-from .handlers import new_secret, owner_of, proven, render, same, session_conv, signed_in
+from .handlers import browser_language, new_secret, owner_of, proven, render, same, session_conv, signed_in
 
 
 class ConversationHandlers:
@@ -41,16 +42,17 @@ class ConversationHandlers:
         return [{"id": c.id, "title": c.title, "updated": c.updated.isoformat(timespec="seconds")}
                 for c in self.store.list(owner, query)]
 
-    def _open(self, owner: str, conversation_id: str) -> Conversation:
+    def _open(self, owner: str, conversation_id: str, lang: str | None = None) -> Conversation:
+        """lang: the reader's language for the error (the browser's, or the conversation's)."""
         from ..store import NotFound
         if self.store is None:
-            raise gr.Error(self.pipeline.history.problem or "Conversations are not saved here.")
+            raise gr.Error(self.pipeline.history.problem or text("conversation.not_saved_here", lang))
         try:
             return self.pipeline.open(owner, validate.conversation_id(conversation_id))
         except UserError as exc:
-            raise gr.Error(str(exc)) from None
+            raise gr.Error(exc.text(lang)) from None
         except NotFound:
-            raise gr.Error(f"Conversation {conversation_id!r} not found.") from None
+            raise gr.Error(text("conversation.not_found", lang, id=conversation_id)) from None
 
     # ---- the browser's sidebar ----------------------------------------------------------
     def choices(self, owner: str, query: str = "", selected: str | None = None):
@@ -74,7 +76,7 @@ class ConversationHandlers:
 
     def open_ui(self, conversation_id: str, conv: Conversation | None):
         owner = conv.owner if conv else ""
-        opened = self._open(owner, conversation_id)
+        opened = self._open(owner, conversation_id, conv.language if conv else None)
         return opened, self.render(opened)
 
     def new_chat(self, conv: Conversation | None):
@@ -97,26 +99,26 @@ class ConversationHandlers:
 
     def export_ui(self, fmt: str, conv: Conversation | None):
         if conv is None or not conv.saved:
-            raise gr.Error("Nothing to export yet: send a message first.")
-        return self.show(conv.owner)(self._export(conv.owner, conv.id, fmt))
+            raise gr.Error(text("conversation.nothing_to_export", conv.language if conv else None))
+        return self.show(conv.owner)(self._export(conv.owner, conv.id, fmt, conv.language))
 
     def import_ui(self, file, conv: Conversation | None):
-        owner = conv.owner if conv else ""
+        owner, lang = (conv.owner, conv.language) if conv else ("", None)
         if self.store is None or not owner:
-            raise gr.Error(self.pipeline.history.problem or "Conversations are not saved here.")
+            raise gr.Error(self.pipeline.history.problem or text("conversation.not_saved_here", lang))
         path = file if isinstance(file, str) else file.name
         try:
             if self.access is not None and self.access.foreign(owner, [path]) is not None:
                 raise UserError("history.not_your_file", name=Path(path).name)
             new_id = self.store.import_archive(owner, path)
         except UserError as exc:
-            raise gr.Error(str(exc)) from None
-        opened = self._open(owner, new_id)
+            raise gr.Error(exc.text(lang)) from None
+        opened = self._open(owner, new_id, lang)
         return opened, self.render(opened), self.choices(owner, selected=new_id)
 
-    def _export(self, owner: str, conversation_id: str, fmt: str = "zip") -> str:
+    def _export(self, owner: str, conversation_id: str, fmt: str = "zip", lang: str | None = None) -> str:
         from ..store import NotFound
-        self._open(owner, conversation_id)   # a well-formed id of this owner, or "not found"
+        self._open(owner, conversation_id, lang)   # a well-formed id of this owner, or "not found"
         folder = Path(tempfile.mkdtemp(prefix="chatbot-export-"))   # a fresh folder per export
         try:
             if fmt == "md":
@@ -125,7 +127,7 @@ class ConversationHandlers:
                 return str(path)
             return str(self.store.export_archive(owner, conversation_id, folder / "conversation.zip"))
         except NotFound:
-            raise gr.Error(f"Conversation {conversation_id!r} not found.") from None
+            raise gr.Error(text("conversation.not_found", lang, id=conversation_id)) from None
 
     # ---- the API -------------------------------------------------------------------------
     def conversations_api(self, conv, request: gr.Request):
@@ -135,7 +137,7 @@ class ConversationHandlers:
 
     def open_api(self, conversation_id: str, conv, request: gr.Request):
         """Open one of the caller's conversations: its turns as JSON; later /chat calls continue it."""
-        conv = self._open(session_conv(conv, request).owner, conversation_id)
+        conv = self._open(session_conv(conv, request).owner, conversation_id, browser_language(request))
         turns = [{"role": t.role, "text": t.text, "error": t.error, "stopped": t.stopped,
                   "steps": [s.title for s in t.steps], "files": t.files, "image_request": t.card,
                   "attachments": [{"name": a.name, "kind": a.kind, "sha256": a.sha256} for a in t.attachments]}
@@ -145,18 +147,18 @@ class ConversationHandlers:
     def export_api(self, conversation_id: str, conv, request: gr.Request):
         """One of the caller's conversations as a JSON archive (zip with its files)."""
         conv = session_conv(conv, request)
-        return self.show(conv.owner)(self._export(conv.owner, conversation_id)), conv
+        return self.show(conv.owner)(self._export(conv.owner, conversation_id, "zip", browser_language(request))), conv
 
     def delete_api(self, conversation_id: str, conv, request: gr.Request):
         """Delete one of the caller's conversations; the remaining list."""
         conv = session_conv(conv, request)
-        opened = self._open(conv.owner, conversation_id)
+        opened = self._open(conv.owner, conversation_id, browser_language(request))
         self.pipeline.forget(opened)
         return self.listing(conv.owner), (Conversation(owner=conv.owner) if conv.id == conversation_id else conv)
 
     def rename_api(self, conversation_id: str, title: str, conv, request: gr.Request):
         """Rename one of the caller's conversations; the list."""
         conv = session_conv(conv, request)
-        self._open(conv.owner, conversation_id)   # not found for anyone else's id
+        self._open(conv.owner, conversation_id, browser_language(request))   # not found for anyone else's id
         self.store.rename(conv.owner, conversation_id, title or "")
         return self.listing(conv.owner), conv

@@ -17,6 +17,7 @@ import gradio as gr
 
 from .. import validate
 from ..conversation import Conversation, Turn, UserError
+from ..messages import text
 from ..pipeline import Pipeline
 from .files import RECEIVED_AT
 
@@ -115,17 +116,17 @@ def api_reply(reply: Turn, show=same) -> tuple[str, list[str], dict]:
     return text, [show(f) for f in reply.files], info
 
 
-def header(status: dict) -> str:
-    """The chain as the page's header: profile and why, what each box runs, loading state."""
+def header(status: dict, lang: str | None = None) -> str:
+    """The chain as the page's header: profile and why, what each box runs, loading state
+    (labels in the reader's language; the reasons are the config's own words)."""
     chain = status["llm"] if status["progress"] == "ready" else f"{status['llm']} — {status['error'] or status['progress']}"
     if status["progress"] == "ready" and not status["sees_images"]:
-        chain += " · photos are read by OCR: no vision-language model is available offline"
+        chain += text("header.ocr", lang)
     if status.get("engine_reason"):
-        chain += f"` · engine: {status['engine_reason']} `"
-    gen = status["generator"] or f"none on this profile ({status['generator_reason']})"
-    return (f"**Profile `{status['profile']}`** ({status['reason']}) · model {status['progress']}\n\n"
-            f"🖼️ encoder → projector → 💬 LLM: `{chain}`\n\n"
-            f"🎨 output projector → generator: `{gen}`\n\n💾 {status.get('saving', '')}")
+        chain += text("header.engine", lang, reason=status["engine_reason"])
+    gen = status["generator"] or text("header.no_generator", lang, reason=status["generator_reason"])
+    return text("header.chain", lang, profile=status["profile"], reason=status["reason"], progress=status["progress"],
+                chain=chain, generator=gen, saving=status.get("saving", ""))
 
 
 class Handlers:
@@ -270,13 +271,13 @@ class Handlers:
         except UserError as exc:
             raise gr.Error(exc.text(conv.language if conv else None)) from None
 
-    def header(self) -> str:
-        return header(self.pipeline.status())
+    def header(self, request: gr.Request = None) -> str:
+        return header(self.pipeline.status(), browser_language(request))
 
     def status(self) -> dict:
         """What /status returns: the profile, why it was chosen, and the models' loading state."""
         return self.pipeline.status()
 
-    def on_load(self) -> str:
+    def on_load(self, request: gr.Request = None) -> str:
         self.pipeline.start()
-        return self.header()
+        return self.header(request)

@@ -70,8 +70,8 @@ def wire_chat(ui: Layout, h: Handlers, demo: gr.Blocks) -> list:
     cleared = ui.clear.click(h.clear, [ui.conv], [ui.chatbot, ui.box, ui.conv], api_name="clear")
     api["status_button"].click(h.status, None, api["status"], api_name="status", queue=False)
 
-    def tick():  # the header follows the loader until it is done
-        return h.header(), gr.Timer(active=h.status()["progress"] not in ("ready", "failed"))
+    def tick(request: gr.Request):  # the header follows the loader until it is done
+        return h.header(request), gr.Timer(active=h.status()["progress"] not in ("ready", "failed"))
     ui.timer.tick(tick, None, [ui.head, ui.timer], **private, queue=False)
     demo.load(h.on_load, None, ui.head, **private, queue=False)
     return [sent, redrawn, cleared]
