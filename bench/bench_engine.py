@@ -130,7 +130,6 @@ def main() -> None:
 
     import torch
     from chatbot.conversation import Conversation
-    from chatbot.models import create_backend
     from chatbot.models.text_lm import TransformersLM
     from chatbot.pipeline import Pipeline
     from chatbot.profiles import build_config

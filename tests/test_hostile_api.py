@@ -277,18 +277,7 @@ def test_cancelling_a_job_in_the_queue_or_while_it_runs(long_app):
     assert turns[-1]["stopped"] and turns[-1]["text"], "the cancelled reply is kept, marked stopped"
 
 
-@pytest.fixture(scope="module")
-def chromium():
-    """Debian Chromium under Playwright, as tests/test_browser.py drives it."""
-    from playwright.sync_api import sync_playwright
-
-    from tests.test_browser import ARGS, CHROMIUM
-    if not Path(CHROMIUM).exists():
-        pytest.fail("Debian chromium is not installed: run scripts/setup.sh (apt-get install chromium)")
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        yield b
-        b.close()
+from tests.test_browser import browser as chromium  # noqa: E402,F401  (the same Chromium fixture)
 
 
 @pytest.mark.browser
