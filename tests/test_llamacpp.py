@@ -43,6 +43,7 @@ def test_the_engine_is_one_config_field_with_its_reason():
 
 
 def test_streams_and_reuses_each_conversations_prefix_across_interleaved_conversations(llama):
+    assert llama.weights.name.endswith(".Q8_0-repack.gguf") and llama.weights.stat().st_size > 10 * 2**20
     first, s1 = run(llama, chat("Name three colours."), "a")
     assert s1.new_tokens == 12 and s1.prompt_tokens > 10 and first
     run(llama, chat("What is two plus two?"), "b")                 # another conversation takes the model
