@@ -34,6 +34,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--max-image-side", type=int, default=env("max_image_side"))
     p.add_argument("--image-splitting", choices=["auto", "on", "off"], default=env("image_splitting", "auto"))
     p.add_argument("--max-new-tokens", type=int, default=int(env("max_new_tokens", 512)))
+    p.add_argument("--min-new-tokens", type=int, default=int(env("min_new_tokens", 0)),
+                   help="replies of at least this many tokens (tests and benchmarks: a fixed length)")
     p.add_argument("--temperature", type=float, default=float(env("temperature", 0.0)))
     p.add_argument("--data-dir", default=env("data_dir", str(DATA_DIR)),
                    help="conversations and their files: SQLite database + file store")
@@ -69,7 +71,8 @@ def make_app(args: argparse.Namespace):
                        device=args.device, engine=args.engine, dtype=args.dtype,
                        quantize=args.quantize, max_image_side=int(args.max_image_side) if args.max_image_side else None,
                        image_splitting={"on": True, "off": False}.get(args.image_splitting),
-                       max_new_tokens=args.max_new_tokens, temperature=args.temperature)
+                       max_new_tokens=args.max_new_tokens, min_new_tokens=args.min_new_tokens,
+                       temperature=args.temperature)
     store, problem = open_store(cfg)
     if problem:
         print(problem, flush=True)   # the app stays up, in memory; the header says the same

@@ -79,6 +79,7 @@ CACHE_DIR = Path(os.environ.get("CHATBOT_CACHE", Path.home() / ".cache" / "multi
 # conversations and their files (SQLite database + content-addressed file store); --data-dir
 DATA_DIR = Path(os.environ.get("CHATBOT_DATA_DIR", Path.home() / ".local" / "share" / "multimodal-chatbot"))
 SAVE_PARTIAL_S = 2.0               # a streaming reply's text is saved this often (crash recovery)
+STREAM_UPDATE_S = 0.05           # while tokens stream, the UI and API get at most 20 updates a second
 
 
 @dataclass(frozen=True)
@@ -96,6 +97,7 @@ class ModelConfig:
     max_image_side: int | None = None  # derived from the device when None
     image_splitting: bool | None = None  # Idefics3 tiling: off on CPU (token cost), on on GPU
     max_new_tokens: int = MAX_NEW_TOKENS
+    min_new_tokens: int = 0           # > 0: replies of a fixed length (tests and benchmarks)
     temperature: float = 0.0          # 0 = greedy: reproducible answers
     top_p: float = 0.9
 

@@ -41,7 +41,7 @@ class Pipeline:
         self.cfg = cfg
         self.models = Models(cfg)
         self.history = history or History()
-        self.sampling = sampling or Sampling(max_new_tokens=cfg.llm.max_new_tokens,
+        self.sampling = sampling or Sampling(max_new_tokens=cfg.llm.max_new_tokens, min_new_tokens=cfg.llm.min_new_tokens,
                                              temperature=cfg.llm.temperature, top_p=cfg.llm.top_p,
                                              repetition_penalty=1.1 if cfg.llm.kind == "text" else 1.0)
 

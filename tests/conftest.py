@@ -45,8 +45,9 @@ def tiny_app(tiny_models):
 
 @pytest.fixture(scope="session")
 def long_app(tiny_models):
-    """Replies of up to 4000 tokens (about a minute): for Stop, and for requests queued behind one."""
-    app = RunningApp("--profile", "tiny", "--max-new-tokens", "4000")
+    """Replies of 30,000 tokens (half a minute or more, however fast the machine): for Stop, and
+    for requests queued behind one."""
+    app = RunningApp("--profile", "tiny", "--max-new-tokens", "30000", "--min-new-tokens", "30000")
     yield app
     app.stop()
 

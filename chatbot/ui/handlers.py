@@ -16,6 +16,7 @@ from pathlib import Path
 import gradio as gr
 
 from .. import validate
+from ..config import STREAM_UPDATE_S
 from ..conversation import Conversation, Turn, UserError
 from ..messages import text
 from ..pipeline import Pipeline
@@ -129,6 +130,25 @@ def header(status: dict, lang: str | None = None) -> str:
                 chain=chain, generator=gen, saving=status.get("saving", ""))
 
 
+def paced(replies, interval: float = STREAM_UPDATE_S):
+    """The replies, new tokens sent at most once per interval (STREAM_UPDATE_S): each update costs the
+    server a diff and a send, and a reader sees no difference above ~20 a second. A new step, and the
+    last reply, always go out at once, so progress never waits behind a slow stage."""
+    last, steps, held = 0.0, -1, None
+    try:
+        for reply in replies:
+            now = time.monotonic()
+            if len(reply.steps) != steps or now - last >= interval:
+                last, steps, held = now, len(reply.steps), None
+                yield reply
+            else:
+                held = reply
+        if held is not None:
+            yield held
+    finally:
+        replies.close()   # a client gone or a job cancelled reaches the pipeline at once (Handlers._guard)
+
+
 class Handlers:
     """One method per UI event; each takes and returns the session's Conversation."""
 
@@ -175,8 +195,8 @@ class Handlers:
         conv = conv or Conversation()   # the page's load event gives every browser its own owner first
         queued_at = queued_at if queued_at is not None else conv.queued_at
         conv.queued_at = None
-        for reply in self._guard(conv, self.pipeline.respond(conv, text, files, draw=draw, queued_at=queued_at,
-                                                             language=language)):
+        for reply in paced(self._guard(conv, self.pipeline.respond(conv, text, files, draw=draw, queued_at=queued_at,
+                                                                   language=language))):
             yield conv, reply
 
     def mark_queued(self, conv):
