@@ -77,6 +77,23 @@ def test_prefix_cache_gives_identical_tokens_and_reuses_the_prompt(vlm):
     assert warm.new_tokens == FIXED.max_new_tokens
 
 
+def test_a_new_conversation_reuses_the_shared_system_prompt_but_never_anothers_photo(vlm):
+    """Guards cross-conversation prefix sharing: the system prompt's KV comes from another
+    conversation, the photo never does (its placeholder ids are alike for every photo), and the
+    reply is what a cold start writes."""
+    system = {"role": "system", "content": [{"type": "text", "text": "You are a careful assistant. " * 12}]}
+    msgs = [system, user(None, "what colour is it?")]
+    red, blue = vlm.encode_images([photo("red")], {}), vlm.encode_images([photo("blue")], {})
+    "".join(vlm.stream(msgs, red, key="a", sampling=FIXED))
+    warm = GenStats()
+    got = "".join(vlm.stream(msgs, blue, key="b", sampling=FIXED, stats=warm))
+    ids = vlm.prompt(msgs, blue)[0]
+    assert 32 <= warm.reused_tokens <= ids.index(vlm.image_token_id)
+    vlm.prefix = PrefixCache()
+    cold = GenStats()
+    assert "".join(vlm.stream(msgs, blue, key="c", sampling=FIXED, stats=cold)) == got and cold.reused_tokens == 0
+
+
 def test_stop_event_ends_decoding_between_tokens(vlm):
     import threading
     stop = threading.Event()

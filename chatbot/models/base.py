@@ -90,8 +90,10 @@ class LocalBackend(Backend):
 
     def stream(self, messages, encodings, *, key, sampling, stop_event=None, stats=None):
         ids, embed_from = self.prompt(messages, encodings)
-        tokens = stream_tokens(self.model, ids, embed_from, prefix=self.prefix, key=key,
-                               eos=self.eos_ids(), sampling=sampling, stop_event=stop_event, stats=stats)
+        image = getattr(self, "image_token_id", None)
+        shareable = ids.index(image) if image in ids else len(ids)   # text before the first photo
+        tokens = stream_tokens(self.model, ids, embed_from, prefix=self.prefix, key=key, eos=self.eos_ids(),
+                               sampling=sampling, stop_event=stop_event, stats=stats, shareable=shareable)
         yield from detokenize(self.tokenizer, tokens)
 
     def forget(self, key: str) -> None:

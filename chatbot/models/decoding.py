@@ -15,6 +15,8 @@ from typing import Callable, Iterator
 
 from ..config import KV_CACHE_MB, KV_CACHE_SESSIONS
 
+SHARED_PREFIX_MIN_TOKENS = 32     # a shorter common start is not worth copying another conversation's cache
+
 
 @dataclass
 class Sampling:
@@ -72,6 +74,21 @@ class PrefixCache:
         while len(self._entries) > self.capacity or (len(self._entries) > 1 and self.bytes > self.budget):
             self._entries.popitem(last=False)
 
+    def shared(self, ids: list[int], limit: int):
+        """(prefix ids, a copy of the cache) of the entry sharing the longest prefix with ids, up to `limit`
+        tokens: every conversation starts with the same system prompt, so a new one need not prefill it
+        again (a photo turn 1 on CPU: bench_photo). None below SHARED_PREFIX_MIN_TOKENS."""
+        import copy
+        best, n = None, 0
+        for cached_ids, cache, _ in self._entries.values():
+            common = min(_common_prefix(cached_ids, ids), limit)
+            if common > n:
+                best, n = cache, common
+        if best is None or n < SHARED_PREFIX_MIN_TOKENS:
+            return None
+        clone = copy.deepcopy(best)   # reuse_prefix crops it to the shared part
+        return ids[:n], clone
+
     def drop(self, key: str) -> None:
         """Forget a conversation: its chat cache and its side caches ('<key>:prompt')."""
         for k in [k for k in self._entries if k == key or k.startswith(key + ":")]:
@@ -117,11 +134,13 @@ def reuse_prefix(entry, ids: list[int]):
 
 def stream_tokens(model, ids: list[int], embed_from: Callable[[int], object] | None, *,
                   prefix: PrefixCache, key: str, eos: set[int], sampling: Sampling,
-                  stop_event=None, stats: GenStats | None = None) -> Iterator[int]:
+                  stop_event=None, stats: GenStats | None = None, shareable: int | None = None) -> Iterator[int]:
     """Yield new token ids for the prompt `ids` ([T] ints, batch of one).
 
     embed_from(start) -> inputs_embeds [1, T-start, hidden] for prompts with images
     (cached image features scattered in); None for text-only prompts.
+    shareable: how many leading tokens mean the same in any conversation (up to the first image,
+    whose placeholder ids are alike for every photo); a new conversation may start from another's cache.
     """
     import torch
     from transformers import DynamicCache
@@ -129,7 +148,9 @@ def stream_tokens(model, ids: list[int], embed_from: Callable[[int], object] | N
     stats = stats if stats is not None else GenStats()
     stats.prompt_tokens = len(ids)
     t0 = time.perf_counter()
-    cache, start = reuse_prefix(prefix.take(key), ids) or (DynamicCache(config=model.config), 0)
+    cache, start = (reuse_prefix(prefix.take(key), ids)
+                    or reuse_prefix(prefix.shared(ids, len(ids) if shareable is None else shareable), ids)
+                    or (DynamicCache(config=model.config), 0))
     stats.reused_tokens = start
     device = model.get_input_embeddings().weight.device
     gen = torch.Generator(device="cpu").manual_seed(sampling.seed)
