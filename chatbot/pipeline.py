@@ -140,7 +140,7 @@ class Pipeline:
                                   documents=context, question=question, tools=tools)
         signal = yield from self._generate(conv, backend, messages, encodings, reply, t_start)
         if passages:   # the supporting sentences quoted, and highlighted on their pages
-            reply.text, reply.sources, files = checkable(reply.text, question, passages, docs)
+            reply.text, reply.sources, files = checkable(reply.text, question, passages, docs, conv.language)
             reply.files += files
         for photo in conv.images():   # the encodings (or OCR text) stay cached: the pixels can go
             photo.image = None
@@ -230,7 +230,7 @@ class Pipeline:
         done, total = docs.embedding_progress
         served = say(f"retrieval.{docs.last_mode}", lang, done=done, total=total)
         expanded = search if docs.last_mode != "whole" else None
-        step.detail, step.done = say("step.served_by", lang, how=served) + "\n\n" + sources(passages, expanded), True
+        step.detail, step.done = say("step.served_by", lang, how=served) + "\n\n" + sources(passages, expanded, lang), True
         return context, passages
 
     def _read_photos(self, conv: Conversation, backend, reply: Turn):

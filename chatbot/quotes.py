@@ -14,7 +14,7 @@ from dataclasses import dataclass, replace
 from .config import MAX_QUOTE_CHARS, MAX_QUOTES
 from .retrieval import Passage, keyword_tokens
 
-SOURCES_HEADING = "**Sources**"
+SOURCES_HEADING = "**Sources**"     # in Korean: "**출처**" (messages.toml reply.sources)
 UNCITED_QUOTES = 2          # a reply without citations: quotes from this many of its passages
 _CITATION = re.compile(r"\[[^\[\]]{0,120}\]")          # [p. 12], [report.pdf slide 3]: not words
 _SENTENCE_END = re.compile(r"(?<=[.!?。])\s+")
@@ -135,14 +135,20 @@ def _shorten(sentence: str) -> str:
     return sentence[:MAX_QUOTE_CHARS].rsplit(" ", 1)[0] + " …"
 
 
-def sources_block(quotes: list[Quote]) -> str:
-    """The block appended to the reply: one quoted line per citation, '' for none."""
+def sources_block(quotes: list[Quote], lang: str | None = None) -> str:
+    """The block appended to the reply: one quoted line per citation, '' for none; headed in the
+    reader's language."""
     if not quotes:
         return ""
+    from .messages import text
     lines = [f'> "{q.text}" — {q.cite()}' for q in quotes]
-    return f"\n\n{SOURCES_HEADING}\n\n" + "\n\n".join(lines)
+    return f"\n\n{text('reply.sources', lang)}\n\n" + "\n\n".join(lines)
 
 
 def without_sources(text: str) -> str:
     """A reply's own words, the Sources block removed (for evaluations of what the LLM wrote)."""
-    return text.split(f"\n\n{SOURCES_HEADING}\n\n", 1)[0]
+    from .messages import LANGUAGES
+    from .messages import text as message
+    for lang in LANGUAGES:
+        text = text.split(f"\n\n{message('reply.sources', lang)}\n\n", 1)[0]
+    return text

@@ -76,6 +76,8 @@ def test_a_document_answer_quotes_a_verbatim_sentence_highlighted_on_its_page(pi
         page_text, words = doc[page - 1].get_text(), doc[page - 1].get_text("words")
     assert quote in squash(page_text) and len(quote.split()) >= 3, "a verbatim sentence of the cited page"
     assert api_reply(reply)[2]["sources"][0]["quote"] == quote
+    korean = reply.text.replace(SOURCES_HEADING, "**출처**")   # a Korean reader's heading
+    assert without_sources(korean) == without_sources(reply.text) != reply.text
 
     _, rects = render_highlighted(str(pdf), page, quote)
     boxes = [pymupdf.Rect(r) for r in rects]
