@@ -37,9 +37,13 @@ def test_printed_words_in_a_photo_are_read_back(offline, tmp_path):
 
 
 def test_the_converted_copy_makes_the_next_start_fast(offline):
-    """Guards the GGUF conversion cache: the second load must not dequantize again."""
+    """Guards the GGUF conversion cache of the transformers engine (--engine fp32/int8; the default
+    llama.cpp engine reads the GGUF itself): the second load must not dequantize again."""
+    from dataclasses import replace
+
     from chatbot.models.text_lm import TransformersLM
-    again = TransformersLM(offline.cfg.llm)
+    TransformersLM(replace(offline.cfg.llm, engine="fp32")).load()   # converts on a fresh cache
+    again = TransformersLM(replace(offline.cfg.llm, engine="fp32"))
     again.load()
     assert (again.converted_path() / "config.json").exists() and again.loaded_from == str(again.converted_path())
 
