@@ -1,6 +1,7 @@
 """Sentence embeddings (retrieval and the draw classifier share them); which model is the config's."""
 from __future__ import annotations
 
+import contextlib
 import functools
 import threading
 
@@ -8,6 +9,26 @@ import threading
 # document's background embeddings) once failed with "ImportError: AutoModelForImageTextToText":
 # the heavy first imports of those two threads take turns.
 IMPORT_LOCK = threading.Lock()
+
+# A new document's background embedding gives way while the LLM answers: on 2 cores the two would
+# slow each other down, and BM25 serves the questions meanwhile. It waits at most EMBED_YIELD_S per
+# batch, so embedding always gets on.
+LLM_IDLE = threading.Event()
+LLM_IDLE.set()
+EMBED_YIELD_S = 15.0
+
+
+@contextlib.contextmanager
+def llm_busy():
+    LLM_IDLE.clear()
+    try:
+        yield
+    finally:
+        LLM_IDLE.set()
+
+
+def yield_to_llm() -> None:
+    LLM_IDLE.wait(EMBED_YIELD_S)
 
 
 @functools.lru_cache(maxsize=4)

@@ -18,6 +18,7 @@ from . import gpu
 from .config import MAX_IMAGES_PER_CONVERSATION, MAX_MESSAGE_CHARS, AppConfig
 from .context import build_messages, ocr_key, photos_in_context
 from .conversation import Attachment, Conversation, Step, Turn, UserError
+from .embeddings import llm_busy
 from .generator import ImageRequest
 from .history import History
 from .loader import Models
@@ -292,11 +293,12 @@ class Pipeline:
         step = Step(f"💬 {backend.describe()}")
         reply.steps.append(step)
         stats, raw, t_llm = GenStats(), "", time.perf_counter()
-        for piece in gpu.stream(backend, messages, encodings, key=conv.id, sampling=self.sampling,
-                                stop_event=conv.stop_event, stats=stats):
-            raw += piece
-            reply.text = hide_signal(raw)  # the <draw> line is for the output projector, not the reader
-            yield reply
+        with llm_busy():   # a document's background embedding waits meanwhile
+            for piece in gpu.stream(backend, messages, encodings, key=conv.id, sampling=self.sampling,
+                                    stop_event=conv.stop_event, stats=stats):
+                raw += piece
+                reply.text = hide_signal(raw)  # the <draw> line is for the output projector, not the reader
+                yield reply
         reply.text, signal = parse_llm_signal(raw)
         reply.stopped = stats.stopped or conv.stop_event.is_set()
         ttft = t_llm - t_start + stats.ttft_s  # from the message to the first token, encoding included

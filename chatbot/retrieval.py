@@ -269,31 +269,32 @@ class DocumentIndex:
 
     def _embed_in_background(self) -> None:
         try:
-            self.embed()
+            self.embed(background=True)
         except Exception as e:   # searches go on with BM25; the pipeline may show this
             self.embedding_error = e
 
-    def embed(self, progress: Callable[[int, int], None] | None = None) -> None:
+    def embed(self, progress: Callable[[int, int], None] | None = None, background: bool = False) -> None:
         """Embed the chunks not embedded yet, in this thread (waits for a running one)."""
         with self._embed_lock:
             with self._lock:
                 start, todo = len(self._vectors), self._chunks[len(self._vectors):]
             if not todo:
                 return
-            from .embeddings import load_embedder
+            from .embeddings import load_embedder, yield_to_llm
             model = load_embedder(self.embedder_path)
             for offset in range(0, len(todo), EMBED_BATCH):
+                if background:
+                    yield_to_llm()   # the LLM answering goes first (embeddings.LLM_IDLE)
                 batch = [c.text for c in todo[offset:offset + EMBED_BATCH]]
-                vectors = model.encode(batch, batch_size=EMBED_BATCH, normalize_embeddings=True,
-                                       convert_to_numpy=True, show_progress_bar=False
-                                       ).astype(np.float32)
+                vectors = model.encode(batch, batch_size=EMBED_BATCH, normalize_embeddings=True, convert_to_numpy=True,
+                                       show_progress_bar=False).astype(np.float32)
                 with self._lock:   # rows always match a prefix of the chunks
                     self._vectors = (vectors if start + offset == 0
                                      else np.vstack([self._vectors, vectors]))
                 if progress:
                     progress(min(offset + EMBED_BATCH, len(todo)), len(todo))
         if not self.embedded:   # chunks added meanwhile
-            self.embed(progress)
+            self.embed(progress, background)
 
     def search(self, question: str, k: int = RETRIEVAL_TOP_K) -> list[Passage]:
         """The k best chunks for the question, best first (self.last_mode says how)."""

@@ -46,7 +46,8 @@ def test_streams_and_reuses_each_conversations_prefix_across_interleaved_convers
     assert llama.weights.name.endswith(".Q8_0-repack.gguf") and llama.weights.stat().st_size > 10 * 2**20
     first, s1 = run(llama, chat("Name three colours."), "a")
     assert s1.new_tokens == 12 and s1.prompt_tokens > 10 and first
-    run(llama, chat("What is two plus two?"), "b")                 # another conversation takes the model
+    _, sb = run(llama, chat("What is two plus two?"), "b")         # another conversation takes the model
+    assert 0 < sb.reused_tokens < sb.prompt_tokens                 # ...from the system prompt a's turn left
     second, s2 = run(llama, chat("Name three colours.", first, "And three animals?"), "a")
     assert s2.reused_tokens >= s1.prompt_tokens                    # a's KV came back from its saved state
     # the cached continuation is what a cold model writes for the same history (greedy)

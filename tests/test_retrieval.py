@@ -144,3 +144,18 @@ def test_eval_command_runs(tmp_path, capsys):
     main([str(tmp_path / "questions.jsonl"), "--profile", "tiny"])
     out = capsys.readouterr().out
     assert re.search(r"questions=\d{2} hit@1=[01]\.\d{3} hit@3=[01]\.\d{3}", out)
+
+
+def test_background_embedding_gives_way_while_the_llm_answers():
+    """Guards embeddings.LLM_IDLE: a batch of a new document's background embedding waits while the
+    LLM streams (on 2 cores the two would slow each other), and goes on as soon as it is done."""
+    import threading
+
+    from chatbot.embeddings import llm_busy, yield_to_llm
+    went_on = threading.Event()
+    with llm_busy():
+        worker = threading.Thread(target=lambda: (yield_to_llm(), went_on.set()))
+        worker.start()
+        assert not went_on.wait(0.3), "no batch while the LLM answers"
+    assert went_on.wait(5), "the next batch as soon as the answer is done"
+    worker.join()

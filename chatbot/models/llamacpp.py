@@ -120,8 +120,8 @@ class LlamaCppLM(Backend):
         state = self.saved.take(key)
         if state is not None:
             self.llm.load_state(state)
-        else:
-            self.llm.reset()
+        # else llama.cpp keeps what it holds: generate() reuses the longest common prefix, so a new
+        # conversation starts from the system prompt all conversations share
         self.holder = key
 
     def stream(self, messages, encodings, *, key, sampling: Sampling, stop_event=None, stats: GenStats | None = None):
