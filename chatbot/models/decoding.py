@@ -69,25 +69,28 @@ class PrefixCache:
         entry = self._entries.pop(key, None)
         return None if entry is None else entry[:2]
 
-    def put(self, key: str, ids: list[int], cache) -> None:
-        self._entries[key] = (ids, cache, cache_bytes(cache))
+    def put(self, key: str, ids: list[int], cache, size: int | None = None) -> None:
+        """size: the bytes the cache holds, when it is not a transformers cache (llama.cpp's state)."""
+        self._entries[key] = (ids, cache, cache_bytes(cache) if size is None else size)
         while len(self._entries) > self.capacity or (len(self._entries) > 1 and self.bytes > self.budget):
             self._entries.popitem(last=False)
 
-    def shared(self, ids: list[int], limit: int):
-        """(prefix ids, a copy of the cache) of the entry sharing the longest prefix with ids, up to `limit`
-        tokens: every conversation starts with the same system prompt, so a new one need not prefill it
-        again (a photo turn 1 on CPU: bench_photo). None below SHARED_PREFIX_MIN_TOKENS."""
-        import copy
+    def shared(self, ids: list[int], limit: int, config):
+        """(prefix ids, a new cache of those positions) from the entry sharing the longest prefix with ids,
+        up to `limit` tokens: every conversation starts with the same system prompt, so a new one need
+        not prefill it again (a photo turn 1 on CPU: bench_photo). None below SHARED_PREFIX_MIN_TOKENS."""
+        from transformers import DynamicCache
         best, n = None, 0
-        for cached_ids, cache, _ in self._entries.values():
+        for cached_ids, cache, _ in list(self._entries.values()):   # a snapshot: a cancelled reply may still put
             common = min(_common_prefix(cached_ids, ids), limit)
             if common > n:
                 best, n = cache, common
         if best is None or n < SHARED_PREFIX_MIN_TOKENS:
             return None
-        clone = copy.deepcopy(best)   # reuse_prefix crops it to the shared part
-        return ids[:n], clone
+        copy = DynamicCache(config=config)   # the shared positions only; the source stays as it is
+        for i, layer in enumerate(best.layers):
+            copy.update(layer.keys[:, :, :n].clone(), layer.values[:, :, :n].clone(), i)
+        return ids[:n], copy
 
     def drop(self, key: str) -> None:
         """Forget a conversation: its chat cache and its side caches ('<key>:prompt')."""
@@ -149,7 +152,7 @@ def stream_tokens(model, ids: list[int], embed_from: Callable[[int], object] | N
     stats.prompt_tokens = len(ids)
     t0 = time.perf_counter()
     cache, start = (reuse_prefix(prefix.take(key), ids)
-                    or reuse_prefix(prefix.shared(ids, len(ids) if shareable is None else shareable), ids)
+                    or reuse_prefix(prefix.shared(ids, len(ids) if shareable is None else shareable, model.config), ids)
                     or (DynamicCache(config=model.config), 0))
     stats.reused_tokens = start
     device = model.get_input_embeddings().weight.device

@@ -4,45 +4,24 @@ llama.cpp reads the GGUF's own quantized weights (4-bit for the bundled SmolLM2)
 quarter of the bytes int8 reads: decode is bound by memory bandwidth on a laptop CPU
 (bench/bench_engine.py). The Backend contract is kept: streaming, Stop between tokens, and a KV
 prefix per conversation: llama.cpp reuses the longest prefix of the sequence it holds, and each
-conversation's state is saved when another conversation takes the model (bounded by KV_CACHE_MB).
+conversation's state is saved when another conversation takes the model (in a PrefixCache, bounded
+by KV_CACHE_MB and KV_CACHE_SESSIONS like the transformers caches).
 """
 from __future__ import annotations
 
 import codecs
 import os
 import time
-from collections import OrderedDict
 from pathlib import Path
 
-from ..config import CACHE_DIR, KV_CACHE_MB, ModelConfig
+from ..config import CACHE_DIR, ModelConfig
 from .base import Backend, Progress
-from .decoding import GenStats, Sampling
+from .decoding import GenStats, PrefixCache, Sampling
 from .text_lm import flatten
 
 CONTEXT_TOKENS = 8192           # llama.cpp's context window for the offline model (SmolLM2: 8k positions)
 REPACK_MAX_MB = 500             # GGUF files up to this size run from a Q8_0 copy (see q8_copy)
 STOP_TOKENS = ("<|im_end|>", "<|endoftext|>", "<|eot_id|>", "<end_of_utterance>")
-
-
-class SavedStates:
-    """conversation id -> llama.cpp state (its KV cache); least recently used dropped over budget_mb."""
-
-    def __init__(self, budget_mb: float = KV_CACHE_MB):
-        self.budget = int(budget_mb * 2**20)
-        self.states: OrderedDict[str, object] = OrderedDict()
-
-    def put(self, key: str, state) -> None:
-        self.states.pop(key, None)
-        self.states[key] = state
-        while len(self.states) > 1 and sum(s.llama_state_size for s in self.states.values()) > self.budget:
-            self.states.popitem(last=False)
-
-    def take(self, key: str):
-        return self.states.pop(key, None)
-
-    def drop(self, key: str) -> None:
-        for k in [k for k in self.states if k == key or k.startswith(key + ":")]:
-            del self.states[k]
 
 
 def q8_copy(src: Path, cache_dir: Path = CACHE_DIR / "converted", progress: Progress = lambda s: None) -> Path:
@@ -87,7 +66,7 @@ class LlamaCppLM(Backend):
     def __init__(self, cfg: ModelConfig):
         self.cfg = cfg
         self.name = cfg.gguf_file or cfg.model
-        self.saved = SavedStates()
+        self.saved = PrefixCache()   # conversation id -> llama.cpp state, bounded like the transformers caches
         self.holder: str | None = None   # the conversation whose tokens llama.cpp holds now
 
     def load(self, progress: Progress = lambda s: None) -> None:
@@ -116,10 +95,11 @@ class LlamaCppLM(Backend):
         if self.holder == key:
             return
         if self.holder is not None and self.llm.n_tokens:
-            self.saved.put(self.holder, self.llm.save_state())
-        state = self.saved.take(key)
-        if state is not None:
-            self.llm.load_state(state)
+            state = self.llm.save_state()
+            self.saved.put(self.holder, [], state, state.llama_state_size)
+        entry = self.saved.take(key)
+        if entry is not None:
+            self.llm.load_state(entry[1])
         # else llama.cpp keeps what it holds: generate() reuses the longest common prefix, so a new
         # conversation starts from the system prompt all conversations share
         self.holder = key
