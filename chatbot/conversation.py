@@ -89,6 +89,10 @@ class Conversation:
     stop_requested_at: float = 0.0              # when Stop was last pressed (monotonic)
     language: str = "en"                        # what the user reads ("ko", "en"): set at each message
 
+    def stopped_since(self, queued_at: float | None) -> bool:
+        """A Stop came after the request that entered the queue at queued_at: it runs no model."""
+        return queued_at is not None and self.stop_requested_at > queued_at
+
     def images(self) -> list[Attachment]:
         """Every image the user has shared so far, in order: they stay in context."""
         return [a for t in self.turns if t.role == "user" for a in t.attachments if a.kind == "image"]

@@ -87,7 +87,7 @@ class Pipeline:
         conv.language = reader_language(language, text or "")   # errors and steps are shown in it
         user, reply = Turn("user", text=text or ""), Turn("assistant")
         try:
-            if queued_at is not None and conv.stop_requested_at > queued_at:
+            if conv.stopped_since(queued_at):
                 reply.stopped = True
                 raise UserError("queue.stopped")
             check_message(text or "", files)
@@ -348,10 +348,13 @@ class Pipeline:
     def _cannot_draw(self, lang: str) -> str:
         return self.cfg.generator.reason or say("draw.no_generator", lang)
 
-    def redraw(self, conv: Conversation, edits: ImageRequest | dict) -> Iterator[Turn]:
-        """The card's Redraw: draw again without asking the LLM. `edits` is a whole ImageRequest,
-        or the card's fields (prompt, negative_prompt, seed, steps, width, height) over the last
-        request, each checked (validate.image_edits) before anything is kept."""
+    def redraw(self, conv: Conversation, edits: ImageRequest | dict, queued_at: float | None = None,
+               language: str | None = None) -> Iterator[Turn]:
+        """The card's Redraw, without the LLM: `edits` is an ImageRequest or the card's fields over the
+        last request, checked (validate.image_edits) before anything is kept; stopped while queued: nothing."""
+        if conv.stopped_since(queued_at):
+            yield Turn("assistant", stopped=True, error=say("queue.stopped", reader_language(language, "")))
+            return
         conv.stop_event.clear()
         reply = Turn("assistant")
         conv.turns.append(reply)

@@ -240,13 +240,8 @@ class Handlers:
         """Draw an image request again (fields of /chat's info["image_request"]) without asking the LLM."""
         conv = session_conv(conv, request)
         show = self.shower(conv)
-        queued_at = received_at(request)
-        if queued_at is not None and conv.stop_requested_at > queued_at:   # /stop came while it waited
-            stopped = Turn("assistant", stopped=True,
-                           error=UserError("queue.stopped").text(browser_language(request)))
-            yield (*api_reply(stopped, show), conv)
-            return
-        for reply in self._guard(conv, self.pipeline.redraw(conv, image_request)):   # validate.image_edits there
+        redraw = self.pipeline.redraw(conv, image_request, received_at(request), browser_language(request))
+        for reply in self._guard(conv, redraw):   # checked there: validate.image_edits, a Stop while queued
             yield (*api_reply(reply, show), conv)
 
     def card(self, conv) -> tuple | None:
