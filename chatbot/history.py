@@ -93,10 +93,10 @@ class History:
         import shutil
         import uuid
         from .cleanup import run_dir
-        root, out = Path(self.store.blobs.root).resolve(), []
+        out = []
         for att in attachments:
             src = Path(att.path).resolve()
-            if root in src.parents and src.exists():
+            if self.in_store(src) and src.exists():
                 dest = run_dir() / "undone" / uuid.uuid4().hex / (Path(att.name).name or src.name)
                 dest.parent.mkdir(parents=True)
                 shutil.copyfile(src, dest)
@@ -119,15 +119,18 @@ class History:
             tmp.replace(path)
         return path.read_text().strip()
 
+    def in_store(self, path: Path) -> bool:
+        """Whether a resolved path lies in the file store (a store must be open)."""
+        return Path(self.store.blobs.root).resolve() in path.parents
+
     def check_files(self, owner: str, paths: list[str]) -> None:
         """A path into the file store is accepted only from its owner: anyone else sending it
         (a URL seen once, a guessed name) gets "not one of your files", as if it did not exist."""
         if self.store is None:
             return
-        root = Path(self.store.blobs.root).resolve()
         for p in paths:
             resolved = Path(p).resolve()
-            if root in resolved.parents:
+            if self.in_store(resolved):
                 sha = self.store.blobs.sha_of(resolved)
                 if not (owner and sha and self.store.owns(owner, sha)):
                     raise UserError("history.not_your_file", name=resolved.name)
