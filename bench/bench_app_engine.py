@@ -14,6 +14,7 @@ Run it alone: two cores are easily saturated.
 from __future__ import annotations
 
 import argparse
+import functools
 import statistics
 import sys
 import tempfile
@@ -23,7 +24,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench_engine import bandwidth_gbs  # noqa: E402
+from bench_engine import bandwidth_gbs, llamacpp_times, measure  # noqa: E402
 
 SHORT = "Tell me about the history of the bicycle and how its design changed over the years."
 QUESTION = "According to the handbook, what does the maintenance team check every morning?"
@@ -66,8 +67,9 @@ def through_app(engine: str, doc: Path, repeats: int) -> dict:
         app.stop()
 
 
-def raw_transformers(prompt_tokens: int, new_tokens: int) -> tuple[float, float, int]:
-    """(ttft s, tokens/s, weight bytes): fp32 generate, weights in ordinary memory, greedy."""
+@functools.lru_cache(maxsize=None)
+def fp32_model():
+    """The offline weights in transformers fp32, out of the memory map: the fastest fp32 decode here."""
     import torch
     from transformers import AutoModelForCausalLM
     from chatbot.models.text_lm import TransformersLM
@@ -76,48 +78,41 @@ def raw_transformers(prompt_tokens: int, new_tokens: int) -> tuple[float, float,
     model = AutoModelForCausalLM.from_pretrained(path, dtype=torch.float32).eval()
     with torch.no_grad():
         for p in model.parameters():
-            p.data = p.data.clone()   # out of the memory map: the fastest fp32 decode here
-    ids = torch.randint(100, 40000, (1, prompt_tokens))
-    with torch.inference_mode():
-        t = time.perf_counter()
-        model.generate(ids, max_new_tokens=1, min_new_tokens=1, do_sample=False)
-        ttft = time.perf_counter() - t
-        short = ids[:, :8]
-        t = time.perf_counter()
-        model.generate(short, max_new_tokens=1, min_new_tokens=1, do_sample=False)
-        one = time.perf_counter() - t
-        t = time.perf_counter()
-        model.generate(short, max_new_tokens=new_tokens, min_new_tokens=new_tokens, do_sample=False,
-                       repetition_penalty=1.1)
-        tps = (new_tokens - 1) / (time.perf_counter() - t - one)   # decode only: the first token's time off
-    return ttft, tps, sum(p.numel() * p.element_size() for p in model.parameters())
+            p.data = p.data.clone()
+    return model
 
 
-def raw_llamacpp(prompt_tokens: int, new_tokens: int) -> tuple[float, float, int]:
-    """(ttft s, tokens/s, file bytes) for llama.cpp on the bundled GGUF, greedy, all cores."""
+@functools.lru_cache(maxsize=None)
+def llama():
+    """llama.cpp on the offline GGUF in its fastest form here (the Q8_0 repack), all cores."""
     import os
     from llama_cpp import Llama
     from chatbot.models.llamacpp import q8_copy
     from chatbot.profiles import build_config
     llm_cfg = build_config("offline").llm
-    path = q8_copy(Path(llm_cfg.model) / llm_cfg.gguf_file)   # its fastest form here (see q8_copy)
+    path = q8_copy(Path(llm_cfg.model) / llm_cfg.gguf_file)
     threads = os.cpu_count()
-    llm = Llama(model_path=str(path), n_ctx=4096, n_threads=threads, n_threads_batch=threads, n_batch=512,
-                verbose=False)
+    return Llama(model_path=str(path), n_ctx=4096, n_threads=threads, n_threads_batch=threads, n_batch=512,
+                 verbose=False), path.stat().st_size
+
+
+def raw_transformers(prompt_tokens: int, new_tokens: int) -> tuple[float, float, int]:
+    """(ttft s for prompt_tokens, decode tokens/s with the app's repetition penalty, weight bytes)."""
+    import torch
+    model = fp32_model()
+    ids = torch.randint(100, 40000, (1, prompt_tokens))
+    ttft, _ = measure(model, ids, 2)
+    _, tps = measure(model, ids[:, :8], new_tokens, repetition_penalty=1.1)
+    return ttft, tps, sum(p.numel() * p.element_size() for p in model.parameters())
+
+
+def raw_llamacpp(prompt_tokens: int, new_tokens: int) -> tuple[float, float, int]:
+    """The same for llama.cpp (file bytes)."""
+    llm, nbytes = llama()
     ids = [100 + (i * 7919) % 40000 for i in range(prompt_tokens)]
-    t = time.perf_counter()
-    next(llm.generate(ids, top_k=1, temp=0.0))
-    ttft = time.perf_counter() - t
-    llm.reset()
-    gen, n = llm.generate(ids[:8], top_k=1, temp=0.0, repeat_penalty=1.1), 0
-    t = time.perf_counter()
-    for _tok in gen:
-        n += 1
-        if n == 1:
-            t = time.perf_counter()
-        if n >= new_tokens:
-            break
-    return ttft, (n - 1) / (time.perf_counter() - t), path.stat().st_size
+    ttft, _ = llamacpp_times(llm, ids, 1)
+    _, tps = llamacpp_times(llm, ids[:8], new_tokens, repeat_penalty=1.1)
+    return ttft, tps, nbytes
 
 
 def main() -> None:

@@ -46,18 +46,31 @@ def weight_bytes(model) -> int:
     return total
 
 
-def measure(model, tok, prompt: str, n: int) -> tuple[float, float]:
-    """(time to first token s, decode tokens/s) with greedy generate."""
+def measure(model, ids, n: int, **gen) -> tuple[float, float]:
+    """(time to first token s, decode tokens/s) with greedy transformers generate on ids [1, T]."""
     import torch
-    ids = tok(prompt, return_tensors="pt").input_ids
     with torch.inference_mode():
         t = time.perf_counter()
-        model.generate(ids, max_new_tokens=1, do_sample=False)
+        model.generate(ids, max_new_tokens=1, do_sample=False, **gen)
         ttft = time.perf_counter() - t
         t = time.perf_counter()
-        model.generate(ids, max_new_tokens=n, min_new_tokens=n, do_sample=False)
+        model.generate(ids, max_new_tokens=n, min_new_tokens=n, do_sample=False, **gen)
         total = time.perf_counter() - t
     return ttft, (n - 1) / max(total - ttft, 1e-9)
+
+
+def llamacpp_times(llm, ids: list[int], n: int, **gen) -> tuple[float, float]:
+    """(time to first token s, decode tokens/s) with greedy llama.cpp generate from a fresh state."""
+    llm.reset()
+    t = time.perf_counter()
+    tokens = llm.generate(ids, top_k=1, temp=0.0, **gen)
+    next(tokens)
+    ttft, t, k = time.perf_counter() - t, time.perf_counter(), 0
+    for _ in tokens:
+        k += 1
+        if k >= n - 1:
+            break
+    return ttft, k / max(time.perf_counter() - t, 1e-9)
 
 
 def document_prompts(tok, n: int = 8) -> list[list[int]]:
@@ -99,20 +112,8 @@ def llamacpp_row(cfg, prompt_ids: dict, n: int):
     from chatbot.models.llamacpp import q8_copy
     path = q8_copy(Path(cfg.model) / cfg.gguf_file)   # what the app runs: the Q8_0 repack of the bundled Q4_1
     llm = Llama(model_path=str(path), n_ctx=4096, n_threads=os.cpu_count(), verbose=False)
-    times = {}
-    for name, ids in prompt_ids.items():
-        llm.reset()
-        t = time.perf_counter()
-        gen = llm.generate(ids, top_k=1, temp=0.0)
-        next(gen)
-        times[name] = time.perf_counter() - t
-        if name == "short":
-            t, k = time.perf_counter(), 0
-            for _ in gen:
-                k += 1
-                if k >= n - 1:
-                    break
-            rate = k / (time.perf_counter() - t)
+    t_short, rate = llamacpp_times(llm, prompt_ids["short"], n)
+    t_long, _ = llamacpp_times(llm, prompt_ids["long"], 1)
 
     scorer = Llama(model_path=str(path), n_ctx=4096, n_threads=os.cpu_count(), logits_all=True, verbose=False)
 
@@ -120,7 +121,7 @@ def llamacpp_row(cfg, prompt_ids: dict, n: int):
         scorer.reset()
         scorer.eval(ids)
         return np.asarray(scorer.scores[:len(ids)]).argmax(-1).tolist()
-    return times["short"], times["long"], rate, next_tokens, path.stat().st_size
+    return t_short, t_long, rate, next_tokens, path.stat().st_size
 
 
 def main() -> None:
@@ -167,8 +168,8 @@ def main() -> None:
               f"document answer {right}")
 
     for label, backend, engine in (("transformers fp32", fp32, "fp32"), ("PyTorch int8 dynamic", int8, "int8")):
-        t_short, r_short = measure(backend.model, tok, short, args.tokens)
-        t_long, _ = measure(backend.model, tok, long, 2)
+        t_short, r_short = measure(backend.model, tok(short, return_tensors="pt").input_ids, args.tokens)
+        t_long, _ = measure(backend.model, tok(long, return_tensors="pt").input_ids, 2)
         agree = agreement(fp32.model, lambda ids: backend.model(torch.tensor([ids])).logits[0].argmax(-1).tolist(),
                           prompts)
         row(label, t_short, t_long, r_short, weight_bytes(backend.model), agree, answer(engine, backend))
