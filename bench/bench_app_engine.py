@@ -84,16 +84,12 @@ def fp32_model():
 
 @functools.lru_cache(maxsize=None)
 def llama():
-    """llama.cpp on the offline GGUF in its fastest form here (the Q8_0 repack), all cores."""
-    import os
-    from llama_cpp import Llama
-    from chatbot.models.llamacpp import q8_copy
+    """llama.cpp on the offline GGUF in its fastest form here (the Q8_0 repack, the app's settings)."""
+    from chatbot.models.llamacpp import open_llama, q8_copy
     from chatbot.profiles import build_config
     llm_cfg = build_config("offline").llm
     path = q8_copy(Path(llm_cfg.model) / llm_cfg.gguf_file)
-    threads = os.cpu_count()
-    return Llama(model_path=str(path), n_ctx=4096, n_threads=threads, n_threads_batch=threads, n_batch=512,
-                 verbose=False), path.stat().st_size
+    return open_llama(path, n_ctx=4096), path.stat().st_size
 
 
 def raw_transformers(prompt_tokens: int, new_tokens: int) -> tuple[float, float, int]:

@@ -48,6 +48,9 @@ class Models:
                     raise RuntimeError(problem)
             backend = create_backend(self.cfg.llm)
             backend.load(progress=lambda s: setattr(self, "progress", f"loading {s}"))
+            from .context import system_prompt
+            from .conversation import Conversation
+            backend.warm(system_prompt(Conversation(), self.can_draw, documents=False))
             self.backend = backend
             self.progress = "ready"
         except Exception as exc:  # shown in the chat and the header, the app stays up

@@ -45,6 +45,9 @@ class Backend:
                   if isinstance(m["content"], str) else m["content"]} for m in messages]
         return "".join(self.stream(parts, [], key=key, sampling=Sampling(max_new_tokens=max_new_tokens)))
 
+    def warm(self, system: str) -> None:
+        """Prefill the system prompt conversations start with, before the first one needs it."""
+
     def forget(self, key: str) -> None:
         """Release per-conversation state (KV cache) when a conversation is cleared."""
 
