@@ -57,6 +57,16 @@ def test_streams_and_reuses_each_conversations_prefix_across_interleaved_convers
     assert s3.reused_tokens == 0 and again == second
 
 
+def test_the_system_prompt_is_prefilled_before_the_first_conversation(llama):
+    system = [{"role": "system", "content": [{"type": "text", "text": "You are a terse assistant. " * 8}]}]
+    llama.warm(system[0]["content"][0]["text"])   # what the loader does once the model is loaded
+    warm, s = run(llama, system + chat("Name a fruit."), "w1")
+    assert s.reused_tokens >= len(llama.prompt_ids(system)) - 4   # all but the assistant header warmed
+    llama.llm.reset()
+    cold, c = run(llama, system + chat("Name a fruit."), "w2")
+    assert c.reused_tokens == 0 and cold == warm
+
+
 def test_stop_between_tokens_and_forget(llama):
     stop = threading.Event()
     pieces = []
