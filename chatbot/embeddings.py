@@ -10,7 +10,7 @@ import threading
 # the heavy first imports of those two threads take turns.
 IMPORT_LOCK = threading.Lock()
 
-# A new document's background embedding gives way while the LLM answers: on 2 cores the two would
+# A new document's background embedding gives way while a turn is answered: on 2 cores the two would
 # slow each other down, and BM25 serves the questions meanwhile. It waits at most EMBED_YIELD_S per
 # batch, so embedding always gets on.
 LLM_IDLE = threading.Event()
@@ -18,13 +18,22 @@ LLM_IDLE.set()
 EMBED_YIELD_S = 15.0
 
 
+_busy = [0]   # turns in progress (LLM_IDLE is set when none is)
+_busy_lock = threading.Lock()
+
+
 @contextlib.contextmanager
 def llm_busy():
-    LLM_IDLE.clear()
+    with _busy_lock:
+        _busy[0] += 1
+        LLM_IDLE.clear()
     try:
         yield
     finally:
-        LLM_IDLE.set()
+        with _busy_lock:
+            _busy[0] -= 1
+            if not _busy[0]:
+                LLM_IDLE.set()
 
 
 def yield_to_llm() -> None:

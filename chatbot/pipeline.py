@@ -105,9 +105,10 @@ class Pipeline:
         self.history.save(conv, reply, "streaming")
         yield reply
         try:
-            for partial in self._answer(conv, user, reply, draw, language):
-                yield partial
-                self.history.save_partial(conv, reply)
+            with llm_busy():   # the whole turn: a new document's background embedding waits till it ends
+                for partial in self._answer(conv, user, reply, draw, language):
+                    yield partial
+                    self.history.save_partial(conv, reply)
         except UserError as exc:
             reply.error = exc.text(conv.language)
         except Exception as exc:
@@ -293,12 +294,11 @@ class Pipeline:
         step = Step(f"💬 {backend.describe()}")
         reply.steps.append(step)
         stats, raw, t_llm = GenStats(), "", time.perf_counter()
-        with llm_busy():   # a document's background embedding waits meanwhile
-            for piece in gpu.stream(backend, messages, encodings, key=conv.id, sampling=self.sampling,
-                                    stop_event=conv.stop_event, stats=stats):
-                raw += piece
-                reply.text = hide_signal(raw)  # the <draw> line is for the output projector, not the reader
-                yield reply
+        for piece in gpu.stream(backend, messages, encodings, key=conv.id, sampling=self.sampling,
+                                stop_event=conv.stop_event, stats=stats):
+            raw += piece
+            reply.text = hide_signal(raw)  # the <draw> line is for the output projector, not the reader
+            yield reply
         reply.text, signal = parse_llm_signal(raw)
         reply.stopped = stats.stopped or conv.stop_event.is_set()
         ttft = t_llm - t_start + stats.ttft_s  # from the message to the first token, encoding included

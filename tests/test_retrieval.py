@@ -156,6 +156,8 @@ def test_background_embedding_gives_way_while_the_llm_answers():
     with llm_busy():
         worker = threading.Thread(target=lambda: (yield_to_llm(), went_on.set()))
         worker.start()
-        assert not went_on.wait(0.3), "no batch while the LLM answers"
+        with llm_busy():   # a second turn answered at once, ending first
+            assert not went_on.wait(0.3), "no batch while the LLM answers"
+        assert not went_on.wait(0.3), "still none while the other turn goes on"
     assert went_on.wait(5), "the next batch as soon as the answer is done"
     worker.join()
