@@ -84,9 +84,9 @@ def _llm(profile: str, llm: ModelConfig, model: str | None, server_url: str | No
 
 def _engine(llm: ModelConfig) -> ModelConfig:
     """The CPU engine, chosen by measurement on 2 cores (bench/bench_app_engine.py, bench_photo.py).
-    A GGUF text LM: llama.cpp on the file's own 4-bit weights decodes ~4x faster than transformers fp32
+    A GGUF text LM: llama.cpp on the file's weights (repacked as Q8_0) decodes ~7x faster than transformers fp32
     and picks the same next token as fp32 at 97% of positions on document prompts; PyTorch dynamic
-    int8 is ~3x faster but agrees at only 58%, so it stays behind --engine int8. A VLM: int8 vision
+    int8 is ~3x faster but agrees at only 56%, so it stays behind --engine int8. A VLM: int8 vision
     encoder and projector (the encoder is most of a photo turn; features within cosine 0.998 of fp32)."""
     import importlib.util
     if llm.engine == "llama.cpp" and not (llm.gguf_file and importlib.util.find_spec("llama_cpp")):
@@ -98,10 +98,10 @@ def _engine(llm: ModelConfig) -> ModelConfig:
         return replace(llm, engine="int8", engine_reason="int8 vision encoder and projector on CPU: photo turns "
                                                          "~2x faster, features within cosine 0.998 of fp32")
     if llm.gguf_file and importlib.util.find_spec("llama_cpp"):
-        return replace(llm, engine="llama.cpp", engine_reason="llama.cpp on the GGUF's 4-bit weights: ~4x the "
-                                                              "decode speed of fp32, 97% the same next tokens")
+        return replace(llm, engine="llama.cpp", engine_reason="llama.cpp on the GGUF's weights: ~7x the decode "
+                                                              "speed of fp32, 97% the same next tokens")
     return replace(llm, engine="fp32", engine_reason="fp32: llama-cpp-python is not installed "
-                                                     "(scripts/install_llamacpp.sh); int8 agrees with fp32 on only 58% of tokens")
+                                                     "(scripts/install_llamacpp.sh); int8 agrees with fp32 on only 56% of tokens")
 
 
 def embeddings_for_profile(profile: str) -> str:

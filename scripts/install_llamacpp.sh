@@ -31,6 +31,7 @@ if ! ls "$WHEELS"/llama_cpp_python-*.whl >/dev/null 2>&1; then
         $SUDO apt-get update -qq && $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq g++ >/dev/null
     fi
     echo "compiling llama-cpp-python $VERSION ($VARIANT build, about 5 minutes on 2 cores, once)"
+    rm -rf "$WHEELS.tmp"
     "$PIP" wheel -q --no-deps --no-cache-dir -w "$WHEELS.tmp" "llama-cpp-python==$VERSION"
     mv "$WHEELS.tmp" "$WHEELS"
 fi
