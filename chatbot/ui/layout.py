@@ -88,7 +88,8 @@ def build_layout(header_text: str, browser_secret: str | None = None) -> Layout:
     chatbot = gr.Chatbot(label=I18N("chat"), height=560, buttons=["copy"])
     box = gr.MultimodalTextbox(placeholder=I18N("placeholder"), file_count="multiple",
                                sources=["upload", "microphone"], max_plain_text_length=MAX_MESSAGE_CHARS * 2,
-                               show_label=False, autofocus=True, elem_id="chat-box")
+                               show_label=False, autofocus=True, elem_id="chat-box",
+                               interactive=False)   # until the page's load event has given it its owner
     draw_toggle = gr.Checkbox(False, label=I18N("draw"))
     with gr.Row():
         stop = gr.Button(I18N("stop"), variant="stop", size="sm")

@@ -23,7 +23,8 @@ def wire_conversations(ui: Layout, c: ConversationHandlers, demo: gr.Blocks, cha
     token = gr.Textbox(visible=False)   # the owner cookie's signed value: the page sets it, then shows the chat
     demo.load(c.on_load, ui.owner, [ui.owner, ui.conv, token, bar["list"]], **private).then(
         None, token, None, js=SET_OWNER_COOKIE_JS, **private, queue=False).then(
-        c.show_conversation, ui.conv, ui.chatbot, **private)
+        c.show_conversation, ui.conv, ui.chatbot, **private).then(
+        lambda: gr.update(interactive=True), None, ui.box, **private, queue=False)   # a message sent sooner had no owner
     bar["list"].input(c.open_ui, [bar["list"], ui.conv], [ui.conv, ui.chatbot], **private)
     bar["new"].click(c.new_chat, ui.conv, [ui.conv, ui.chatbot, bar["list"]], **private)
     bar["search"].change(**refresh)
