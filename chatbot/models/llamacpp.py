@@ -26,11 +26,13 @@ STOP_TOKENS = ("<|im_end|>", "<|endoftext|>", "<|eot_id|>", "<end_of_utterance>"
 
 def open_llama(path: Path, n_ctx: int = CONTEXT_TOKENS, **extra):
     """llama.cpp on a GGUF with the app's settings (the benchmarks open it the same way): every core
-    (llama-cpp-python's default is half), flash attention (2,000-token prefill 3.7 -> 3.0 s)."""
+    for prefill and decode (llama-cpp-python's default is half; one decode thread left a core to the
+    server streaming the reply but was slower through the app, 110 against 121 tokens/s), flash
+    attention (2,000-token prefill 3.7 -> 3.0 s)."""
     from llama_cpp import Llama
-    threads = max(1, os.cpu_count() or 1)
-    return Llama(model_path=str(path), n_ctx=n_ctx, n_threads=threads, n_threads_batch=threads, n_batch=512,
-                 flash_attn=True, verbose=False, **extra)
+    cores = max(1, os.cpu_count() or 1)
+    return Llama(model_path=str(path), n_ctx=n_ctx, n_threads=cores, n_threads_batch=cores,
+                 n_batch=512, flash_attn=True, verbose=False, **extra)
 
 
 def q8_copy(src: Path, cache_dir: Path = CACHE_DIR / "converted", progress: Progress = lambda s: None) -> Path:
@@ -82,7 +84,7 @@ class LlamaCppLM(Backend):
         from transformers import AutoTokenizer
         path = Path(self.cfg.model) / self.cfg.gguf_file if self.cfg.gguf_file else Path(self.cfg.model)
         self.weights = q8_copy(path, progress=progress)
-        progress(f"llama.cpp: {self.weights.name} ({os.cpu_count()} threads)")
+        progress(f"llama.cpp: {self.weights.name}")
         self.llm = open_llama(self.weights)
         # the chat template and special tokens as transformers reads them from the same GGUF
         self.tokenizer = AutoTokenizer.from_pretrained(str(path.parent), gguf_file=path.name)
