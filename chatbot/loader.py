@@ -7,6 +7,7 @@ import time
 import traceback
 from typing import Iterator
 
+from . import gpu
 from .config import AppConfig
 
 LOAD_POLL_S = 0.5
@@ -51,6 +52,8 @@ class Models:
             from .context import system_prompt
             from .conversation import Conversation
             backend.warm(system_prompt(Conversation(), self.can_draw, documents=False))
+            if gpu.ON_ZEROGPU:   # a forked GPU worker sees only the models held before it forks
+                gpu.hold(llm=backend, generator=self.generator())
             self.backend = backend
             self.progress = "ready"
         except Exception as exc:  # shown in the chat and the header, the app stays up

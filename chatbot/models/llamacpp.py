@@ -140,7 +140,7 @@ class LlamaCppLM(Backend):
             if t_first is None:
                 t_first = time.perf_counter()
                 stats.ttft_s = t_first - t0
-            stats.new_tokens = n + 1
+            stats.new_tokens, stats.decode_s = n + 1, time.perf_counter() - t_first
             piece = decoder.decode(self.llm.detokenize([tok], special=False))
             if piece:
                 yield piece
@@ -149,8 +149,6 @@ class LlamaCppLM(Backend):
                 break
             if stats.new_tokens >= sampling.max_new_tokens:
                 break
-        if t_first is not None:
-            stats.decode_s = time.perf_counter() - t_first
 
     def forget(self, key: str) -> None:
         self.saved.drop(key)

@@ -123,7 +123,7 @@ class TransformersVLM(LocalBackend):
             mask = part == self.image_token_id
             if mask.any():
                 before = ids[:start].count(self.image_token_id)
-                emb[mask] = feats[before:before + int(mask.sum())].to(emb.dtype)
+                emb[mask] = feats[before:before + int(mask.sum())].to(emb.device, emb.dtype)
             return emb[None]
         return ids, embed_from
 
