@@ -49,11 +49,10 @@ class Models:
                     raise RuntimeError(problem)
             backend = create_backend(self.cfg.llm)
             backend.load(progress=lambda s: setattr(self, "progress", f"loading {s}"))
-            from .context import system_prompt
-            from .conversation import Conversation
-            backend.warm(system_prompt(Conversation(), self.can_draw, documents=False))
             if gpu.ON_ZEROGPU:   # a forked GPU worker sees only the models held before it forks
                 gpu.hold(llm=backend, generator=self.generator())
+            else:   # (there the model runs only inside GPU functions)
+                self._warm(backend)
             self.backend = backend
             self.progress = "ready"
         except Exception as exc:  # shown in the chat and the header, the app stays up
@@ -63,6 +62,16 @@ class Models:
         finally:
             self.load_seconds = time.perf_counter() - t
             self._ready.set()
+
+    def _warm(self, backend) -> None:
+        """The system prompt prefilled now, so that the first conversation does not wait for it."""
+        from .context import system_prompt
+        from .conversation import Conversation
+        self.progress = "loading the system prompt"
+        try:
+            backend.warm(system_prompt(Conversation(), self.can_draw, documents=False))
+        except Exception:   # only a head start is lost
+            traceback.print_exc()
 
     @property
     def can_draw(self) -> bool:

@@ -94,6 +94,18 @@ def test_a_new_conversation_reuses_the_shared_system_prompt_but_never_anothers_p
     assert "".join(vlm.stream(msgs, blue, key="c", sampling=FIXED, stats=cold)) == got and cold.reused_tokens == 0
 
 
+def test_the_system_prompt_warmed_at_load_starts_the_first_conversation(vlm):
+    system = {"role": "system", "content": [{"type": "text", "text": "You are a careful assistant. " * 12}]}
+    msgs = [system, user(None, "what colour is it?")]
+    red = vlm.encode_images([photo("red")], {})
+    vlm.warm(system["content"][0]["text"])   # what the loader does once the model is loaded
+    warm = GenStats()
+    got = "".join(vlm.stream(msgs, red, key="first", sampling=FIXED, stats=warm))
+    assert 32 <= warm.reused_tokens <= vlm.prompt(msgs, red)[0].index(vlm.image_token_id)
+    vlm.prefix = PrefixCache()
+    assert "".join(vlm.stream(msgs, red, key="cold", sampling=FIXED)) == got
+
+
 def test_stop_event_ends_decoding_between_tokens(vlm):
     import threading
     stop = threading.Event()

@@ -17,6 +17,9 @@ from chatbot.conversation import Conversation
 from tests.helpers import ask, make_photo
 
 
+WORKER_TIMEOUT_S = 120   # a worker silent this long has hung: fail instead of waiting for ever
+
+
 def like_zerogpu(task, calls: list):
     ctx = multiprocessing.get_context("fork")
 
@@ -42,14 +45,14 @@ def like_zerogpu(task, calls: list):
 
     def start(args, kwargs):
         calls.append(task.__name__)
-        args_q, res_q, stop = ctx.SimpleQueue(), ctx.SimpleQueue(), ctx.Event()
+        args_q, res_q, stop = ctx.SimpleQueue(), ctx.Queue(), ctx.Event()   # (a Queue: get() can time out)
         proc = ctx.Process(target=worker, args=(args_q, res_q, stop), daemon=True)
         proc.start()
         args_q.put((args, kwargs))   # anything that cannot be pickled fails here, as in spaces
         return proc, res_q, stop
 
     def results(res_q):
-        while (item := res_q.get())[0] != "end":
+        while (item := res_q.get(timeout=WORKER_TIMEOUT_S))[0] != "end":
             if item[0] == "error":
                 raise RuntimeError(f"ZeroGPU worker error: {item[1]}")
             yield item[1]
@@ -102,15 +105,12 @@ def test_a_photo_turn_and_a_picture_through_forked_pickling_workers(pipe, zerogp
     assert seen and seen[-1] == f"step {n}/{n}"   # every denoising step reported back from the worker
 
 
-def test_stop_closes_the_workers_stream(tiny_models, zerogpu):
+def test_stop_closes_the_workers_stream(pipe, zerogpu, monkeypatch):
     from chatbot.models.decoding import Sampling
-    from chatbot.pipeline import Pipeline
-    from chatbot.profiles import build_config
-    long = Pipeline(build_config("tiny"), Sampling(max_new_tokens=5000, min_new_tokens=5000))
-    list(long.models.wait())
+    monkeypatch.setattr(pipe, "sampling", Sampling(max_new_tokens=5000, min_new_tokens=5000))
     conv = Conversation()
     reply = None
-    for reply in long.respond(conv, "Count slowly."):
+    for reply in pipe.respond(conv, "Count slowly."):
         if reply.text:
             conv.stop_event.set()
     assert reply.stopped and 0 < reply.metrics["new_tokens"] < 5000

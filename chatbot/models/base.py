@@ -99,6 +99,13 @@ class LocalBackend(Backend):
                                sampling=sampling, stop_event=stop_event, stats=stats, shareable=shareable)
         yield from detokenize(self.tokenizer, tokens)
 
+    def warm(self, system: str) -> None:
+        """One token from the system prompt alone: its cache, kept like a conversation's, is where
+        new conversations start (PrefixCache.shared)."""
+        messages = [{"role": "system", "content": [{"type": "text", "text": system}]}]
+        for _ in self.stream(messages, [], key="system-prompt", sampling=Sampling(max_new_tokens=1)):
+            pass
+
     def forget(self, key: str) -> None:
         self.prefix.drop(key)
 
