@@ -81,8 +81,9 @@ def _encode(images, cache):
     """Vision encoder -> input projector for the photos not in the cache: (encodings, new cache
     entries), features on the CPU so that they can cross back to the caller."""
     fresh = dict(cache)
-    encodings = HELD["llm"].encode_images(images, fresh)
-    return [_to_cpu(e) for e in encodings], {k: _to_cpu(v) for k, v in fresh.items() if k not in cache}
+    encodings = [_to_cpu(e) for e in HELD["llm"].encode_images(images, fresh)]
+    features = {e.sha256: e.features for e in encodings}   # moved once, for the reply and the cache alike
+    return encodings, {k: dataclasses.replace(v, features=features[v.sha256]) for k, v in fresh.items() if k not in cache}
 
 
 def _to_cpu(enc):
