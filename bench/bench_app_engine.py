@@ -11,6 +11,7 @@ get the same number of prompt tokens and generate as many tokens as the app did:
   raw llama.cpp          Llama.generate on the bundled GGUF, all cores
 Run it alone: two cores are easily saturated.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -34,10 +35,12 @@ def handbook(path: Path) -> Path:
     """A plain-text handbook long enough that retrieval fills the prompt (about 30 sections)."""
     parts = []
     for i in range(30):
-        parts.append(f"Section {i + 1}. The maintenance team checks the pumps, valves and filters of line {i + 1} "
-                     f"every morning before {6 + i % 4} o'clock, records pressure readings in the log book, "
-                     f"and reports any leak to the shift leader. Spare parts for line {i + 1} are kept in "
-                     f"store room {100 + i}, and the safety officer inspects them once a month.")
+        parts.append(
+            f"Section {i + 1}. The maintenance team checks the pumps, valves and filters of line {i + 1} "
+            f"every morning before {6 + i % 4} o'clock, records pressure readings in the log book, "
+            f"and reports any leak to the shift leader. Spare parts for line {i + 1} are kept in "
+            f"store room {100 + i}, and the safety officer inspects them once a month."
+        )
     path.write_text("\n\n".join(parts), encoding="utf-8")
     return path
 
@@ -45,24 +48,34 @@ def handbook(path: Path) -> Path:
 def through_app(engine: str, doc: Path, repeats: int) -> dict:
     """Median metrics of the short chat and the document question over the launched app."""
     from gradio_client import handle_file
+
     sys.path.insert(0, str(ROOT / "tests"))
     from helpers import RunningApp
+
     app = RunningApp("--profile", "offline", "--engine", engine, timeout=300)
     try:
         client = app.client()
-        while client.predict(api_name="/status")["progress"] != "ready":   # the model loads after the page
+        while (
+            client.predict(api_name="/status")["progress"] != "ready"
+        ):  # the model loads after the page
             time.sleep(0.5)
         runs = {"short": [], "document": []}
-        for _ in range(repeats + 1):   # the first round warms up
-            for kind, msg in (("short", {"text": SHORT, "files": []}),
-                              ("document", {"text": QUESTION, "files": [handle_file(str(doc))]})):
+        for _ in range(repeats + 1):  # the first round warms up
+            for kind, msg in (
+                ("short", {"text": SHORT, "files": []}),
+                ("document", {"text": QUESTION, "files": [handle_file(str(doc))]}),
+            ):
                 client.predict(api_name="/clear") if _ else None
                 _text, _files, info = client.predict(msg, api_name="/chat")
                 assert not info["error"], info["error"]
                 runs[kind].append(info["metrics"])
-        return {k: {m: statistics.median(r[m] for r in v[1:]) for m in ("ttft_s", "prefill_s", "tokens_per_s",
-                                                                          "new_tokens", "prompt_tokens")}
-                for k, v in runs.items()}
+        return {
+            k: {
+                m: statistics.median(r[m] for r in v[1:])
+                for m in ("ttft_s", "prefill_s", "tokens_per_s", "new_tokens", "prompt_tokens")
+            }
+            for k, v in runs.items()
+        }
     finally:
         app.stop()
 
@@ -72,8 +85,10 @@ def fp32_model():
     """The offline weights in transformers fp32, out of the memory map: the fastest fp32 decode here."""
     import torch
     from transformers import AutoModelForCausalLM
+
     from chatbot.models.text_lm import TransformersLM
     from chatbot.profiles import build_config
+
     path = TransformersLM(build_config("offline").llm).converted_path()
     model = AutoModelForCausalLM.from_pretrained(path, dtype=torch.float32).eval()
     with torch.no_grad():
@@ -87,6 +102,7 @@ def llama():
     """llama.cpp on the offline GGUF in its fastest form here (the Q8_0 repack, the app's settings)."""
     from chatbot.models.llamacpp import open_llama, q8_copy
     from chatbot.profiles import build_config
+
     llm_cfg = build_config("offline").llm
     path = q8_copy(Path(llm_cfg.model) / llm_cfg.gguf_file)
     return open_llama(path, n_ctx=4096), path.stat().st_size
@@ -95,9 +111,12 @@ def llama():
 def raw_transformers(prompt_tokens: int, new_tokens: int) -> tuple[float, float, int]:
     """(ttft s for prompt_tokens, decode tokens/s with the app's repetition penalty, weight bytes)."""
     import torch
+
     model = fp32_model()
     ids = torch.randint(100, 40000, (1, prompt_tokens))
-    ttft, _ = best_of(lambda: measure(model, ids, 2), 2)   # best of runs, like bench_engine: noise only slows
+    ttft, _ = best_of(
+        lambda: measure(model, ids, 2), 2
+    )  # best of runs, like bench_engine: noise only slows
     _, tps = best_of(lambda: measure(model, ids[:, :8], new_tokens, repetition_penalty=1.1), 2)
     return ttft, tps, sum(p.numel() * p.element_size() for p in model.parameters())
 
@@ -122,27 +141,35 @@ def main() -> None:
     first = next(iter(app.values()))
     raw = {"transformers fp32": raw_transformers, "llama.cpp": raw_llamacpp}
     print(f"memory bandwidth {bw:.1f} GB/s (copy); limit = bandwidth / weight bytes")
-    print(f"{'run':34} {'prompt':>6} {'TTFT s':>7} {'tok/s':>6} {'limit':>6}  (app: prefill part of TTFT)")
+    print(
+        f"{'run':34} {'prompt':>6} {'TTFT s':>7} {'tok/s':>6} {'limit':>6}  (app: prefill part of TTFT)"
+    )
     rows = {}
     for kind in ("short", "document"):
         pt, nt = int(first[kind]["prompt_tokens"]), max(int(first[kind]["new_tokens"]), 16)
         for name, fn in raw.items():
             ttft, tps, nbytes = fn(pt, nt)
             rows[(kind, name)] = (ttft, tps)
-            print(f"raw {name:30} {pt:6d} {ttft:7.2f} {tps:6.1f} {bw * 1e9 / nbytes:6.0f}  ({kind})")
+            print(
+                f"raw {name:30} {pt:6d} {ttft:7.2f} {tps:6.1f} {bw * 1e9 / nbytes:6.0f}  ({kind})"
+            )
         for engine, res in app.items():
             m = res[kind]
-            print(f"app --engine {engine:21} {int(m['prompt_tokens']):6d} {m['ttft_s']:7.2f} "
-                  f"{m['tokens_per_s']:6.1f}         ({kind}; prefill {m['prefill_s']:.2f} s)")
-    for name, fn in raw.items():   # the issue's yardstick: a 2,000-token prompt
+            print(
+                f"app --engine {engine:21} {int(m['prompt_tokens']):6d} {m['ttft_s']:7.2f} "
+                f"{m['tokens_per_s']:6.1f}         ({kind}; prefill {m['prefill_s']:.2f} s)"
+            )
+    for name, fn in raw.items():  # the issue's yardstick: a 2,000-token prompt
         print(f"raw {name:30} {2000:6d} {fn(2000, 2)[0]:7.2f}")
     best_raw = max(tps for (k, _), (_, tps) in rows.items() if k == "short")
     best_ttft = min(ttft for (k, _), (ttft, _) in rows.items() if k == "document")
     for engine, res in app.items():
-        print(f"app {engine}: decode {res['short']['tokens_per_s']:.1f} tok/s = "
-              f"{res['short']['tokens_per_s'] / best_raw:.2f}x the best raw ({best_raw:.1f}); document TTFT "
-              f"{res['document']['ttft_s']:.2f} s = {res['document']['ttft_s'] / best_ttft:.2f}x the best raw "
-              f"({best_ttft:.2f} s); aims: >= 80 tok/s, <= 2 s")
+        print(
+            f"app {engine}: decode {res['short']['tokens_per_s']:.1f} tok/s = "
+            f"{res['short']['tokens_per_s'] / best_raw:.2f}x the best raw ({best_raw:.1f}); document TTFT "
+            f"{res['document']['ttft_s']:.2f} s = {res['document']['ttft_s'] / best_ttft:.2f}x the best raw "
+            f"({best_ttft:.2f} s); aims: >= 80 tok/s, <= 2 s"
+        )
 
 
 if __name__ == "__main__":

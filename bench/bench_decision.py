@@ -7,6 +7,7 @@ the rules alone, and the full decide() (rules, then the classifier's embedding
 + dot product when the rules cannot tell). Baseline: the embedding call alone,
 which is what a classifier-only decision would cost for every message.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -23,8 +24,10 @@ from common import add_threads_option, apply_threads  # noqa: E402
 
 def _ms(samples: list[float]) -> str:
     s = sorted(samples)
-    return (f"median {statistics.median(s) * 1000:7.3f} ms  p95 {s[int(0.95 * (len(s) - 1))] * 1000:7.3f} ms  "
-            f"mean {statistics.fmean(s) * 1000:7.3f} ms")
+    return (
+        f"median {statistics.median(s) * 1000:7.3f} ms  p95 {s[int(0.95 * (len(s) - 1))] * 1000:7.3f} ms  "
+        f"mean {statistics.fmean(s) * 1000:7.3f} ms"
+    )
 
 
 def main() -> None:
@@ -35,13 +38,21 @@ def main() -> None:
     args = ap.parse_args()
     apply_threads(args)
 
+    from chatbot.output_projector import (
+        DATA_FILE,
+        decide,
+        explicit_request,
+        load_dataset,
+        split_dataset,
+    )
     from scripts.eval_draw import classifier_for, evaluate
-    from chatbot.output_projector import DATA_FILE, decide, explicit_request, load_dataset, split_dataset
 
     t0 = time.perf_counter()
     clf = classifier_for(args.profile, str(DATA_FILE))
     clf.probability("warm up")
-    print(f"classifier ({args.profile}, {clf.embedder.split('/')[-2]}) ready in {time.perf_counter() - t0:.1f} s")
+    print(
+        f"classifier ({args.profile}, {clf.embedder.split('/')[-2]}) ready in {time.perf_counter() - t0:.1f} s"
+    )
 
     rows = load_dataset(DATA_FILE)
     texts = [r["text"] for r in rows]
@@ -62,12 +73,16 @@ def main() -> None:
     print(f"latency per message over {len(texts)} messages x {args.repeats}:")
     for name, samples in timings.items():
         print(f"  {name:<16} {_ms(samples)}")
-    print(f"  the classifier ran for {used_classifier / args.repeats / len(texts):.0%} of messages; "
-          f"decide() / embedding-alone mean = "
-          f"{statistics.fmean(timings['decide']) / statistics.fmean(timings['embedding alone']):.2f}")
+    print(
+        f"  the classifier ran for {used_classifier / args.repeats / len(texts):.0%} of messages; "
+        f"decide() / embedding-alone mean = "
+        f"{statistics.fmean(timings['decide']) / statistics.fmean(timings['embedding alone']):.2f}"
+    )
 
-    for name, file, split in (("held-out split", DATA_FILE, 1),
-                              ("fresh set (written after the rules)", ROOT / "data" / "draw_requests_fresh.jsonl", None)):
+    for name, file, split in (
+        ("held-out split", DATA_FILE, 1),
+        ("fresh set (written after the rules)", ROOT / "data" / "draw_requests_fresh.jsonl", None),
+    ):
         if not Path(file).exists():
             continue
         rows = load_dataset(file)

@@ -9,6 +9,7 @@ app cache), so one call takes long enough that timer noise does not dominate.
 Calls alternate raw/ours (order flipped each round) to cancel drift from other
 processes; medians are compared. Also checks both give the same pixels.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -23,7 +24,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from common import add_threads_option, apply_threads  # noqa: E402
 
-BENCH_CHANNELS = (64, 128, 256)    # ~20 M-parameter UNet: ~0.1-0.3 s per step at 128 px on 2 cores
+BENCH_CHANNELS = (64, 128, 256)  # ~20 M-parameter UNet: ~0.1-0.3 s per step at 128 px on 2 cores
 
 
 def main() -> None:
@@ -37,26 +38,41 @@ def main() -> None:
 
     import numpy as np
     import torch
-    from chatbot.generator import Generator
+
+    from chatbot.generator import Generator, ImageRequest
     from chatbot.models.tiny_diffusion import tiny_sd_path
-    from chatbot.generator import ImageRequest
 
     apply_threads(args)
     t0 = time.perf_counter()
-    path = tiny_sd_path(name="bench-sd-" + "-".join(map(str, BENCH_CHANNELS)), channels=BENCH_CHANNELS)
+    path = tiny_sd_path(
+        name="bench-sd-" + "-".join(map(str, BENCH_CHANNELS)), channels=BENCH_CHANNELS
+    )
     gen = Generator(str(path), output_dir=tempfile.mkdtemp(prefix="bench-images-"))
     pipe = gen.load()
     n_params = sum(p.numel() for p in pipe.unet.parameters()) / 1e6
-    print(f"pipeline: UNet {n_params:.1f} M params, {args.size} px, {args.steps} steps, guidance "
-          f"{args.guidance}, torch threads {torch.get_num_threads()} (ready in {time.perf_counter() - t0:.1f} s)")
+    print(
+        f"pipeline: UNet {n_params:.1f} M params, {args.size} px, {args.steps} steps, guidance "
+        f"{args.guidance}, torch threads {torch.get_num_threads()} (ready in {time.perf_counter() - t0:.1f} s)"
+    )
 
-    req = ImageRequest("a lighthouse on a cliff at dusk, oil painting", seed=1, steps=args.steps,
-                       guidance=args.guidance, width=args.size, height=args.size)
+    req = ImageRequest(
+        "a lighthouse on a cliff at dusk, oil painting",
+        seed=1,
+        steps=args.steps,
+        guidance=args.guidance,
+        width=args.size,
+        height=args.size,
+    )
 
     def raw():
-        return pipe(prompt=req.prompt, guidance_scale=req.guidance, width=req.width, height=req.height,
-                    num_inference_steps=req.steps,
-                    generator=torch.Generator("cpu").manual_seed(req.seed)).images[0]
+        return pipe(
+            prompt=req.prompt,
+            guidance_scale=req.guidance,
+            width=req.width,
+            height=req.height,
+            num_inference_steps=req.steps,
+            generator=torch.Generator("cpu").manual_seed(req.seed),
+        ).images[0]
 
     stop = threading.Event()
     progress = []
@@ -64,7 +80,7 @@ def main() -> None:
     def ours():
         return gen.generate(req, on_step=lambda i, n: progress.append(i), stop_event=stop).image
 
-    same = np.array_equal(np.asarray(raw()), np.asarray(ours()))      # also the warm-up
+    same = np.array_equal(np.asarray(raw()), np.asarray(ours()))  # also the warm-up
     raw(), ours()
     times = {"raw": [], "ours": []}
     for r in range(args.repeats):
@@ -75,10 +91,16 @@ def main() -> None:
             times[name].append(time.perf_counter() - t)
 
     raw_s, ours_s = statistics.median(times["raw"]), statistics.median(times["ours"])
-    print(f"raw pipeline call   median {raw_s * 1000:8.1f} ms  (min {min(times['raw']) * 1000:.1f})")
-    print(f"Generator.generate  median {ours_s * 1000:8.1f} ms  (min {min(times['ours']) * 1000:.1f})")
-    print(f"overhead: {(ours_s - raw_s) * 1000:+.1f} ms per picture, ratio ours/raw = {ours_s / raw_s:.3f} "
-          f"(min-based {min(times['ours']) / min(times['raw']):.3f}); same pixels: {same}")
+    print(
+        f"raw pipeline call   median {raw_s * 1000:8.1f} ms  (min {min(times['raw']) * 1000:.1f})"
+    )
+    print(
+        f"Generator.generate  median {ours_s * 1000:8.1f} ms  (min {min(times['ours']) * 1000:.1f})"
+    )
+    print(
+        f"overhead: {(ours_s - raw_s) * 1000:+.1f} ms per picture, ratio ours/raw = {ours_s / raw_s:.3f} "
+        f"(min-based {min(times['ours']) / min(times['raw']):.3f}); same pixels: {same}"
+    )
 
     added_work(gen, pipe, req, progress, stop, raw_s)
 
@@ -97,8 +119,10 @@ def added_work(gen, pipe, req, progress: list, stop, raw_s: float) -> None:
         stop.is_set()
     per_step = (time.perf_counter() - t) / 1000
     added = fixed + per_step * req.steps
-    print(f"added work alone: save+provenance {fixed * 1000:.2f} ms + callback {per_step * 1e6:.2f} us/step "
-          f"= {added * 1000:.2f} ms = {added / raw_s * 100:.2f}% of the raw call")
+    print(
+        f"added work alone: save+provenance {fixed * 1000:.2f} ms + callback {per_step * 1e6:.2f} us/step "
+        f"= {added * 1000:.2f} ms = {added / raw_s * 100:.2f}% of the raw call"
+    )
 
 
 if __name__ == "__main__":

@@ -8,6 +8,7 @@ Each turn adds one 1024x768 photo and asks a question; replies are 16 tokens.
 
     .venv/bin/python bench/bench_photo.py [--turns 5]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -25,10 +26,14 @@ REPLY_TOKENS = 16
 def photo(path: Path, i: int) -> str:
     """A photo-sized picture with detail (a gradient and shapes), different every turn."""
     from PIL import Image, ImageDraw
+
     img = Image.linear_gradient("L").resize((1024, 768)).convert("RGB")
     d = ImageDraw.Draw(img)
     for k in range(12):
-        d.ellipse((60 * k + 9 * i, 40 * k, 60 * k + 200, 40 * k + 150), fill=(20 * k, 90 + 10 * i, 200 - 15 * k))
+        d.ellipse(
+            (60 * k + 9 * i, 40 * k, 60 * k + 200, 40 * k + 150),
+            fill=(20 * k, 90 + 10 * i, 200 - 15 * k),
+        )
     img.save(path, quality=90)
     return str(path)
 
@@ -38,16 +43,24 @@ def run(model_dir: Path, engine: str, photos: list[str]) -> list[dict]:
     from chatbot.models.decoding import Sampling
     from chatbot.pipeline import Pipeline
     from chatbot.profiles import build_config
-    pipe = Pipeline(build_config("hub", model=str(model_dir), engine=engine),
-                    Sampling(max_new_tokens=REPLY_TOKENS, min_new_tokens=REPLY_TOKENS))
+
+    pipe = Pipeline(
+        build_config("hub", model=str(model_dir), engine=engine),
+        Sampling(max_new_tokens=REPLY_TOKENS, min_new_tokens=REPLY_TOKENS),
+    )
     list(pipe.models.wait())
-    list(pipe.respond(Conversation(), "warm up", [photos[-1]]))   # one-off kernel and allocator set-up
+    list(
+        pipe.respond(Conversation(), "warm up", [photos[-1]])
+    )  # one-off kernel and allocator set-up
     conv, rows = Conversation(), []
     for i, p in enumerate(photos):
         *_, reply = pipe.respond(conv, f"Photo {i + 1}: what is in it, and what changed?", [p])
         assert reply.error is None, reply.error
         rows.append(reply.metrics)
-    print(f"  {engine}: {pipe.models.backend.describe()} · {pipe.cfg.llm.engine_reason or 'fp32'}", flush=True)
+    print(
+        f"  {engine}: {pipe.models.backend.describe()} · {pipe.cfg.llm.engine_reason or 'fp32'}",
+        flush=True,
+    )
     return rows
 
 
@@ -56,19 +69,26 @@ def main() -> None:
     ap.add_argument("--turns", type=int, default=5)
     args = ap.parse_args()
     from bench_turns import build_smolvlm_256m_sized
+
     tmp = Path(tempfile.mkdtemp())
     model_dir = build_smolvlm_256m_sized(tmp / "smolvlm-256m-sized")
     photos = [photo(tmp / f"photo{i}.jpg", i) for i in range(args.turns)]
     results = {engine: run(model_dir, engine, photos) for engine in ("fp32", "int8")}
-    print(f"SmolVLM-256M-sized, random weights; {REPLY_TOKENS}-token replies; one new 1024x768 photo per turn")
+    print(
+        f"SmolVLM-256M-sized, random weights; {REPLY_TOKENS}-token replies; one new 1024x768 photo per turn"
+    )
     print("engine  turn  TTFT (s)  encoder+projector (s)  prefill (s)  rest (s)")
     for engine, rows in results.items():
         for i, m in enumerate(rows):
             rest = m["ttft_s"] - m["encode_s"] - m["prefill_s"]
-            print(f"{engine:6}  {i + 1:4}  {m['ttft_s']:8.2f}  {m['encode_s']:21.2f}  {m['prefill_s']:11.2f}  {rest:8.2f}")
+            print(
+                f"{engine:6}  {i + 1:4}  {m['ttft_s']:8.2f}  {m['encode_s']:21.2f}  {m['prefill_s']:11.2f}  {rest:8.2f}"
+            )
     f, q = results["fp32"], results["int8"]
-    print(f"turn 1: int8 {q[0]['ttft_s']:.2f} s vs fp32 {f[0]['ttft_s']:.2f} s ({f[0]['ttft_s'] / q[0]['ttft_s']:.2f}x); "
-          f"turn {args.turns}: {q[-1]['ttft_s']:.2f} s vs {f[-1]['ttft_s']:.2f} s (aim: turn 1 <= 1.5 s)")
+    print(
+        f"turn 1: int8 {q[0]['ttft_s']:.2f} s vs fp32 {f[0]['ttft_s']:.2f} s ({f[0]['ttft_s'] / q[0]['ttft_s']:.2f}x); "
+        f"turn {args.turns}: {q[-1]['ttft_s']:.2f} s vs {f[-1]['ttft_s']:.2f} s (aim: turn 1 <= 1.5 s)"
+    )
 
 
 if __name__ == "__main__":

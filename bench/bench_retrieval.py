@@ -8,6 +8,7 @@ on 2 cores. Per question it times DocumentIndex.search (query embedding + dense 
 BM25 + top-k) and DocumentIndex.context (the same plus fencing), and checks hit@1 on the
 page holding the fact. The first question also builds the BM25 index: reported apart.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -22,11 +23,20 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 
 from common import add_threads_option, apply_threads  # noqa: E402
-
 from docfixtures import make_synthetic_pdf, synthetic_page_text  # noqa: E402
 
-_ITEMS = ["a cargo drone", "a bronze bell", "a tide gauge", "a seed vault", "a wind tunnel",
-          "a glass kiln", "a radio mast", "a rope bridge", "a salt pan", "a night ferry"]
+_ITEMS = [
+    "a cargo drone",
+    "a bronze bell",
+    "a tide gauge",
+    "a seed vault",
+    "a wind tunnel",
+    "a glass kiln",
+    "a radio mast",
+    "a rope bridge",
+    "a salt pan",
+    "a night ferry",
+]
 
 
 def fact(number: int) -> tuple[str, str]:
@@ -34,8 +44,10 @@ def fact(number: int) -> tuple[str, str]:
     rng = random.Random(number)
     code = f"{rng.choice('BCDFGHKMPRTVX')}{rng.choice('BCDFGHKMPRTVX')}{rng.randint(1000, 9999)}"
     item = rng.choice(_ITEMS)
-    return (f"Permit {code} was granted for {item} on page-specific grounds.",
-            f"What was permit {code} granted for?")
+    return (
+        f"Permit {code} was granted for {item} on page-specific grounds.",
+        f"What was permit {code} granted for?",
+    )
 
 
 def write_archive(n_pages: int, per_file: int = 500) -> list[tuple[Path, int]]:
@@ -49,6 +61,7 @@ def write_archive(n_pages: int, per_file: int = 500) -> list[tuple[Path, int]]:
 
         def text(rng, number, offset=offset):
             return f"{synthetic_page_text(rng, sentences=1)} {fact(offset + number)[0]}"
+
         path = folder / f"archive_{i}.pdf"
         make_synthetic_pdf(path, pages, seed=i, table_every=25, page_text=text)
         files.append((path, offset))
@@ -65,8 +78,8 @@ def main() -> None:
     print(f"torch threads: {apply_threads(args)}")
 
     from chatbot.embeddings import load_embedder
-    from chatbot.profiles import embeddings_for_profile
     from chatbot.ingest.documents import ingest_document
+    from chatbot.profiles import embeddings_for_profile
     from chatbot.retrieval import DocumentIndex
 
     files = write_archive(args.pages)
@@ -81,8 +94,10 @@ def main() -> None:
     t = time.perf_counter()
     index.embed()
     t_embed = time.perf_counter() - t
-    print(f"ingest {t_ingest:.1f} s ({args.pages / t_ingest:.0f} pages/s), "
-          f"embed {len(index.chunks)} chunks {t_embed:.1f} s")
+    print(
+        f"ingest {t_ingest:.1f} s ({args.pages / t_ingest:.0f} pages/s), "
+        f"embed {len(index.chunks)} chunks {t_embed:.1f} s"
+    )
 
     rng = random.Random(0)
     asked = rng.sample(range(1, args.pages + 1), args.questions)
@@ -107,11 +122,14 @@ def main() -> None:
     q = statistics.quantiles
     print(f"{len(index.chunks)} chunks over {args.pages} pages; {args.questions} questions")
     print(f"first question (builds BM25): {first_ms:.0f} ms")
-    print(f"search  median {statistics.median(search_ms):.1f} ms, "
-          f"p95 {q(search_ms, n=20)[-1]:.1f} ms")
+    print(
+        f"search  median {statistics.median(search_ms):.1f} ms, p95 {q(search_ms, n=20)[-1]:.1f} ms"
+    )
     print(f"  of which the query embedding: median {statistics.median(encode_ms):.1f} ms")
-    print(f"context median {statistics.median(context_ms):.1f} ms, "
-          f"p95 {q(context_ms, n=20)[-1]:.1f} ms  (context chars {len(text)})")
+    print(
+        f"context median {statistics.median(context_ms):.1f} ms, "
+        f"p95 {q(context_ms, n=20)[-1]:.1f} ms  (context chars {len(text)})"
+    )
     print(f"hit@1 on the fact's page: {hits / args.questions:.3f}")
 
 

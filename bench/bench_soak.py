@@ -12,6 +12,7 @@ on the machine: the data folder (database + file store), Gradio's upload cache a
 private folder of drawn pictures and thumbnails. Every photo of the long conversations is a
 distinct large JPEG, so the store grows as it would with real photos.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -32,10 +33,10 @@ from tests.helpers import RunningApp  # noqa: E402
 def disk_mb(*folders: Path) -> float:
     total = 0
     for d in folders:
-        for f in (d.rglob("*") if d.exists() else []):
+        for f in d.rglob("*") if d.exists() else []:
             try:
                 total += f.stat().st_size if f.is_file() else 0
-            except OSError:   # swept meanwhile
+            except OSError:  # swept meanwhile
                 continue
     return total / 2**20
 
@@ -46,7 +47,9 @@ def launch(folder: Path) -> RunningApp:
     (folder / "tmp").mkdir()
     os.environ["TMPDIR"] = str(folder / "tmp")
     try:
-        return RunningApp("--profile", "tiny", "--max-new-tokens", "8", data_dir=folder / "data", timeout=300)
+        return RunningApp(
+            "--profile", "tiny", "--max-new-tokens", "8", data_dir=folder / "data", timeout=300
+        )
     finally:
         if saved is None:
             os.environ.pop("TMPDIR", None)
@@ -56,23 +59,37 @@ def launch(folder: Path) -> RunningApp:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--clients", type=int, default=500, help="one-turn clients (one message each, no secret)")
-    ap.add_argument("--long", type=int, default=20, help="long conversations (one owner each, with photos)")
-    ap.add_argument("--turns", type=int, default=8, help="turns of each long conversation, a new photo each")
-    ap.add_argument("--photo-side", type=int, default=2048, help="side of each photo (JPEG of noise)")
+    ap.add_argument(
+        "--clients", type=int, default=500, help="one-turn clients (one message each, no secret)"
+    )
+    ap.add_argument(
+        "--long", type=int, default=20, help="long conversations (one owner each, with photos)"
+    )
+    ap.add_argument(
+        "--turns", type=int, default=8, help="turns of each long conversation, a new photo each"
+    )
+    ap.add_argument(
+        "--photo-side", type=int, default=2048, help="side of each photo (JPEG of noise)"
+    )
     ap.add_argument("--workers", type=int, default=6, help="clients talking at once")
     args = ap.parse_args()
     import psutil
     from gradio_client import handle_file
     from PIL import Image, ImageDraw
 
-    from chatbot.config import (IDLE_CONVERSATION_S, KV_CACHE_MB, MAX_KEPT_IMAGE_SIDE,
-                                TEMP_FILES_MAX_AGE_S)
+    from chatbot.config import (
+        IDLE_CONVERSATION_S,
+        KV_CACHE_MB,
+        MAX_KEPT_IMAGE_SIDE,
+        TEMP_FILES_MAX_AGE_S,
+    )
     from chatbot.store import limits
 
     folder = Path(tempfile.mkdtemp(prefix="bench-soak-"))
     (folder / "photos").mkdir()
-    bases = [Image.effect_noise((args.photo_side,) * 2, 40 + i * 10).convert("RGB") for i in range(4)]
+    bases = [
+        Image.effect_noise((args.photo_side,) * 2, 40 + i * 10).convert("RGB") for i in range(4)
+    ]
 
     def photo(n: int, t: int) -> Path:
         """A distinct large photo for turn t of conversation n (the store keeps each one)."""
@@ -89,12 +106,20 @@ def main() -> None:
     t0 = time.perf_counter()
 
     def sample(label: str) -> None:
-        s = {"label": label, "t": time.perf_counter() - t0, "rss": proc.memory_info().rss / 2**20,
-             "data": disk_mb(folder / "data"), "cache": disk_mb(tmp / "gradio"),
-             "private": disk_mb(*tmp.glob("chatbot-run-*"))}
+        s = {
+            "label": label,
+            "t": time.perf_counter() - t0,
+            "rss": proc.memory_info().rss / 2**20,
+            "data": disk_mb(folder / "data"),
+            "cache": disk_mb(tmp / "gradio"),
+            "private": disk_mb(*tmp.glob("chatbot-run-*")),
+        }
         samples.append(s)
-        print(f"{s['t']:6.0f} s  {label:<26} RSS {s['rss']:6.0f} MB   data {s['data']:7.1f} MB   "
-              f"Gradio cache {s['cache']:7.1f} MB   private {s['private']:6.1f} MB", flush=True)
+        print(
+            f"{s['t']:6.0f} s  {label:<26} RSS {s['rss']:6.0f} MB   data {s['data']:7.1f} MB   "
+            f"Gradio cache {s['cache']:7.1f} MB   private {s['private']:6.1f} MB",
+            flush=True,
+        )
 
     def one_turn(n: int) -> None:
         app.client().predict({"text": f"question {n}", "files": []}, api_name="/chat")
@@ -102,7 +127,9 @@ def main() -> None:
     def long_conversation(n: int) -> None:
         c = app.client(f"soak-owner-{n}-secret")
         for t in range(args.turns):
-            c.predict({"text": f"photo {t}", "files": [handle_file(str(photo(n, t)))]}, api_name="/chat")
+            c.predict(
+                {"text": f"photo {t}", "files": [handle_file(str(photo(n, t)))]}, api_name="/chat"
+            )
 
     try:
         sample("started")
@@ -117,18 +144,26 @@ def main() -> None:
         app.stop()
         shutil.rmtree(folder, ignore_errors=True)
     rss = [s["rss"] for s in samples]
-    warm = rss[len(rss) // 3:]
+    warm = rss[len(rss) // 3 :]
     last = samples[-1]
-    print(f"\n{last['t']:.0f} s for {args.clients} one-turn clients and {args.long} conversations x "
-          f"{args.turns} photos of {args.photo_side}x{args.photo_side} ({args.long * args.turns} photos)")
-    print(f"resident memory: {rss[0]:.0f} MB at start, {min(warm):.0f}-{max(warm):.0f} MB after warm-up "
-          f"(growth {max(warm) - warm[0]:+.0f} MB over the last two thirds, "
-          f"{(max(warm) - warm[0]) / max(1, args.clients + args.long):+.2f} MB per client)")
-    print(f"bounds: photos kept at most {MAX_KEPT_IMAGE_SIDE} px (encodings, not pixels), KV cache "
-          f"{KV_CACHE_MB} MB, idle conversations leave memory after {IDLE_CONVERSATION_S / 3600:g} h")
-    print(f"disk: data {last['data']:.0f} MB (store + database; bound {limits.MAX_STORED_MB_PER_OWNER} MB "
-          f"of files per owner, {args.long + args.clients} owners here), Gradio cache {last['cache']:.0f} MB "
-          f"and private folder {last['private']:.1f} MB (both swept after {TEMP_FILES_MAX_AGE_S / 3600:g} h)")
+    print(
+        f"\n{last['t']:.0f} s for {args.clients} one-turn clients and {args.long} conversations x "
+        f"{args.turns} photos of {args.photo_side}x{args.photo_side} ({args.long * args.turns} photos)"
+    )
+    print(
+        f"resident memory: {rss[0]:.0f} MB at start, {min(warm):.0f}-{max(warm):.0f} MB after warm-up "
+        f"(growth {max(warm) - warm[0]:+.0f} MB over the last two thirds, "
+        f"{(max(warm) - warm[0]) / max(1, args.clients + args.long):+.2f} MB per client)"
+    )
+    print(
+        f"bounds: photos kept at most {MAX_KEPT_IMAGE_SIDE} px (encodings, not pixels), KV cache "
+        f"{KV_CACHE_MB} MB, idle conversations leave memory after {IDLE_CONVERSATION_S / 3600:g} h"
+    )
+    print(
+        f"disk: data {last['data']:.0f} MB (store + database; bound {limits.MAX_STORED_MB_PER_OWNER} MB "
+        f"of files per owner, {args.long + args.clients} owners here), Gradio cache {last['cache']:.0f} MB "
+        f"and private folder {last['private']:.1f} MB (both swept after {TEMP_FILES_MAX_AGE_S / 3600:g} h)"
+    )
 
 
 if __name__ == "__main__":

@@ -5,6 +5,7 @@ against a bare Gradio Blocks app launched the same way (the baseline: what Gradi
 Also times the offline model's first load (GGUF dequantization) vs the cached converted copy.
 Usage: .venv/bin/python bench/bench_startup.py
 """
+
 from __future__ import annotations
 
 import os
@@ -29,8 +30,13 @@ BARE = "import gradio as gr, sys\nwith gr.Blocks() as d: gr.Markdown('hi')\nd.la
 def launch(cmd: list[str], env: dict, app: bool, timeout: float = 300):
     """(seconds to first page, seconds until the model is ready (app only), idle RSS MB)."""
     port = free_port()
-    proc = subprocess.Popen(cmd + ["--port", str(port)] if app else cmd + [str(port)], cwd=ROOT, env=env,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        cmd + ["--port", str(port)] if app else cmd + [str(port)],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     url, t0, first, ready = f"http://127.0.0.1:{port}/", time.perf_counter(), None, None
     try:
         while time.perf_counter() - t0 < timeout and ready is None:
@@ -38,7 +44,9 @@ def launch(cmd: list[str], env: dict, app: bool, timeout: float = 300):
                 if first is None and httpx.get(url, timeout=2).status_code == 200:
                     first = time.perf_counter() - t0
                     client = Client(url, verbose=False) if app else None
-                if first is not None and (not app or client.predict(api_name="/status")["progress"] == "ready"):
+                if first is not None and (
+                    not app or client.predict(api_name="/status")["progress"] == "ready"
+                ):
                     ready = time.perf_counter() - t0
             except httpx.HTTPError:
                 pass
@@ -55,17 +63,25 @@ def main() -> None:
     env = dict(os.environ, HF_HUB_OFFLINE="1", GRADIO_ANALYTICS_ENABLED="False")
     fresh = Path(tempfile.mkdtemp())
     py = sys.executable
-    launch([py, "-c", BARE], env, app=False)  # warm-up: the first Python+Gradio start fills the disk cache
+    launch(
+        [py, "-c", BARE], env, app=False
+    )  # warm-up: the first Python+Gradio start fills the disk cache
     bare = launch([py, "-c", BARE], env, app=False)
-    cold = launch([py, "app.py", "--profile", "auto"], dict(env, CHATBOT_CACHE=str(fresh)), app=True)
-    warm = launch([py, "app.py", "--profile", "auto"], dict(env, CHATBOT_CACHE=str(fresh)), app=True)
+    cold = launch(
+        [py, "app.py", "--profile", "auto"], dict(env, CHATBOT_CACHE=str(fresh)), app=True
+    )
+    warm = launch(
+        [py, "app.py", "--profile", "auto"], dict(env, CHATBOT_CACHE=str(fresh)), app=True
+    )
     shutil.rmtree(fresh, ignore_errors=True)
     print("                              first page (s)  model ready (s)  idle RSS (MB)")
     print(f"bare Gradio app (baseline)    {bare[0]:14.1f}  {'-':>15}  {bare[2]:13.0f}")
     print(f"app, first start (GGUF conv.) {cold[0]:14.1f}  {cold[1]:15.1f}  {cold[2]:13.0f}")
     print(f"app, next start (cached copy) {warm[0]:14.1f}  {warm[1]:15.1f}  {warm[2]:13.0f}")
-    print(f"ratio app / bare Gradio: first page {warm[0] / bare[0]:.2f}x, idle memory {warm[2] / bare[2]:.2f}x; "
-          f"model ready: first start {cold[1]:.1f} s -> next start {warm[1]:.1f} s ({cold[1] / warm[1]:.1f}x faster)")
+    print(
+        f"ratio app / bare Gradio: first page {warm[0] / bare[0]:.2f}x, idle memory {warm[2] / bare[2]:.2f}x; "
+        f"model ready: first start {cold[1]:.1f} s -> next start {warm[1]:.1f} s ({cold[1] / warm[1]:.1f}x faster)"
+    )
 
 
 if __name__ == "__main__":

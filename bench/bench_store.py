@@ -13,6 +13,7 @@ store is SQLite in a temporary data folder (chatbot.history.open_store, as the a
       prefilled again) vs the next turn on that now-warm conversation: time to first token.
 Usage: .venv/bin/python bench/bench_store.py [--turns 12] [--tokens 128] [--opens 7]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -46,11 +47,14 @@ def make_photos(folder: Path, n: int) -> list[Path]:
     """n distinct 512x512 PNGs: gradients with some noise, so they compress like photos (a few 100 KB)."""
     import numpy as np
     from PIL import Image
+
     rng = np.random.default_rng(0)
     yy, xx = np.mgrid[0:512, 0:512]
     paths = []
     for k in range(n):
-        base = np.stack([(xx * (k + 1) // 4), (yy * (k + 2) // 4), (xx + yy) * 3 + 40 * k], -1) % 256
+        base = (
+            np.stack([(xx * (k + 1) // 4), (yy * (k + 2) // 4), (xx + yy) * 3 + 40 * k], -1) % 256
+        )
         noisy = np.clip(base + rng.integers(-12, 13, base.shape), 0, 255).astype(np.uint8)
         path = folder / f"photo{k + 1:02d}.png"
         Image.fromarray(noisy).save(path)
@@ -63,17 +67,18 @@ def streaming(cfg, sampling, store, turns: int) -> None:
     from chatbot.conversation import Conversation
     from chatbot.history import History
     from chatbot.pipeline import Pipeline
+
     saved = Pipeline(cfg, sampling, history=History(store))
     plain = Pipeline(cfg, sampling, history=History())
     list(saved.models.wait())
-    plain.models = saved.models      # one loaded model: the only difference is the store
-    for pipe in (saved, plain):      # warm-up on throwaway conversations
+    plain.models = saved.models  # one loaded model: the only difference is the store
+    for pipe in (saved, plain):  # warm-up on throwaway conversations
         respond(pipe, Conversation(owner=OWNER), QUESTION.format(0))
     convs = {"saved": Conversation(owner=OWNER), "plain": Conversation(owner=OWNER)}
     pipes = {"saved": saved, "plain": plain}
     tps, wall = {"saved": [], "plain": []}, {"saved": [], "plain": []}
     for i in range(turns):
-        for side in (("saved", "plain") if i % 2 == 0 else ("plain", "saved")):
+        for side in ("saved", "plain") if i % 2 == 0 else ("plain", "saved"):
             reply, seconds = respond(pipes[side], convs[side], QUESTION.format(i + 1))
             tps[side].append(reply.metrics["tokens_per_s"])
             wall[side].append(seconds)
@@ -81,13 +86,21 @@ def streaming(cfg, sampling, store, turns: int) -> None:
     n = sampling.max_new_tokens
     med = {side: (statistics.median(tps[side]), statistics.median(wall[side])) for side in tps}
     added = statistics.median(a - b for a, b in zip(wall["saved"], wall["plain"]))
-    print(f"(a) streaming, {turns} turns each, {n} new tokens per reply, order alternating per round")
-    print(f"    without store : {med['plain'][0]:8.1f} tokens/s (reply metrics)  {med['plain'][1] * 1000:7.1f} ms per turn "
-          f"({n / med['plain'][1]:.0f} tokens/s end to end)")
-    print(f"    with store    : {med['saved'][0]:8.1f} tokens/s (reply metrics)  {med['saved'][1] * 1000:7.1f} ms per turn "
-          f"({n / med['saved'][1]:.0f} tokens/s end to end)")
-    print(f"    ratio with/without: tokens/s {med['saved'][0] / med['plain'][0]:.3f} (metrics), "
-          f"{med['plain'][1] / med['saved'][1]:.3f} (end to end)")
+    print(
+        f"(a) streaming, {turns} turns each, {n} new tokens per reply, order alternating per round"
+    )
+    print(
+        f"    without store : {med['plain'][0]:8.1f} tokens/s (reply metrics)  {med['plain'][1] * 1000:7.1f} ms per turn "
+        f"({n / med['plain'][1]:.0f} tokens/s end to end)"
+    )
+    print(
+        f"    with store    : {med['saved'][0]:8.1f} tokens/s (reply metrics)  {med['saved'][1] * 1000:7.1f} ms per turn "
+        f"({n / med['saved'][1]:.0f} tokens/s end to end)"
+    )
+    print(
+        f"    ratio with/without: tokens/s {med['saved'][0] / med['plain'][0]:.3f} (metrics), "
+        f"{med['plain'][1] / med['saved'][1]:.3f} (end to end)"
+    )
     print(f"    added latency per turn (median of paired differences): {added * 1000:+.1f} ms")
 
 
@@ -95,27 +108,43 @@ def write_conversation(store, folder: Path, turns: int, photos: int) -> str:
     """A conversation of `turns` turns, a photo on every (turns / 2 / photos)-th user turn."""
     from chatbot.conversation import Attachment, Step, Turn
     from chatbot.ingest import sha256_file
+
     pngs = make_photos(folder, photos)
     every = max(1, turns // 2 // photos)
     cid = store.create(OWNER)
     t = time.perf_counter()
     for j in range(turns // 2):
         k = j // every
-        att = ([Attachment("image", pngs[k].name, str(pngs[k]), sha256_file(str(pngs[k])))]
-               if j % every == 0 and k < photos else [])
-        store.add_turn(OWNER, cid, Turn("user", f"Photo {k + 1}, question {j + 1}: what changed?", att))
-        store.add_turn(OWNER, cid, Turn("assistant", f"Reply {j + 1}: the light is a little brighter.",
-                                        steps=[Step("💬 LLM", "time to first token 0.01 s", True)],
-                                        metrics={"ttft_s": 0.01, "tokens_per_s": 1500.0}))
+        att = (
+            [Attachment("image", pngs[k].name, str(pngs[k]), sha256_file(str(pngs[k])))]
+            if j % every == 0 and k < photos
+            else []
+        )
+        store.add_turn(
+            OWNER, cid, Turn("user", f"Photo {k + 1}, question {j + 1}: what changed?", att)
+        )
+        store.add_turn(
+            OWNER,
+            cid,
+            Turn(
+                "assistant",
+                f"Reply {j + 1}: the light is a little brighter.",
+                steps=[Step("💬 LLM", "time to first token 0.01 s", True)],
+                metrics={"ttft_s": 0.01, "tokens_per_s": 1500.0},
+            ),
+        )
     seconds = time.perf_counter() - t
     size = sum(p.stat().st_size for p in pngs) / len(pngs) / 1024
-    print(f"(b) restore: wrote {turns} turns with {photos} photos (512x512 PNG, {size:.0f} KB each) "
-          f"in {seconds:.2f} s through store.add_turn")
+    print(
+        f"(b) restore: wrote {turns} turns with {photos} photos (512x512 PNG, {size:.0f} KB each) "
+        f"in {seconds:.2f} s through store.add_turn"
+    )
     return cid
 
 
 def restore(store, cid: str, opens: int) -> None:
     from chatbot.history import History
+
     times = []
     for _ in range(opens):
         t = time.perf_counter()
@@ -123,9 +152,11 @@ def restore(store, cid: str, opens: int) -> None:
         times.append(time.perf_counter() - t)
     photo = conv.images()[0].path
     assert len(conv.turns) == 200 and Path(photo).suffix == ".png", photo
-    print(f"    History(store).open: median {statistics.median(times) * 1000:.1f} ms over {opens} runs "
-          f"(min {min(times) * 1000:.1f}, max {max(times) * 1000:.1f}; aim < 300 ms); "
-          f"{len(conv.images())} photos at files/…{Path(photo).suffix}")
+    print(
+        f"    History(store).open: median {statistics.median(times) * 1000:.1f} ms over {opens} runs "
+        f"(min {min(times) * 1000:.1f}, max {max(times) * 1000:.1f}; aim < 300 ms); "
+        f"{len(conv.images())} photos at files/…{Path(photo).suffix}"
+    )
 
 
 def after_restart(cfg, sampling, cid: str, scratch: Path) -> None:
@@ -133,6 +164,7 @@ def after_restart(cfg, sampling, cid: str, scratch: Path) -> None:
     from chatbot.conversation import Conversation
     from chatbot.history import History, open_store
     from chatbot.pipeline import Pipeline
+
     store, problem = open_store(cfg)
     assert store is not None, problem
     pipe = Pipeline(cfg, sampling, history=History(store))
@@ -145,11 +177,17 @@ def after_restart(cfg, sampling, cid: str, scratch: Path) -> None:
     first, first_wall = respond(pipe, conv, "Is it brighter now?")
     warm, warm_wall = respond(pipe, conv, "And the colours?")
     f, w = first.metrics, warm.metrics
-    print(f"(c) first turn after a restart vs the next turn (200-turn conversation, {f['images']} photos in context)")
-    print(f"    after restart: TTFT {f['ttft_s'] * 1000:7.1f} ms  (photos reloaded and encoded again; prompt "
-          f"{f['prompt_tokens']} tokens, {f['reused_tokens']} reused; turn {first_wall * 1000:.0f} ms)")
-    print(f"    warm         : TTFT {w['ttft_s'] * 1000:7.1f} ms  (encodings cached; prompt {w['prompt_tokens']} "
-          f"tokens, {w['reused_tokens']} reused; turn {warm_wall * 1000:.0f} ms)")
+    print(
+        f"(c) first turn after a restart vs the next turn (200-turn conversation, {f['images']} photos in context)"
+    )
+    print(
+        f"    after restart: TTFT {f['ttft_s'] * 1000:7.1f} ms  (photos reloaded and encoded again; prompt "
+        f"{f['prompt_tokens']} tokens, {f['reused_tokens']} reused; turn {first_wall * 1000:.0f} ms)"
+    )
+    print(
+        f"    warm         : TTFT {w['ttft_s'] * 1000:7.1f} ms  (encodings cached; prompt {w['prompt_tokens']} "
+        f"tokens, {w['reused_tokens']} reused; turn {warm_wall * 1000:.0f} ms)"
+    )
     print(f"    ratio after restart / warm: {f['ttft_s'] / w['ttft_s']:.1f}x")
     store.close()
 
@@ -172,7 +210,9 @@ def main() -> None:
     sampling = Sampling(max_new_tokens=n, min_new_tokens=n)
     store, problem = open_store(cfg)
     assert store is not None, problem
-    print(f"model: tiny profile ({cfg.llm.model}); store: SQLite in {cfg.data_dir}; torch threads: {threads}")
+    print(
+        f"model: tiny profile ({cfg.llm.model}); store: SQLite in {cfg.data_dir}; torch threads: {threads}"
+    )
     streaming(cfg, sampling, store, args.turns)
     cid = write_conversation(store, tmp, turns=200, photos=20)
     restore(store, cid, args.opens)

@@ -4,6 +4,7 @@ the same question without the clip, with the split: decoding + frames, transcrip
 
     .venv/bin/python bench/bench_video.py [--seconds 30] [--profile offline|tiny] [--threads N]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -35,7 +36,7 @@ def main() -> None:
     from tests.mediafixtures import PARAGRAPH, make_video, speak
 
     folder = Path(tempfile.mkdtemp(prefix="bench-video-"))
-    voice = speak(PARAGRAPH, folder / "voice.wav")   # ~22 s of speech under a 30 s clip
+    voice = speak(PARAGRAPH, folder / "voice.wav")  # ~22 s of speech under a 30 s clip
     clip = make_video(folder / "clip.mp4", seconds_per_scene=args.seconds / 3, soundtrack=voice)
     pipe = Pipeline(build_config(args.profile, max_new_tokens=16))
     list(pipe.models.wait())
@@ -48,11 +49,17 @@ def main() -> None:
     text_only = ask(pipe, Conversation(), question)
     with_clip = ask(pipe, Conversation(), question, [clip])
     assert with_clip.error is None, with_clip.error
-    print(f"clip: {read.duration_s:.1f} s, {len(read.frames)} frames, soundtrack {words.duration_s:.1f} s")
-    print(f"decode + frames {t_read:.2f} s · transcription {words.seconds:.2f} s (RTF {words.real_time_factor:.2f})")
-    print(f"time to first token: with the clip {with_clip.metrics['ttft_s']:.2f} s "
-          f"({with_clip.metrics['prompt_tokens']} prompt tokens) · same question, no clip "
-          f"{text_only.metrics['ttft_s']:.2f} s · ratio {with_clip.metrics['ttft_s'] / text_only.metrics['ttft_s']:.1f}x")
+    print(
+        f"clip: {read.duration_s:.1f} s, {len(read.frames)} frames, soundtrack {words.duration_s:.1f} s"
+    )
+    print(
+        f"decode + frames {t_read:.2f} s · transcription {words.seconds:.2f} s (RTF {words.real_time_factor:.2f})"
+    )
+    print(
+        f"time to first token: with the clip {with_clip.metrics['ttft_s']:.2f} s "
+        f"({with_clip.metrics['prompt_tokens']} prompt tokens) · same question, no clip "
+        f"{text_only.metrics['ttft_s']:.2f} s · ratio {with_clip.metrics['ttft_s'] / text_only.metrics['ttft_s']:.1f}x"
+    )
 
 
 if __name__ == "__main__":

@@ -8,6 +8,7 @@ per-photo cost is far higher and is not measured here (no weights can be downloa
 Baseline, measured in the same run: the same search without the cache, re-embedding every
 photo for every query (what a tool without a per-conversation cache does).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -23,19 +24,32 @@ sys.path[:0] = [str(ROOT)]
 
 from common import add_threads_option, apply_threads  # noqa: E402
 
-QUERIES = ["a red circle", "two blue squares", "a green triangle on the left", "바다", "three yellow circles",
-           "a purple square at the top", "빨간 원", "an orange triangle"]
+QUERIES = [
+    "a red circle",
+    "two blue squares",
+    "a green triangle on the left",
+    "바다",
+    "three yellow circles",
+    "a purple square at the top",
+    "빨간 원",
+    "an orange triangle",
+]
 
 
 def make_photos(n: int):
     from chatbot.training.data import COLOURS, POSITIONS, SHAPES, Scene, draw_scene
     from chatbot.vision import Photo
+
     rng = random.Random(0)
     photos = []
     for i in range(n):
         count = rng.choice((1, 2, 3))
-        scene = Scene(rng.choice(list(COLOURS)), rng.choice(list(SHAPES)), count,
-                      rng.choice(list(POSITIONS)) if count == 1 else "")
+        scene = Scene(
+            rng.choice(list(COLOURS)),
+            rng.choice(list(SHAPES)),
+            count,
+            rng.choice(list(POSITIONS)) if count == 1 else "",
+        )
         photos.append(Photo(f"{i:04d}.png", draw_scene(scene, 64, rng)))
     return photos
 
@@ -43,6 +57,7 @@ def make_photos(n: int):
 def search_latency(model, photos, queries: int) -> tuple[float, list[float], list[float]]:
     """(one-time embedding seconds, cached query latencies, uncached latencies)."""
     from chatbot.vision import search_photos
+
     cache: dict = {}
     t = time.perf_counter()
     first = search_photos(model, photos, QUERIES[0], cache)
@@ -67,18 +82,36 @@ def training_throughput(steps: int) -> list[str]:
     from chatbot.training import TrainSettings, write_synthetic
     from chatbot.training.contrastive import train_contrastive
     from chatbot.training.projector import train_projector
+
     tmp = Path(tempfile.mkdtemp(prefix="bench_vision_"))
     data = write_synthetic(tmp / "shapes", n=200)
     lines = []
-    for name, run in (("tiny CLIP contrastive, batch 32", lambda: train_contrastive(
-            data, tiny_model_path("tiny-clip", tmp), tmp / "clip",
-            TrainSettings(steps=steps, batch_size=32, lr=1e-3, progress=False, eval_pairs=8))),
-                      ("tiny LLaVA projector stage 1, batch 16", lambda: train_projector(
-            1, data, tiny_model_path("tiny-llava", tmp), tmp / "s1",
-            TrainSettings(steps=steps, batch_size=16, lr=1e-2, progress=False, eval_pairs=8)))):
+    for name, run in (
+        (
+            "tiny CLIP contrastive, batch 32",
+            lambda: train_contrastive(
+                data,
+                tiny_model_path("tiny-clip", tmp),
+                tmp / "clip",
+                TrainSettings(steps=steps, batch_size=32, lr=1e-3, progress=False, eval_pairs=8),
+            ),
+        ),
+        (
+            "tiny LLaVA projector stage 1, batch 16",
+            lambda: train_projector(
+                1,
+                data,
+                tiny_model_path("tiny-llava", tmp),
+                tmp / "s1",
+                TrainSettings(steps=steps, batch_size=16, lr=1e-2, progress=False, eval_pairs=8),
+            ),
+        ),
+    ):
         r = run()
-        lines.append(f"{name}: {r.pairs_per_s:.0f} pairs/s ({steps} steps in {r.seconds:.2f} s, "
-                     f"loss {r.loss_before:.3f} -> {r.loss_after:.3f})")
+        lines.append(
+            f"{name}: {r.pairs_per_s:.0f} pairs/s ({steps} steps in {r.seconds:.2f} s, "
+            f"loss {r.loss_before:.3f} -> {r.loss_after:.3f})"
+        )
     return lines
 
 
@@ -92,16 +125,25 @@ def main() -> None:
     print(f"torch threads: {apply_threads(args)}")
     from chatbot.models.tiny import tiny_model_path
     from chatbot.vision import load_vision_model
-    model = load_vision_model(str(tiny_model_path("tiny-clip", Path(tempfile.mkdtemp(prefix="bench_clip_")))))
+
+    model = load_vision_model(
+        str(tiny_model_path("tiny-clip", Path(tempfile.mkdtemp(prefix="bench_clip_"))))
+    )
     photos = make_photos(args.photos)
     embed_s, cached, uncached = search_latency(model, photos, args.queries)
     med, p95 = statistics.median(cached), sorted(cached)[int(0.95 * (len(cached) - 1))]
     base = statistics.median(uncached)
-    print(f"one-time embedding: {embed_s:.2f} s for {len(photos)} photos = {1000 * embed_s / len(photos):.2f} ms/photo "
-          f"(tiny CLIP)")
-    print(f"search over {len(photos)} photos, cached embeddings: median {1000 * med:.1f} ms, p95 {1000 * p95:.1f} ms "
-          f"per query ({args.queries} queries)")
-    print(f"baseline, re-embedding every photo per query: median {1000 * base:.0f} ms -> {base / med:.0f}x faster")
+    print(
+        f"one-time embedding: {embed_s:.2f} s for {len(photos)} photos = {1000 * embed_s / len(photos):.2f} ms/photo "
+        f"(tiny CLIP)"
+    )
+    print(
+        f"search over {len(photos)} photos, cached embeddings: median {1000 * med:.1f} ms, p95 {1000 * p95:.1f} ms "
+        f"per query ({args.queries} queries)"
+    )
+    print(
+        f"baseline, re-embedding every photo per query: median {1000 * base:.0f} ms -> {base / med:.0f}x faster"
+    )
     for line in training_throughput(args.train_steps):
         print(line)
 

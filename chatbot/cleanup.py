@@ -6,6 +6,7 @@ copies of everything a conversation shows. Gradio's upload cache is swept by Gra
 Those files live in this process's own folder (private_dir: a fresh random name, mode 0700,
 removed at exit), never in a shared, predictable one: no other process or user can read them,
 plant a file where the app expects its own, or see another run's files."""
+
 from __future__ import annotations
 
 import atexit
@@ -45,7 +46,7 @@ def sweep_dead_runs(root: Path | None = None) -> int:
         try:
             if not m or not folder.is_dir() or folder.stat().st_uid != os.getuid():
                 continue
-            os.kill(int(m.group(1)), 0)   # raises if no such process
+            os.kill(int(m.group(1)), 0)  # raises if no such process
         except ProcessLookupError:
             shutil.rmtree(folder, ignore_errors=True)
             gone += 1
@@ -63,18 +64,20 @@ def sweep(folders: list[Path], max_age_s: float = TEMP_FILES_MAX_AGE_S) -> int:
                 if path.is_file() and path.stat().st_mtime < cutoff:
                     path.unlink()
                     gone += 1
-            except OSError:   # removed meanwhile, or not ours to remove: never fatal
+            except OSError:  # removed meanwhile, or not ours to remove: never fatal
                 continue
     return gone
 
 
 def start_janitor(folders: list[Path], every_s: float = SWEEP_EVERY_S) -> threading.Thread:
     """Sweep now and then every `every_s` seconds, in a daemon thread."""
+
     def loop():
         sweep_dead_runs()
         while True:
             sweep(folders)
             time.sleep(every_s)
+
     thread = threading.Thread(target=loop, daemon=True, name="janitor")
     thread.start()
     return thread

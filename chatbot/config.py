@@ -3,127 +3,148 @@
 Limits are module-level constants so that error messages can quote them and
 tests can import them instead of repeating numbers.
 """
+
 from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent   # the repository: prompts/, data/, assets/
+PROJECT_ROOT = Path(__file__).resolve().parent.parent  # the repository: prompts/, data/, assets/
 
 # ---- named limits (quoted by the messages users see) -------------------------
-MAX_MESSAGE_CHARS = 4000           # one chat message
-MAX_FILE_MB = 20                   # one uploaded file
-MAX_FILES_PER_MESSAGE = 5          # images + documents in one message
-MAX_ZIP_PHOTOS = 50                # photos in one uploaded .zip (a folder of holiday photos)
-MAX_IMAGES_PER_CONVERSATION = 16   # images kept in context across turns
-MAX_IMAGE_PIXELS = 40_000_000      # decompression-bomb guard (about 6300 x 6300)
-MAX_IMAGE_SIDE_CPU = 384           # images are downscaled to this side before encoding on CPU
+MAX_MESSAGE_CHARS = 4000  # one chat message
+MAX_FILE_MB = 20  # one uploaded file
+MAX_FILES_PER_MESSAGE = 5  # images + documents in one message
+MAX_ZIP_PHOTOS = 50  # photos in one uploaded .zip (a folder of holiday photos)
+MAX_IMAGES_PER_CONVERSATION = 16  # images kept in context across turns
+MAX_IMAGE_PIXELS = 40_000_000  # decompression-bomb guard (about 6300 x 6300)
+MAX_IMAGE_SIDE_CPU = 384  # images are downscaled to this side before encoding on CPU
 MAX_IMAGE_SIDE_GPU = 768
-MAX_KEPT_IMAGE_SIDE = 1024         # photos are kept in memory at most this big (originals stay on disk)
-TEMP_FILES_MAX_AGE_S = 24 * 3600   # uploads, drawn pictures and thumbnails outside the store
-IDLE_CONVERSATION_S = 6 * 3600     # a session's conversation leaves memory after this idle time
-                                   # (the store keeps it: the sidebar or /open brings it back)
+MAX_KEPT_IMAGE_SIDE = 1024  # photos are kept in memory at most this big (originals stay on disk)
+TEMP_FILES_MAX_AGE_S = 24 * 3600  # uploads, drawn pictures and thumbnails outside the store
+IDLE_CONVERSATION_S = 6 * 3600  # a session's conversation leaves memory after this idle time
+# (the store keeps it: the sidebar or /open brings it back)
 MAX_NEW_TOKENS = 512
-MAX_HISTORY_CHARS = 12_000         # conversation text in the prompt; older turns are dropped beyond this
-KV_CACHE_MB = 512                  # KV prefix caches kept resident, least recently used evicted first
-KV_CACHE_SESSIONS = 64             # ... and at most this many conversations' caches at once
+MAX_HISTORY_CHARS = 12_000  # conversation text in the prompt; older turns are dropped beyond this
+KV_CACHE_MB = 512  # KV prefix caches kept resident, least recently used evicted first
+KV_CACHE_SESSIONS = 64  # ... and at most this many conversations' caches at once
 # documents (PDF, CSV, XLSX)
 MAX_PDF_PAGES = 500
-MAX_TABLE_CELLS = 200_000          # one sheet or CSV
-MAX_WORKBOOK_CELLS = 400_000       # all the sheets of one workbook together
-MAX_CELL_CHARS = 2_000             # one cell's text; longer cells are cut (and the sheet says so)
-MAX_TABLE_ROWS_PER_CHUNK = 40      # a table chunk never splits a row and repeats the header
-WHOLE_DOCUMENT_CHARS = 6000        # documents smaller than this go whole into the context
+MAX_TABLE_CELLS = 200_000  # one sheet or CSV
+MAX_WORKBOOK_CELLS = 400_000  # all the sheets of one workbook together
+MAX_CELL_CHARS = 2_000  # one cell's text; longer cells are cut (and the sheet says so)
+MAX_TABLE_ROWS_PER_CHUNK = 40  # a table chunk never splits a row and repeats the header
+WHOLE_DOCUMENT_CHARS = 6000  # documents smaller than this go whole into the context
 RETRIEVAL_TOP_K = 4
-INGEST_CACHE_DOCUMENTS = 32        # parsed documents kept in memory, keyed by sha256 of the bytes
-OCR_DPI = 150                      # scanned pages are rendered at this resolution for OCR
-OCR_MIN_TEXT_CHARS = 8             # a page whose text layer is shorter than this counts as scanned
-MAX_OCR_PAGES = 60                 # scanned pages per PDF (OCR costs about 1.5 s a page on 2 cores)
-CHUNK_CHARS = 800                  # text chunk size for retrieval (all-MiniLM reads ~256 tokens)
+INGEST_CACHE_DOCUMENTS = 32  # parsed documents kept in memory, keyed by sha256 of the bytes
+OCR_DPI = 150  # scanned pages are rendered at this resolution for OCR
+OCR_MIN_TEXT_CHARS = 8  # a page whose text layer is shorter than this counts as scanned
+MAX_OCR_PAGES = 60  # scanned pages per PDF (OCR costs about 1.5 s a page on 2 cores)
+CHUNK_CHARS = 800  # text chunk size for retrieval (all-MiniLM reads ~256 tokens)
 CHUNK_OVERLAP_CHARS = 100
-TABLE_CHUNK_CHARS = 2000           # a table chunk also ends before this size (whole rows only)
-TABLE_USE_LAYOUT = False           # find_tables without the layout model: same recall on ruled
-                                   # tables, 30-100x faster (bench/bench_ingest.py)
+TABLE_CHUNK_CHARS = 2000  # a table chunk also ends before this size (whole rows only)
+TABLE_USE_LAYOUT = False  # find_tables without the layout model: same recall on ruled
+# tables, 30-100x faster (bench/bench_ingest.py)
 # documents as people have them (Word, PowerPoint, web pages, Markdown, text, EPUB)
-MAX_DOCUMENT_CHARS = 1_500_000     # text in one document (about 500 pages); more takes minutes to embed
-MAX_SLIDES = 500                   # slides in one presentation
-MAX_UNZIPPED_MB = 200              # DOCX/PPTX/EPUB are zip archives: their unpacked size, checked first
-SECTION_CHARS = 3000               # plain text without headings: paragraphs grouped into sections this big
-MAX_SECTION_LABEL_CHARS = 60       # a heading quoted in a citation, [§ Installation], is cut to this
-MAX_QUOTES = 3                     # supporting sentences quoted under a reply (one per cited page)
-MAX_QUOTE_CHARS = 300              # one quoted sentence; a longer one is cut at a word and ends in …
+MAX_DOCUMENT_CHARS = (
+    1_500_000  # text in one document (about 500 pages); more takes minutes to embed
+)
+MAX_SLIDES = 500  # slides in one presentation
+MAX_UNZIPPED_MB = 200  # DOCX/PPTX/EPUB are zip archives: their unpacked size, checked first
+SECTION_CHARS = 3000  # plain text without headings: paragraphs grouped into sections this big
+MAX_SECTION_LABEL_CHARS = 60  # a heading quoted in a citation, [§ Installation], is cut to this
+MAX_QUOTES = 3  # supporting sentences quoted under a reply (one per cited page)
+MAX_QUOTE_CHARS = 300  # one quoted sentence; a longer one is cut at a word and ends in …
 # image generation
 MAX_GENERATION_STEPS = 50
 MAX_GENERATION_SIDE = 1024
-MIN_GENERATION_SIDE = 64          # smaller latents break the UNet's down-sampling
-MAX_IMAGE_PROMPT_CHARS = 400      # CLIP reads 77 tokens; longer prompts are cut
-MAX_SEED = 2**32 - 1              # seeds are 32-bit, as every diffusers UI writes them
-DRAW_THRESHOLD = 0.6              # draw classifier probability at or above which a message asks for a
-                                  # picture; 5-fold CV on the training split (train_draw_classifier --cv)
+MIN_GENERATION_SIDE = 64  # smaller latents break the UNet's down-sampling
+MAX_IMAGE_PROMPT_CHARS = 400  # CLIP reads 77 tokens; longer prompts are cut
+MAX_SEED = 2**32 - 1  # seeds are 32-bit, as every diffusers UI writes them
+DRAW_THRESHOLD = 0.6  # draw classifier probability at or above which a message asks for a
+# picture; 5-fold CV on the training split (train_draw_classifier --cv)
 
 IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".webp", ".gif", ".bmp")
-DOCUMENT_EXTENSIONS = (".pdf", ".csv", ".xlsx", ".docx", ".pptx", ".html", ".htm", ".md",
-                       ".markdown", ".txt", ".epub")
+DOCUMENT_EXTENSIONS = (
+    ".pdf",
+    ".csv",
+    ".xlsx",
+    ".docx",
+    ".pptx",
+    ".html",
+    ".htm",
+    ".md",
+    ".markdown",
+    ".txt",
+    ".epub",
+)
 
 PROFILES = ("auto", "hub", "offline", "tiny")
 
 # Defaults per device; README explains the choice.
-HUB_VLM_CPU = "HuggingFaceTB/SmolVLM-256M-Instruct"   # Idefics3, 256M params: usable on 2 CPU cores
-HUB_VLM_GPU = "HuggingFaceTB/SmolVLM-Instruct"        # Idefics3, 2.2B: fits any 8 GB GPU in bf16
+HUB_VLM_CPU = "HuggingFaceTB/SmolVLM-256M-Instruct"  # Idefics3, 256M params: usable on 2 CPU cores
+HUB_VLM_GPU = "HuggingFaceTB/SmolVLM-Instruct"  # Idefics3, 2.2B: fits any 8 GB GPU in bf16
 HUB_EMBEDDINGS = "sentence-transformers/paraphrase-multilingual-MiniLM-L12-v2"
-HUB_GENERATOR_CPU = "stabilityai/sd-turbo"            # 1-step distilled SD: the only CPU-bearable one
+HUB_GENERATOR_CPU = "stabilityai/sd-turbo"  # 1-step distilled SD: the only CPU-bearable one
 HUB_GENERATOR_GPU = "stabilityai/sdxl-turbo"
 
 CACHE_DIR = Path(os.environ.get("CHATBOT_CACHE", Path.home() / ".cache" / "multimodal-chatbot"))
 # conversations and their files (SQLite database + content-addressed file store); --data-dir
-DATA_DIR = Path(os.environ.get("CHATBOT_DATA_DIR", Path.home() / ".local" / "share" / "multimodal-chatbot"))
-SAVE_PARTIAL_S = 2.0               # a streaming reply's text is saved this often (crash recovery)
-STREAM_UPDATE_S = 0.05           # while tokens stream, the UI and API get at most 20 updates a second
+DATA_DIR = Path(
+    os.environ.get("CHATBOT_DATA_DIR", Path.home() / ".local" / "share" / "multimodal-chatbot")
+)
+SAVE_PARTIAL_S = 2.0  # a streaming reply's text is saved this often (crash recovery)
+STREAM_UPDATE_S = 0.05  # while tokens stream, the UI and API get at most 20 updates a second
 
 
 @dataclass(frozen=True)
 class ModelConfig:
     """Which LLM answers, and where it runs."""
-    kind: str = "vlm"                 # vlm | text | server
-    model: str = ""                   # hub id or local path
-    gguf_file: str | None = None      # for the offline GGUF text model
-    server_url: str | None = None     # OpenAI-compatible base URL (vLLM, TGI, llama.cpp, Ollama)
-    device: str = "auto"              # auto | cpu | cuda | mps
-    dtype: str = "auto"               # auto | float32 | bfloat16 | float16
-    quantize: str | None = None       # None | "4bit" | "8bit" (bitsandbytes + CUDA only)
-    engine: str = "auto"              # CPU: "int8" (PyTorch dynamic int8 Linear) | "fp32" | "llama.cpp" (GGUF)
-    engine_reason: str = ""           # why, shown in the chain step
+
+    kind: str = "vlm"  # vlm | text | server
+    model: str = ""  # hub id or local path
+    gguf_file: str | None = None  # for the offline GGUF text model
+    server_url: str | None = None  # OpenAI-compatible base URL (vLLM, TGI, llama.cpp, Ollama)
+    device: str = "auto"  # auto | cpu | cuda | mps
+    dtype: str = "auto"  # auto | float32 | bfloat16 | float16
+    quantize: str | None = None  # None | "4bit" | "8bit" (bitsandbytes + CUDA only)
+    engine: str = "auto"  # CPU: "int8" (PyTorch dynamic int8 Linear) | "fp32" | "llama.cpp" (GGUF)
+    engine_reason: str = ""  # why, shown in the chain step
     max_image_side: int | None = None  # derived from the device when None
     image_splitting: bool | None = None  # Idefics3 tiling: off on CPU (token cost), on on GPU
     max_new_tokens: int = MAX_NEW_TOKENS
-    min_new_tokens: int = 0           # > 0: replies of a fixed length (tests and benchmarks)
-    temperature: float = 0.0          # 0 = greedy: reproducible answers
+    min_new_tokens: int = 0  # > 0: replies of a fixed length (tests and benchmarks)
+    temperature: float = 0.0  # 0 = greedy: reproducible answers
     top_p: float = 0.9
 
 
 @dataclass(frozen=True)
 class Choice:
     """The model behind one box of the diagram, and why it was chosen (the UI shows the reason)."""
-    model: str | None = None          # hub id or local path; None: this box is off on this profile
+
+    model: str | None = None  # hub id or local path; None: this box is off on this profile
     reason: str = ""
-    embedder: str | None = None       # the draw classifier only: the embedder its weights were fit on
+    embedder: str | None = None  # the draw classifier only: the embedder its weights were fit on
 
 
 @dataclass(frozen=True)
 class AppConfig:
     """Everything the app runs with, resolved once by profiles.build_config and never changed."""
-    profile: str = "tiny"             # hub | offline | tiny ("auto" is resolved away)
-    profile_reason: str = ""          # why auto picked what it picked, shown in the UI
+
+    profile: str = "tiny"  # hub | offline | tiny ("auto" is resolved away)
+    profile_reason: str = ""  # why auto picked what it picked, shown in the UI
     llm: ModelConfig = field(default_factory=ModelConfig)
-    embeddings: Choice = field(default_factory=Choice)   # sentence embeddings for retrieval
-    generator: Choice = field(default_factory=Choice)    # diffusers text-to-image
-    classifier: Choice = field(default_factory=Choice)   # the learned draw/no-draw classifier
-    asr: Choice = field(default_factory=Choice)          # speech -> text (faster-whisper)
-    vision: Choice = field(default_factory=Choice)       # CLIP/SigLIP: zero-shot labels, photo search
-    data_dir: Path | None = None      # where conversations are kept; None: in memory only (tests)
-    database_url: str | None = None   # PostgreSQL for several app processes; None: SQLite in data_dir
-    retention_days: float = 0         # delete conversations idle this long (0: keep them; RETENTION_DAYS)
+    embeddings: Choice = field(default_factory=Choice)  # sentence embeddings for retrieval
+    generator: Choice = field(default_factory=Choice)  # diffusers text-to-image
+    classifier: Choice = field(default_factory=Choice)  # the learned draw/no-draw classifier
+    asr: Choice = field(default_factory=Choice)  # speech -> text (faster-whisper)
+    vision: Choice = field(default_factory=Choice)  # CLIP/SigLIP: zero-shot labels, photo search
+    data_dir: Path | None = None  # where conversations are kept; None: in memory only (tests)
+    database_url: str | None = (
+        None  # PostgreSQL for several app processes; None: SQLite in data_dir
+    )
+    retention_days: float = 0  # delete conversations idle this long (0: keep them; RETENTION_DAYS)
     host: str = "127.0.0.1"
     port: int = 7860
 
@@ -133,6 +154,7 @@ def resolve_device(requested: str = "auto") -> str:
     if requested != "auto":
         return requested
     import torch
+
     if torch.cuda.is_available():
         return "cuda"
     if getattr(torch.backends, "mps", None) and torch.backends.mps.is_available():
@@ -143,6 +165,7 @@ def resolve_device(requested: str = "auto") -> str:
 def resolve_dtype(requested: str, device: str):
     """bf16 on GPUs that support it, fp16 on older GPUs and mps, fp32 on CPU."""
     import torch
+
     if requested != "auto":
         return getattr(torch, requested)
     if device == "cuda":
@@ -154,40 +177,42 @@ def resolve_dtype(requested: str, device: str):
 
 # ---- voice and video in (chatbot/ingest/audio.py, chatbot/ingest/video.py) ----------------
 AUDIO_EXTENSIONS = (".wav", ".mp3", ".m4a", ".ogg", ".webm", ".flac")
-VIDEO_EXTENSIONS = (".mp4", ".webm", ".mov")   # .webm: a file with a video stream is a video
-MAX_AUDIO_SECONDS = 120            # one voice message; whisper-base int8 on 2 cores: ~0.1-0.2 s per second
-MAX_VIDEO_SECONDS = 60             # one clip: every frame is decoded to find scene changes
-MAX_VIDEO_FRAMES = 8               # frames sent on per clip (each costs the LLM 64+ image tokens)
-MAX_VIDEO_FRAME_SIDE = 768         # frames are kept at most this big (the encoders read 384-768 px)
-VIDEO_MIN_FRAME_GAP_S = 0.5        # uniform frames closer than this to a chosen one add nothing
-SCENE_CHANGE_THRESHOLD = 30.0      # mean |difference| of consecutive 64x64 gray frames (0-255) that
-                                   # counts as a cut: the test clip's colour cuts measure 48 and 77, a
-                                   # random texture panning 8 px a frame 12, identical frames 0
-ASR_SAMPLE_RATE = 16_000           # what Whisper reads: mono float32 at 16 kHz
+VIDEO_EXTENSIONS = (".mp4", ".webm", ".mov")  # .webm: a file with a video stream is a video
+MAX_AUDIO_SECONDS = 120  # one voice message; whisper-base int8 on 2 cores: ~0.1-0.2 s per second
+MAX_VIDEO_SECONDS = 60  # one clip: every frame is decoded to find scene changes
+MAX_VIDEO_FRAMES = 8  # frames sent on per clip (each costs the LLM 64+ image tokens)
+MAX_VIDEO_FRAME_SIDE = 768  # frames are kept at most this big (the encoders read 384-768 px)
+VIDEO_MIN_FRAME_GAP_S = 0.5  # uniform frames closer than this to a chosen one add nothing
+SCENE_CHANGE_THRESHOLD = 30.0  # mean |difference| of consecutive 64x64 gray frames (0-255) that
+# counts as a cut: the test clip's colour cuts measure 48 and 77, a
+# random texture panning 8 px a frame 12, identical frames 0
+ASR_SAMPLE_RATE = 16_000  # what Whisper reads: mono float32 at 16 kHz
 ASR_BEAM_SIZE = 5
-ASR_LANGUAGES = ("ko", "en")       # the languages the app converses in
-ASR_MIN_LANGUAGE_PROB = 0.5        # a detected language below this is a guess: the user's hint wins
-ASR_FOREIGN_LANGUAGE_PROB = 0.95   # a detected language outside ASR_LANGUAGES beats the hint only
-                                   # this sure (whisper-base hears espeak Korean as Thai at up to 0.90)
-HUB_ASR = "Systran/faster-whisper-small"   # hub profile default; --asr-model overrides
+ASR_LANGUAGES = ("ko", "en")  # the languages the app converses in
+ASR_MIN_LANGUAGE_PROB = 0.5  # a detected language below this is a guess: the user's hint wins
+ASR_FOREIGN_LANGUAGE_PROB = 0.95  # a detected language outside ASR_LANGUAGES beats the hint only
+# this sure (whisper-base hears espeak Korean as Thai at up to 0.90)
+HUB_ASR = "Systran/faster-whisper-small"  # hub profile default; --asr-model overrides
 
 # ---- vision toolkit: zero-shot labels, photo search, training (chatbot/vision, chatbot/training) ----
-HUB_VISION_CLIP = "openai/clip-vit-base-patch32"        # hub profile default: softmax over the labels
-HUB_VISION_SIGLIP = "google/siglip-base-patch16-224"    # --vision-model: independent sigmoid per label
-VISION_TOP_LABELS = 5              # labels shown (and given to the LLM) per photo
-MAX_VISION_LABELS = 1000           # one label set (an ImageNet-sized list embeds in seconds, once per model)
-MAX_TYPED_LABELS = 20              # labels parsed from a message ("is it a cat, a dog or a fox?")
-MAX_LABEL_CHARS = 60               # one typed label; longer text is not a label
-VISION_SEARCH_TOP_K = 5            # photos returned by a search
-MAX_SEARCH_PHOTOS = 5000           # photos one search ranks (their embeddings stay in the caller's cache)
-VISION_EMBED_BATCH = 32            # photos or prompts per forward pass
-VISION_MIN_SCORE = -1.0            # cosine below which a search hit is dropped: -1 keeps all (the scale is
-                                   # model-specific: ViT-B/32 matches score ~0.25-0.35, unrelated ~0.15)
+HUB_VISION_CLIP = "openai/clip-vit-base-patch32"  # hub profile default: softmax over the labels
+HUB_VISION_SIGLIP = (
+    "google/siglip-base-patch16-224"  # --vision-model: independent sigmoid per label
+)
+VISION_TOP_LABELS = 5  # labels shown (and given to the LLM) per photo
+MAX_VISION_LABELS = 1000  # one label set (an ImageNet-sized list embeds in seconds, once per model)
+MAX_TYPED_LABELS = 20  # labels parsed from a message ("is it a cat, a dog or a fox?")
+MAX_LABEL_CHARS = 60  # one typed label; longer text is not a label
+VISION_SEARCH_TOP_K = 5  # photos returned by a search
+MAX_SEARCH_PHOTOS = 5000  # photos one search ranks (their embeddings stay in the caller's cache)
+VISION_EMBED_BATCH = 32  # photos or prompts per forward pass
+VISION_MIN_SCORE = -1.0  # cosine below which a search hit is dropped: -1 keeps all (the scale is
+# model-specific: ViT-B/32 matches score ~0.25-0.35, unrelated ~0.15)
 # training (scripts/train_clip.py, scripts/train_projector.py)
-TRAIN_SAVE_EVERY = 50              # steps between resumable checkpoints
-TRAIN_MAX_CAPTION_TOKENS = 64      # caption/answer tokens trained on; longer ones are cut
-TRAIN_HELD_OUT_EVERY = 5           # 1 in 5 pairs (by a hash of the image name) is held out for evaluation
-MAX_TRAIN_PAIRS = 1_000_000        # lines read from one captions.jsonl
-CLIP_MAX_LOGIT_SCALE = 100.0       # 1/temperature is clamped to this (as CLIP does)
-SIGLIP_INIT_BIAS = -10.0           # SigLIP's bias and log-temperature at the start (paper, section 3)
-SIGLIP_INIT_LOG_SCALE = 2.302585   # ln 10
+TRAIN_SAVE_EVERY = 50  # steps between resumable checkpoints
+TRAIN_MAX_CAPTION_TOKENS = 64  # caption/answer tokens trained on; longer ones are cut
+TRAIN_HELD_OUT_EVERY = 5  # 1 in 5 pairs (by a hash of the image name) is held out for evaluation
+MAX_TRAIN_PAIRS = 1_000_000  # lines read from one captions.jsonl
+CLIP_MAX_LOGIT_SCALE = 100.0  # 1/temperature is clamped to this (as CLIP does)
+SIGLIP_INIT_BIAS = -10.0  # SigLIP's bias and log-temperature at the start (paper, section 3)
+SIGLIP_INIT_LOG_SCALE = 2.302585  # ln 10

@@ -4,6 +4,7 @@ excerpts, as chat messages. Pure functions of the conversation: nothing here edi
 Every turn keeps its photos in place, so the prompt of turn N is a prefix of turn N+1's
 (the KV prefix cache then serves the old part).
 """
+
 from __future__ import annotations
 
 from .config import MAX_HISTORY_CHARS, MAX_IMAGES_PER_CONVERSATION
@@ -46,32 +47,54 @@ def system_prompt(conv: Conversation, can_draw: bool, documents: bool) -> str:
     return system
 
 
-def build_messages(conv: Conversation, images: list[Attachment], sees_images: bool,
-                   can_draw: bool = False, documents: str = "", question: str = "", tools: str = "") -> list[dict]:
+def build_messages(
+    conv: Conversation,
+    images: list[Attachment],
+    sees_images: bool,
+    can_draw: bool = False,
+    documents: str = "",
+    question: str = "",
+    tools: str = "",
+) -> list[dict]:
     """Chat messages for the LLM. `images` are the photos in context (photos_in_context):
     a VLM sees them in place, a text-only LLM reads their OCR text; older ones are noted."""
     in_context = {id(a) for a in images}
     numbers = {id(a): i + 1 for i, a in enumerate(conv.images())}
     kept = history_window(conv)
-    messages = [{"role": "system", "content": [{"type": "text", "text": system_prompt(conv, can_draw,
-                                                                                       bool(documents))}]}]
+    messages = [
+        {
+            "role": "system",
+            "content": [{"type": "text", "text": system_prompt(conv, can_draw, bool(documents))}],
+        }
+    ]
     for t in kept:
         parts = []
         for a in t.attachments:
             if a.kind != "image":
                 continue
             if id(a) not in in_context:
-                parts.append({"type": "text", "text": f"[photo {numbers[id(a)]} omitted: over the "
-                              f"{MAX_IMAGES_PER_CONVERSATION}-image limit]"})
+                parts.append(
+                    {
+                        "type": "text",
+                        "text": f"[photo {numbers[id(a)]} omitted: over the "
+                        f"{MAX_IMAGES_PER_CONVERSATION}-image limit]",
+                    }
+                )
             elif sees_images:
-                if a.caption:   # video frames: the LLM reads when each was taken
+                if a.caption:  # video frames: the LLM reads when each was taken
                     parts.append({"type": "text", "text": a.caption})
                 parts.append({"type": "image"})
             else:
                 text = conv.image_cache.get(ocr_key(a)) or "(no text found)"
-                parts.append({"type": "text", "text": render("ocr_image", number=numbers[id(a)],
-                                                             name=a.name, text=text)})
-        if (documents or tools) and t is kept[-1]:  # this turn's excerpts and tool results, fenced, first
+                parts.append(
+                    {
+                        "type": "text",
+                        "text": render("ocr_image", number=numbers[id(a)], name=a.name, text=text),
+                    }
+                )
+        if (documents or tools) and t is kept[
+            -1
+        ]:  # this turn's excerpts and tool results, fenced, first
             fenced = "\n\n".join(part for part in (tools, documents) if part)
             parts.append({"type": "text", "text": f"{fenced}\n\nQuestion: {question}"})
         elif t.text:

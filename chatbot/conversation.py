@@ -3,6 +3,7 @@
 One Conversation lives in one browser session (or one gradio_client.Client);
 nothing in it is shared between sessions, including the cache of encoded images.
 """
+
 from __future__ import annotations
 
 import threading
@@ -22,23 +23,25 @@ class UserError(Exception):
 
     def __init__(self, key: str, /, **fields):
         from .messages import text
+
         self.key, self.fields = key, fields
         super().__init__(text(key, "en", **fields))
 
     def text(self, lang: str | None) -> str:
         from .messages import text
+
         return text(self.key, lang, **self.fields)
 
 
 @dataclass
 class Attachment:
-    kind: str                 # "image" | "document"
-    name: str                 # file name as uploaded
-    path: str                 # local copy the server owns
-    sha256: str               # content hash: the cache key for encodings and ingestion
-    image: Any = None         # PIL.Image for images (bounded to MAX_KEPT_IMAGE_SIDE; None until needed)
-    note: str = ""            # what the user should know about how it was read (e.g. animated)
-    caption: str = ""         # said to the LLM just before the image (a video frame's time)
+    kind: str  # "image" | "document"
+    name: str  # file name as uploaded
+    path: str  # local copy the server owns
+    sha256: str  # content hash: the cache key for encodings and ingestion
+    image: Any = None  # PIL.Image for images (bounded to MAX_KEPT_IMAGE_SIDE; None until needed)
+    note: str = ""  # what the user should know about how it was read (e.g. animated)
+    caption: str = ""  # said to the LLM just before the image (a video frame's time)
 
     def pixels(self):
         """The image, from memory while the turn is being answered, else read again from its file
@@ -46,12 +49,14 @@ class Attachment:
         if self.image is not None:
             return self.image
         from .ingest.images import load_image
+
         return load_image(self.path, self.name)
 
 
 @dataclass
 class Step:
     """One visible step of the chain, shown as a collapsible status in the reply."""
+
     title: str
     detail: str = ""
     done: bool = False
@@ -59,16 +64,18 @@ class Step:
 
 @dataclass
 class Turn:
-    role: str                                   # "user" | "assistant"
+    role: str  # "user" | "assistant"
     text: str = ""
     attachments: list[Attachment] = field(default_factory=list)
     steps: list[Step] = field(default_factory=list)
-    files: list[str] = field(default_factory=list)   # generated images etc. (paths)
-    error: str | None = None                    # shown to the user; not sent to the model
+    files: list[str] = field(default_factory=list)  # generated images etc. (paths)
+    error: str | None = None  # shown to the user; not sent to the model
     stopped: bool = False
-    metrics: dict = field(default_factory=dict)  # ttft_s, tokens_per_s, new_tokens, ... (API and benches)
-    card: dict | None = None                    # the ImageRequest behind a generated picture
-    tools: dict = field(default_factory=dict)   # what a vision tool found (labels, search scores)
+    metrics: dict = field(
+        default_factory=dict
+    )  # ttft_s, tokens_per_s, new_tokens, ... (API and benches)
+    card: dict | None = None  # the ImageRequest behind a generated picture
+    tools: dict = field(default_factory=dict)  # what a vision tool found (labels, search scores)
     sources: list = field(default_factory=list)  # quoted supporting sentences (quotes.Quote.info)
 
 
@@ -79,15 +86,15 @@ class Conversation:
     # (encoder name, sha256) -> encoded image or OCR text; per conversation so sessions never share them
     image_cache: dict = field(default_factory=dict)
     stop_event: threading.Event = field(default_factory=threading.Event)
-    documents: DocumentIndex | None = None      # this conversation's parsed documents, page-cited
-    image_request: ImageRequest | None = None   # the last picture's request: the card, follow-ups
-    owner: str = ""                             # whose it is ("": not saved, e.g. in tests)
-    saved: bool = False                         # the store has it under this id
-    saved_turns: int = 0                        # how many of the turns the store holds
-    restored: bool = False                      # opened from the store: caches are rebuilt on the next turn
-    queued_at: float | None = None              # when the UI queued the next message (monotonic)
-    stop_requested_at: float = 0.0              # when Stop was last pressed (monotonic)
-    language: str = "en"                        # what the user reads ("ko", "en"): set at each message
+    documents: DocumentIndex | None = None  # this conversation's parsed documents, page-cited
+    image_request: ImageRequest | None = None  # the last picture's request: the card, follow-ups
+    owner: str = ""  # whose it is ("": not saved, e.g. in tests)
+    saved: bool = False  # the store has it under this id
+    saved_turns: int = 0  # how many of the turns the store holds
+    restored: bool = False  # opened from the store: caches are rebuilt on the next turn
+    queued_at: float | None = None  # when the UI queued the next message (monotonic)
+    stop_requested_at: float = 0.0  # when Stop was last pressed (monotonic)
+    language: str = "en"  # what the user reads ("ko", "en"): set at each message
 
     def stopped_since(self, queued_at: float | None) -> bool:
         """A Stop came after the request that entered the queue at queued_at: it runs no model."""
@@ -95,15 +102,23 @@ class Conversation:
 
     def images(self) -> list[Attachment]:
         """Every image the user has shared so far, in order: they stay in context."""
-        return [a for t in self.turns if t.role == "user" for a in t.attachments if a.kind == "image"]
+        return [
+            a for t in self.turns if t.role == "user" for a in t.attachments if a.kind == "image"
+        ]
 
     def model_turns(self) -> list[Turn]:
         """Turns the model should see: an assistant turn with no text (a rejected or failed
         exchange, a redrawn picture) is for the user only, so a retry starts clean."""
-        failed = {i for i, t in enumerate(self.turns) if t.role == "assistant" and not t.text
-                  and (t.error or t.files or t.card)}
-        return [t for i, t in enumerate(self.turns)
-                if i not in failed and not (t.role == "user" and i + 1 in failed)]
+        failed = {
+            i
+            for i, t in enumerate(self.turns)
+            if t.role == "assistant" and not t.text and (t.error or t.files or t.card)
+        }
+        return [
+            t
+            for i, t in enumerate(self.turns)
+            if i not in failed and not (t.role == "user" and i + 1 in failed)
+        ]
 
     def undo(self) -> Turn | None:
         """Drop the last exchange; return the user turn so it can be put back in the box."""

@@ -1,4 +1,5 @@
 """Sentence embeddings (retrieval and the draw classifier share them); which model is the config's."""
+
 from __future__ import annotations
 
 import contextlib
@@ -18,7 +19,7 @@ LLM_IDLE.set()
 EMBED_YIELD_S = 15.0
 
 
-_busy = [0]   # turns in progress (LLM_IDLE is set when none is)
+_busy = [0]  # turns in progress (LLM_IDLE is set when none is)
 _busy_lock = threading.Lock()
 
 
@@ -43,6 +44,6 @@ def yield_to_llm() -> None:
 @functools.lru_cache(maxsize=4)
 def load_embedder(model: str, device: str = "cpu"):
     """A SentenceTransformer, loaded once per process (read-only, safe to share)."""
-    with IMPORT_LOCK:   # see IMPORT_LOCK
+    with IMPORT_LOCK:  # see IMPORT_LOCK
         from sentence_transformers import SentenceTransformer
     return SentenceTransformer(model, device=device)

@@ -9,6 +9,7 @@ new image encodings (on the CPU), drawing progress. Stop closes the stream, whic
 on to the worker. Off a ZeroGPU Space `spaces.GPU` returns the function unchanged: one code path
 everywhere (tests/test_zerogpu.py runs it through a fork-and-pickle worker like ZeroGPU's).
 Import this module before torch touches CUDA (app.py does it first)."""
+
 from __future__ import annotations
 
 import dataclasses
@@ -19,10 +20,10 @@ import spaces
 
 from .models.decoding import GenStats
 
-LLM_TOKENS_PER_S_FLOOR = 15     # a ZeroGPU slice decodes faster than this: durations err long
+LLM_TOKENS_PER_S_FLOOR = 15  # a ZeroGPU slice decodes faster than this: durations err long
 GPU_SECONDS_MIN, GPU_SECONDS_MAX = 15, 120
 ON_ZEROGPU = spaces.config.Config.zero_gpu
-HELD: dict = {}                 # "llm", "generator": the loaded models, inherited by a forked worker
+HELD: dict = {}  # "llm", "generator": the loaded models, inherited by a forked worker
 
 
 def hold(**models) -> None:
@@ -63,7 +64,9 @@ def stream(backend, messages, encodings, *, key, sampling, stop_event=None, stat
     here between pieces and closes the stream, which ends the model's loop."""
     hold(llm=backend)
     stats = stats if stats is not None else GenStats()
-    pairs = (_stream_here if backend.kind == "server" else _stream_on_gpu)(messages, encodings, key, sampling)
+    pairs = (_stream_here if backend.kind == "server" else _stream_on_gpu)(
+        messages, encodings, key, sampling
+    )
     try:
         for piece, got in pairs:
             vars(stats).update(vars(got))
@@ -82,8 +85,14 @@ def _encode(images, cache):
     entries), features on the CPU so that they can cross back to the caller."""
     fresh = dict(cache)
     encodings = [_to_cpu(e) for e in HELD["llm"].encode_images(images, fresh)]
-    features = {e.sha256: e.features for e in encodings}   # moved once, for the reply and the cache alike
-    return encodings, {k: dataclasses.replace(v, features=features[v.sha256]) for k, v in fresh.items() if k not in cache}
+    features = {
+        e.sha256: e.features for e in encodings
+    }  # moved once, for the reply and the cache alike
+    return encodings, {
+        k: dataclasses.replace(v, features=features[v.sha256])
+        for k, v in fresh.items()
+        if k not in cache
+    }
 
 
 def _to_cpu(enc):
@@ -106,18 +115,21 @@ def _draw(req):
 
     def run():
         try:
-            result["image"] = HELD["generator"].generate(req, on_step=lambda *a: progress.put(a), stop_event=stop)
-        except BaseException as exc:   # raised below, in the caller's stream
+            result["image"] = HELD["generator"].generate(
+                req, on_step=lambda *a: progress.put(a), stop_event=stop
+            )
+        except BaseException as exc:  # raised below, in the caller's stream
             result["error"] = exc
         finally:
             progress.put(None)
+
     worker = threading.Thread(target=run, daemon=True)
     worker.start()
     try:
         while (item := progress.get()) is not None:
             yield item
     finally:
-        stop.set()   # a closed stream (Stop) ends the drawing after its current step
+        stop.set()  # a closed stream (Stop) ends the drawing after its current step
         worker.join()
     if "error" in result:
         raise result["error"]
@@ -127,6 +139,7 @@ def _draw(req):
 def draw(generator, req, on_step=None, stop_event=None):
     """One picture from the diffusers pipeline, on the GPU slice."""
     from .generator import GenerationStopped
+
     hold(generator=generator)
     if stop_event is not None and stop_event.is_set():
         raise GenerationStopped("Stopped before drawing.")

@@ -7,6 +7,7 @@ written per token, so saving does not slow streaming (bench/bench_store.py measu
 Without a store (tests, or a database that cannot be opened) every method is a no-op and the
 app keeps working in memory, saying why in the header.
 """
+
 from __future__ import annotations
 
 import time
@@ -23,13 +24,17 @@ def open_store(cfg: AppConfig):
     if cfg.data_dir is None and cfg.database_url is None:
         return None, "conversations are kept in memory only (no --data-dir)"
     from .store import Store, StoreError
+
     try:
         store = Store.open(cfg.data_dir, cfg.database_url)
     except StoreError as exc:
         return None, f"conversations cannot be saved: {exc}"
-    expired = store.expire(cfg.retention_days)   # retention: off (0) unless --retention-days
+    expired = store.expire(cfg.retention_days)  # retention: off (0) unless --retention-days
     if expired:
-        print(f"retention: deleted {expired} conversations idle for over {cfg.retention_days:g} days", flush=True)
+        print(
+            f"retention: deleted {expired} conversations idle for over {cfg.retention_days:g} days",
+            flush=True,
+        )
     return store, None
 
 
@@ -38,7 +43,7 @@ class History:
 
     def __init__(self, store=None, problem: str | None = None):
         self.store = store
-        self.problem = problem            # why nothing is saved, when nothing is
+        self.problem = problem  # why nothing is saved, when nothing is
         self._last_partial: dict[int, float] = {}
 
     @property
@@ -53,7 +58,9 @@ class History:
         try:
             if not conv.saved:
                 conv.id, conv.saved = self.store.create(conv.owner), True
-            position = next(i for i, t in enumerate(conv.turns) if t is turn)  # by identity: turns can be equal
+            position = next(
+                i for i, t in enumerate(conv.turns) if t is turn
+            )  # by identity: turns can be equal
             if position < conv.saved_turns:
                 self.store.update_turn(conv.owner, conv.id, position, turn, status)
             else:
@@ -92,7 +99,9 @@ class History:
         import dataclasses
         import shutil
         import uuid
+
         from .cleanup import run_dir
+
         out = []
         for att in attachments:
             src = Path(att.path).resolve()
@@ -111,6 +120,7 @@ class History:
         if self.store is None:
             return None
         import secrets
+
         path = Path(self.store.data_dir) / "browser-state.key"
         if not path.exists():
             tmp = path.with_suffix(".tmp")
@@ -138,8 +148,14 @@ class History:
     def open(self, owner: str, conversation_id: str) -> Conversation:
         """A stored conversation, ready for its next turn (photos and documents reload lazily)."""
         turns = self.store.turns(owner, conversation_id)
-        return Conversation(id=conversation_id, owner=owner, turns=turns, saved=True, saved_turns=len(turns),
-                            restored=True)
+        return Conversation(
+            id=conversation_id,
+            owner=owner,
+            turns=turns,
+            saved=True,
+            saved_turns=len(turns),
+            restored=True,
+        )
 
     def delete(self, conv: Conversation) -> None:
         if self.store is not None and conv.saved:

@@ -1,5 +1,6 @@
 """The model loader: the LLM backend in the background (the page never waits for it), the
 generator and the draw classifier on first use. Which models, the config already says."""
+
 from __future__ import annotations
 
 import threading
@@ -36,22 +37,25 @@ class Models:
 
     def _load(self) -> None:
         from .embeddings import IMPORT_LOCK
-        with IMPORT_LOCK:   # transformers' lazy imports are not safe from two threads at once
+
+        with IMPORT_LOCK:  # transformers' lazy imports are not safe from two threads at once
             import transformers.models.auto.modeling_auto  # noqa: F401
+
             from .models import create_backend
         t = time.perf_counter()
         try:
             self.progress = "preparing"
             if self.cfg.llm.kind != "server":
                 from .profiles import check_hub_model
+
                 problem = check_hub_model(self.cfg.llm.model)
                 if problem:
                     raise RuntimeError(problem)
             backend = create_backend(self.cfg.llm)
             backend.load(progress=lambda s: setattr(self, "progress", f"loading {s}"))
-            if gpu.ON_ZEROGPU:   # a forked GPU worker sees only the models held before it forks
+            if gpu.ON_ZEROGPU:  # a forked GPU worker sees only the models held before it forks
                 gpu.hold(llm=backend, generator=self.generator())
-            else:   # (there the model runs only inside GPU functions)
+            else:  # (there the model runs only inside GPU functions)
                 self._warm(backend)
             self.backend = backend
             self.progress = "ready"
@@ -67,10 +71,11 @@ class Models:
         """The system prompt prefilled now, so that the first conversation does not wait for it."""
         from .context import system_prompt
         from .conversation import Conversation
+
         self.progress = "loading the system prompt"
         try:
             backend.warm(system_prompt(Conversation(), self.can_draw, documents=False))
-        except Exception:   # only a head start is lost
+        except Exception:  # only a head start is lost
             traceback.print_exc()
 
     @property
@@ -82,6 +87,7 @@ class Models:
         with self._lock:
             if self._generator is None and self.can_draw:
                 from .generator import Generator
+
                 self._generator = Generator(self.cfg.generator.model, device=self.cfg.llm.device)
             return self._generator
 
@@ -91,12 +97,14 @@ class Models:
         with self._lock:
             if self._classifier is None and choice.model is not None:
                 from .output_projector import DrawClassifier
+
                 self._classifier = DrawClassifier.load(choice.model, embedder=choice.embedder)
             return self._classifier
 
     def vision(self):
         """The CLIP/SigLIP dual encoder for labels and photo search (loaded on first use)."""
         from .vision import load_vision_model
+
         return load_vision_model(self.cfg.vision.model)
 
     def wait(self) -> Iterator[str]:
@@ -105,14 +113,24 @@ class Models:
         while not self._ready.wait(LOAD_POLL_S):
             yield self.progress
         if self.error:
-            raise RuntimeError(f"the model could not be loaded ({self.error}). "
-                               "Check --model / --profile, or restart with --profile offline.")
+            raise RuntimeError(
+                f"the model could not be loaded ({self.error}). "
+                "Check --model / --profile, or restart with --profile offline."
+            )
 
     def status(self) -> dict:
         """The loading state and what each box runs, for the UI's header and /status."""
         b, cfg = self.backend, self.cfg
-        return {"profile": cfg.profile, "reason": cfg.profile_reason, "progress": self.progress,
-                "error": self.error, "llm": b.describe() if b else cfg.llm.model or cfg.llm.server_url,
-                "sees_images": bool(b and b.sees_images), "generator": cfg.generator.model,
-                "generator_reason": cfg.generator.reason, "load_seconds": round(self.load_seconds, 2),
-                "engine": cfg.llm.engine, "engine_reason": cfg.llm.engine_reason}
+        return {
+            "profile": cfg.profile,
+            "reason": cfg.profile_reason,
+            "progress": self.progress,
+            "error": self.error,
+            "llm": b.describe() if b else cfg.llm.model or cfg.llm.server_url,
+            "sees_images": bool(b and b.sees_images),
+            "generator": cfg.generator.model,
+            "generator_reason": cfg.generator.reason,
+            "load_seconds": round(self.load_seconds, 2),
+            "engine": cfg.llm.engine,
+            "engine_reason": cfg.llm.engine_reason,
+        }

@@ -6,6 +6,7 @@
 Frames become image attachments of the user's turn, captioned with their time, so the LLM
 sees them in time order and the encoder runs once per frame per conversation (content hash).
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -19,11 +20,13 @@ from .config import AUDIO_EXTENSIONS, VIDEO_EXTENSIONS, Choice
 from .conversation import Attachment, Step, Turn, UserError
 from .messages import text
 
-FRAME_DIR = private_dir("frames")   # this process's own folder; named by content hash; swept by cleanup.py
+FRAME_DIR = private_dir(
+    "frames"
+)  # this process's own folder; named by content hash; swept by cleanup.py
 
 
 def media_kind(path: str) -> str | None:
-    """"video" or "audio" by extension (.webm is tried as a video first), None for anything else."""
+    """ "video" or "audio" by extension (.webm is tried as a video first), None for anything else."""
     ext = Path(path).suffix.lower()
     return "video" if ext in VIDEO_EXTENSIONS else "audio" if ext in AUDIO_EXTENSIONS else None
 
@@ -31,17 +34,23 @@ def media_kind(path: str) -> str | None:
 @dataclass
 class Heard:
     """What this turn's voice notes and clips add to the user's message."""
-    text: list[str] = field(default_factory=list)              # transcripts, labelled
-    frames: list[Attachment] = field(default_factory=list)     # video frames, in time order
+
+    text: list[str] = field(default_factory=list)  # transcripts, labelled
+    frames: list[Attachment] = field(default_factory=list)  # video frames, in time order
 
 
 def transcript_detail(t) -> str:
     """Model, language (and whether the hint decided it), duration, speed, timestamped words."""
-    language = t.language + (f" (detection said {t.detected_language}, unsure: the hint was used)"
-                             if t.forced else f" ({t.language_probability:.0%} sure)")
+    language = t.language + (
+        f" (detection said {t.detected_language}, unsure: the hint was used)"
+        if t.forced
+        else f" ({t.language_probability:.0%} sure)"
+    )
     lines = "\n".join(f"[{a:.1f}–{b:.1f} s] {text}" for a, b, text in t.segments)
-    return (f"{t.model} ({t.compute_type}) · {language} · {t.duration_s:.1f} s of audio in {t.seconds:.1f} s "
-            f"(real-time factor {t.real_time_factor:.2f})\n\n{lines}")
+    return (
+        f"{t.model} ({t.compute_type}) · {language} · {t.duration_s:.1f} s of audio in {t.seconds:.1f} s "
+        f"(real-time factor {t.real_time_factor:.2f})\n\n{lines}"
+    )
 
 
 def save_frame(image, clip: str, t: float) -> Attachment:
@@ -57,16 +66,20 @@ def save_frame(image, clip: str, t: float) -> Attachment:
     return Attachment("image", label, str(path), sha, image=image, caption=f"[video {label}]")
 
 
-def listen(attachments: list[Attachment], asr: Choice, hint: str | None, reply: Turn,
-           run, lang: str = "en") -> Iterator[Turn]:
+def listen(
+    attachments: list[Attachment], asr: Choice, hint: str | None, reply: Turn, run, lang: str = "en"
+) -> Iterator[Turn]:
     """Transcribe voice notes, sample and transcribe clips; yields the reply as steps fill in and
     returns Heard. `run(work, step)` runs work() off the streaming thread (pipeline.with_progress);
     steps are written in `lang`, the reader's language."""
     from .ingest.audio import transcribe
     from .ingest.video import read_video
+
     heard = Heard()
     for att in attachments:
-        step = Step(f"{'🎬' if att.kind == 'video' else '🎙️'} {att.name}", text("step.listening", lang))
+        step = Step(
+            f"{'🎬' if att.kind == 'video' else '🎙️'} {att.name}", text("step.listening", lang)
+        )
         reply.steps.append(step)
         yield reply
         clip = None
@@ -76,22 +89,35 @@ def listen(attachments: list[Attachment], asr: Choice, hint: str | None, reply: 
             except UserError as exc:
                 if exc.key != "video.no_stream":
                     raise
-                att.kind = "audio"    # a .webm voice recording
+                att.kind = "audio"  # a .webm voice recording
         sound = att.path if clip is None else clip.audio
         words = None
         if sound is not None:
             if asr.model is None:
                 raise UserError("media.no_asr", reason=asr.reason)
             words = yield from run(lambda: transcribe(sound, asr.model, language_hint=hint), step)
-            heard.text.append(f"[{'soundtrack of ' if clip else 'voice note '}{att.name}]: {words.text}")
+            heard.text.append(
+                f"[{'soundtrack of ' if clip else 'voice note '}{att.name}]: {words.text}"
+            )
         if clip is not None:
             heard.frames += [save_frame(image, att.name, t) for t, image in clip.frames]
             times = ", ".join(f"{t:.1f} s" for t, _ in clip.frames)
             scenes = ", ".join(f"{c:.1f} s" for c in clip.scene_changes)
-            step.detail = (text("step.frames", lang, count=len(clip.frames), seconds=clip.duration_s, times=times)
-                           + (text("step.scene_changes", lang, times=scenes) if scenes else "")
-                           + (text("step.soundtrack", lang, detail=transcript_detail(words)) if words
-                              else text("step.no_soundtrack", lang)))
+            step.detail = (
+                text(
+                    "step.frames",
+                    lang,
+                    count=len(clip.frames),
+                    seconds=clip.duration_s,
+                    times=times,
+                )
+                + (text("step.scene_changes", lang, times=scenes) if scenes else "")
+                + (
+                    text("step.soundtrack", lang, detail=transcript_detail(words))
+                    if words
+                    else text("step.no_soundtrack", lang)
+                )
+            )
         else:
             step.detail = transcript_detail(words)
         step.done = True

@@ -6,6 +6,7 @@ itself be a `Msg`, rendered in the same language (e.g. the kind of file in "X is
 The language is the browser's (gr.I18n picks the labels the same way); anything but Korean is
 English, so API clients without an Accept-Language header read what they always read.
 """
+
 from __future__ import annotations
 
 import functools
@@ -25,17 +26,22 @@ def catalog() -> dict[str, dict[str, str]]:
 
 
 def normalise(lang: str | None) -> str:
-    """"ko" for Korean ("ko", "ko-KR", "Korean"), else "en"."""
+    """ "ko" for Korean ("ko", "ko-KR", "Korean"), else "en"."""
     return "ko" if (lang or "").lower().startswith("ko") else "en"
 
 
 def field_names(template: str) -> set[str]:
-    return {name.split(".")[0].split("[")[0] for _, name, _, _ in string.Formatter().parse(template) if name}
+    return {
+        name.split(".")[0].split("[")[0]
+        for _, name, _, _ in string.Formatter().parse(template)
+        if name
+    }
 
 
 @dataclass(frozen=True)
 class Msg:
     """A message not rendered yet: a key and its fields, rendered in whichever language asks."""
+
     key: str
     fields: dict = field(default_factory=dict)
 
@@ -61,4 +67,5 @@ def text(key: str, lang: str | None, /, **fields) -> str:
 def reader_language(browser: str | None, message: str) -> str:
     """The language the user reads: the browser's when it sent one, else the message's."""
     from .prompts import language_of
+
     return normalise(browser) if browser else ("ko" if language_of(message) == "Korean" else "en")

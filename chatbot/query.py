@@ -6,6 +6,7 @@ but the question's Latin words. A glossary of generic manual and question vocabu
 (chatbot/data/ko_en_documents.tsv) adds "install directory" to the text BM25 and the embedder
 search with; the LLM still gets the question as asked. Deterministic, no model call.
 """
+
 from __future__ import annotations
 
 import functools
@@ -19,8 +20,8 @@ _HANGUL = re.compile(r"[\uac00-\ud7a3]")
 
 @dataclass(frozen=True)
 class Expansion:
-    text: str                             # the query for BM25 and the embedder
-    added: tuple[tuple[str, str], ...]    # (Korean word, English terms added for it)
+    text: str  # the query for BM25 and the embedder
+    added: tuple[tuple[str, str], ...]  # (Korean word, English terms added for it)
 
     def describe(self) -> str:
         """'설치 → install installation, 디렉터리 → directory' for the Retrieval step."""
@@ -48,7 +49,9 @@ def expand_query(question: str) -> Expansion:
     present = set(re.findall(r"\w+", question.lower()))
     added = []
     for pattern, ko, en in glossary():
-        spans = [m.span() for m in pattern.finditer(question) if not any(taken[m.start():m.end()])]
+        spans = [
+            m.span() for m in pattern.finditer(question) if not any(taken[m.start() : m.end()])
+        ]
         for start, end in spans:
             taken[start:end] = [True] * (end - start)
         new = [w for w in en.split() if w.lower() not in present]
@@ -57,5 +60,5 @@ def expand_query(question: str) -> Expansion:
             present.update(w.lower() for w in new)
     if not added:
         return Expansion(question, ())
-    added = [(ko, en) for _, ko, en in sorted(added)]   # in the question's order
+    added = [(ko, en) for _, ko, en in sorted(added)]  # in the question's order
     return Expansion(f"{question} {' '.join(en for _, en in added)}", tuple(added))

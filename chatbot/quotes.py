@@ -6,6 +6,7 @@ sentence sharing the most words with the reply is quoted; with no shared word, t
 the most with the question. Deterministic and cheap: word overlap, no second LLM call. The
 quote is verbatim (whitespace aside), so the page thumbnail highlights exactly it.
 """
+
 from __future__ import annotations
 
 import re
@@ -14,18 +15,18 @@ from dataclasses import dataclass, replace
 from .config import MAX_QUOTE_CHARS, MAX_QUOTES
 from .retrieval import Passage, keyword_tokens
 
-SOURCES_HEADING = "**Sources**"     # in Korean: "**출처**" (messages.toml reply.sources)
-UNCITED_QUOTES = 2          # a reply without citations: quotes from this many of its passages
-_CITATION = re.compile(r"\[[^\[\]]{0,120}\]")          # [p. 12], [report.pdf slide 3]: not words
+SOURCES_HEADING = "**Sources**"  # in Korean: "**출처**" (messages.toml reply.sources)
+UNCITED_QUOTES = 2  # a reply without citations: quotes from this many of its passages
+_CITATION = re.compile(r"\[[^\[\]]{0,120}\]")  # [p. 12], [report.pdf slide 3]: not words
 _SENTENCE_END = re.compile(r"(?<=[.!?。])\s+")
-_HEADING_WORDS = 8          # a line this short without end punctuation, followed by a capital, is a heading
+_HEADING_WORDS = 8  # a line this short without end punctuation, followed by a capital, is a heading
 
 
 @dataclass(frozen=True)
 class Quote:
     passage: Passage
-    text: str               # a sentence (or a markdown table row) of the passage, verbatim
-    matched: str            # "reply" | "question": what it shares words with
+    text: str  # a sentence (or a markdown table row) of the passage, verbatim
+    matched: str  # "reply" | "question": what it shares words with
 
     def cite(self) -> str:
         """The citation with the file named, as the Sources block shows it: [manual.pdf p. 12]."""
@@ -34,8 +35,15 @@ class Quote:
     def info(self) -> dict:
         """For API clients (info["sources"])."""
         p = self.passage
-        return {"file": p.file, "unit": p.unit, "page": p.page, "cite": self.cite(),
-                "quote": self.text, "kind": p.kind, "matched": self.matched}
+        return {
+            "file": p.file,
+            "unit": p.unit,
+            "page": p.page,
+            "cite": self.cite(),
+            "quote": self.text,
+            "kind": p.kind,
+            "matched": self.matched,
+        }
 
 
 def units(passage: Passage) -> list[str]:
@@ -50,7 +58,7 @@ def units(passage: Passage) -> list[str]:
             header_done = True
             continue
         header_done = False
-        if passage.kind == "table" or not line:   # a table chunk's other lines are its caption
+        if passage.kind == "table" or not line:  # a table chunk's other lines are its caption
             prose.append("")
             continue
         prose.append(line)
@@ -67,8 +75,11 @@ def _sentences(lines: list[str]) -> list[str]:
             continue
         current.append(line)
         nxt = lines[i + 1] if i + 1 < len(lines) else ""
-        if (len(line.split()) <= _HEADING_WORDS and not line.endswith((".", ",", ";", ":", "?", "!"))
-                and nxt[:1].isupper()):
+        if (
+            len(line.split()) <= _HEADING_WORDS
+            and not line.endswith((".", ",", ";", ":", "?", "!"))
+            and nxt[:1].isupper()
+        ):
             blocks.append(current)
             current = []
     blocks.append(current)
@@ -119,10 +130,12 @@ def support_quotes(reply: str, question: str, passages: list[Passage]) -> list[Q
             score, sentence = best_sentence(p, words)
             if score:
                 quote = Quote(p, _shorten(sentence), matched)
-                candidates.setdefault((p.file, p.unit, p.page), []).append((matched == "reply", score, -rank, quote))
+                candidates.setdefault((p.file, p.unit, p.page), []).append(
+                    (matched == "reply", score, -rank, quote)
+                )
                 break
     best = [max(options, key=lambda o: o[:3]) for options in candidates.values()]
-    if not chosen:   # the passages that support the reply best, not merely the first ones
+    if not chosen:  # the passages that support the reply best, not merely the first ones
         best.sort(key=lambda o: o[:3], reverse=True)
     else:
         best.sort(key=lambda o: -o[2])
@@ -141,6 +154,7 @@ def sources_block(quotes: list[Quote], lang: str | None = None) -> str:
     if not quotes:
         return ""
     from .messages import text
+
     lines = [f'> "{q.text}" — {q.cite()}' for q in quotes]
     return f"\n\n{text('reply.sources', lang)}\n\n" + "\n\n".join(lines)
 
@@ -149,6 +163,7 @@ def without_sources(text: str) -> str:
     """A reply's own words, the Sources block removed (for evaluations of what the LLM wrote)."""
     from .messages import LANGUAGES
     from .messages import text as message
+
     for lang in LANGUAGES:
         text = text.split(f"\n\n{message('reply.sources', lang)}\n\n", 1)[0]
     return text

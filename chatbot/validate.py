@@ -1,6 +1,7 @@
 """Every value that arrives over the UI or the API, checked in one place before anything is
 written to a conversation: typed, range-checked, and refused with a message naming the limit.
 """
+
 from __future__ import annotations
 
 import re
@@ -17,7 +18,7 @@ def message(value) -> tuple[str, list[str]]:
     """A chat message, {"text": str, "files": [path or {"path": str}]} -> (text, paths)."""
     if value is None:
         value = {}
-    if isinstance(value, str):   # a bare string from a program: the text alone
+    if isinstance(value, str):  # a bare string from a program: the text alone
         value = {"text": value}
     if not isinstance(value, dict):
         raise UserError("message.not_dict", type=type(value).__name__)
@@ -28,7 +29,13 @@ def message(value) -> tuple[str, list[str]]:
         raise UserError("message.files_type", type=type(files).__name__)
     paths = []
     for f in files:
-        path = f if isinstance(f, str) else (f.get("path") or f.get("name")) if isinstance(f, dict) else None
+        path = (
+            f
+            if isinstance(f, str)
+            else (f.get("path") or f.get("name"))
+            if isinstance(f, dict)
+            else None
+        )
         if not isinstance(path, str) or not path:
             raise UserError("message.file_item")
         paths.append(path)
@@ -38,13 +45,19 @@ def message(value) -> tuple[str, list[str]]:
 def integer(name: str, value, low: int, high: int, limit: str) -> int:
     """An int in [low, high]: numbers and numeric strings; anything else is a clear refusal."""
     try:
-        number = int(value) if not isinstance(value, bool) and float(value) == int(float(value)) else None
+        number = (
+            int(value)
+            if not isinstance(value, bool) and float(value) == int(float(value))
+            else None
+        )
     except (TypeError, ValueError, OverflowError):
         number = None
     if number is None:
         raise UserError("value.not_integer", name=name, value=str(value)[:40])
     if not low <= number <= high:
-        raise UserError("value.out_of_range", name=name, number=number, low=low, high=high, limit=limit)
+        raise UserError(
+            "value.out_of_range", name=name, number=number, low=low, high=high, limit=limit
+        )
     return number
 
 
@@ -56,13 +69,27 @@ def image_edits(value, previous: ImageRequest | None) -> ImageRequest:
     if not isinstance(value, dict):
         raise UserError("card.not_dict", fields=", ".join(CARD_FIELDS), type=type(value).__name__)
     base = previous.to_dict() if previous else {}
-    fields = {"prompt": value.get("prompt") or "", "negative_prompt": value.get("negative_prompt") or ""}
+    fields = {
+        "prompt": value.get("prompt") or "",
+        "negative_prompt": value.get("negative_prompt") or "",
+    }
     for key in ("prompt", "negative_prompt"):
         if not isinstance(fields[key], str):
             raise UserError("card.not_text", key=key, type=type(fields[key]).__name__)
-    ranges = {"seed": (0, MAX_SEED, "MAX_SEED"), "steps": (1, MAX_GENERATION_STEPS, "MAX_GENERATION_STEPS"),
-              "width": (MIN_GENERATION_SIDE, MAX_GENERATION_SIDE, "MIN_GENERATION_SIDE..MAX_GENERATION_SIDE"),
-              "height": (MIN_GENERATION_SIDE, MAX_GENERATION_SIDE, "MIN_GENERATION_SIDE..MAX_GENERATION_SIDE")}
+    ranges = {
+        "seed": (0, MAX_SEED, "MAX_SEED"),
+        "steps": (1, MAX_GENERATION_STEPS, "MAX_GENERATION_STEPS"),
+        "width": (
+            MIN_GENERATION_SIDE,
+            MAX_GENERATION_SIDE,
+            "MIN_GENERATION_SIDE..MAX_GENERATION_SIDE",
+        ),
+        "height": (
+            MIN_GENERATION_SIDE,
+            MAX_GENERATION_SIDE,
+            "MIN_GENERATION_SIDE..MAX_GENERATION_SIDE",
+        ),
+    }
     for key, (low, high, limit) in ranges.items():
         given = value.get(key)
         if given is None or given == "":

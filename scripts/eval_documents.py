@@ -29,6 +29,7 @@ Measures, per split and overall:
 hit@1/hit@3 for four rankings (see rank()): the app's hybrid, dense alone, BM25 alone, and
 the hybrid whose dense side embeds only the non-Hangul part of a Korean question.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -43,8 +44,11 @@ RETRIEVAL_LINE = re.compile(r"^\[(?P<cite>[^\]]*)\] \((?P<kind>\w+), score (?P<s
 
 
 def load_rows(jsonl: str, split: str = "all") -> list[dict]:
-    rows = [json.loads(line) for line in Path(jsonl).read_text(encoding="utf-8").splitlines()
-            if line.strip()]
+    rows = [
+        json.loads(line)
+        for line in Path(jsonl).read_text(encoding="utf-8").splitlines()
+        if line.strip()
+    ]
     return [r for r in rows if split == "all" or r["split"] == split]
 
 
@@ -77,7 +81,7 @@ def cited_in_text(gold, text: str) -> bool:
     if isinstance(gold, int):
         return re.search(rf"(?:\bp\.|\bpage|\bpp\.)\s*{gold}\b", text, re.IGNORECASE) is not None
     want = _norm_label(gold)
-    number = want.split(" ")[0]          # "7.1." of "7.1. short name"
+    number = want.split(" ")[0]  # "7.1." of "7.1. short name"
     flat = " ".join(text.split()).lower()
     return want in flat or (number[:-1].replace(".", "").isdigit() and f"§ {number}" in flat)
 
@@ -89,15 +93,31 @@ def retrieval_cites(reply) -> tuple[str, list[str]]:
         return "", []
     head, _, body = step.detail.partition("\n\n")
     cites = [m.group("cite") for m in map(RETRIEVAL_LINE.match, body.splitlines()) if m]
-    served = ("whole" if "whole documents" in head else "bm25" if "while embeddings" in head
-              else "hybrid" if "+ embeddings" in head else "dense" if "embeddings" in head
-              else head.removeprefix("served by "))
+    served = (
+        "whole"
+        if "whole documents" in head
+        else "bm25"
+        if "while embeddings" in head
+        else "hybrid"
+        if "+ embeddings" in head
+        else "dense"
+        if "embeddings" in head
+        else head.removeprefix("served by ")
+    )
     return served, cites
 
 
-def evaluate(jsonl: str, docs_dir: str, profile: str = "offline", split: str = "all",
-             max_new_tokens: int = 96, keep_history: bool = False, out: str | None = None,
-             verbose: bool = False, limit: int | None = None) -> dict:
+def evaluate(
+    jsonl: str,
+    docs_dir: str,
+    profile: str = "offline",
+    split: str = "all",
+    max_new_tokens: int = 96,
+    keep_history: bool = False,
+    out: str | None = None,
+    verbose: bool = False,
+    limit: int | None = None,
+) -> dict:
     from chatbot.conversation import Conversation
     from chatbot.pipeline import Pipeline
     from chatbot.profiles import build_config
@@ -109,9 +129,11 @@ def evaluate(jsonl: str, docs_dir: str, profile: str = "offline", split: str = "
     pipeline = Pipeline(cfg)
     started = time.perf_counter()
     list(pipeline.models.wait())
-    print(f"profile={cfg.profile} llm={pipeline.models.backend.describe()} "
-          f"embeddings={cfg.embeddings.model} loaded in {time.perf_counter() - started:.1f} s",
-          flush=True)
+    print(
+        f"profile={cfg.profile} llm={pipeline.models.backend.describe()} "
+        f"embeddings={cfg.embeddings.model} loaded in {time.perf_counter() - started:.1f} s",
+        flush=True,
+    )
 
     by_file: dict[str, list[dict]] = defaultdict(list)
     for row in rows:
@@ -133,6 +155,7 @@ def evaluate(jsonl: str, docs_dir: str, profile: str = "offline", split: str = "
             text, passages = _original(question, *args, **kwargs)
             _given[:] = passages
             return text, passages
+
         conv.documents.context = context
 
         for i, row in enumerate(questions):
@@ -141,13 +164,17 @@ def evaluate(jsonl: str, docs_dir: str, profile: str = "offline", split: str = "
             t = time.perf_counter()
             reply = list(pipeline.respond(conv, row["question"], [path] if i == 0 else []))[-1]
             seconds = time.perf_counter() - t
-            if i == 0:   # from now on every question is served with the embeddings ready
+            if i == 0:  # from now on every question is served with the embeddings ready
                 conv.documents.wait_embedded()
             served, cites = retrieval_cites(reply)
             gold = row["page"]
             result = {
-                **row, "reply": reply.text, "error": reply.error, "served": served,
-                "retrieved": cites, "seconds": round(seconds, 2),
+                **row,
+                "reply": reply.text,
+                "error": reply.error,
+                "served": served,
+                "retrieved": cites,
+                "seconds": round(seconds, 2),
                 "new_tokens": reply.metrics.get("new_tokens"),
                 "prompt_tokens": reply.metrics.get("prompt_tokens"),
                 # the LLM's own words: the Sources block quotes pages whatever the answer was
@@ -162,15 +189,28 @@ def evaluate(jsonl: str, docs_dir: str, profile: str = "offline", split: str = "
             if sink:
                 sink.write(json.dumps(result, ensure_ascii=False) + "\n")
                 sink.flush()
-            mark = "".join(k if result[f] else "." for k, f in
-                           (("A", "answer_ok"), ("C", "cited_ok"), ("T", "top_ok"),
-                            ("3", "hit3"), ("X", "in_context")))
-            print(f"{mark} {row['split']:8} {row['kind']:5} {file} {gold!s:.28} "
-                  f"got {', '.join(cites[:3])[:70]} ({served}, {seconds:.1f} s): "
-                  f"{row['question'][:70]}", flush=True)
+            mark = "".join(
+                k if result[f] else "."
+                for k, f in (
+                    ("A", "answer_ok"),
+                    ("C", "cited_ok"),
+                    ("T", "top_ok"),
+                    ("3", "hit3"),
+                    ("X", "in_context"),
+                )
+            )
+            print(
+                f"{mark} {row['split']:8} {row['kind']:5} {file} {gold!s:.28} "
+                f"got {', '.join(cites[:3])[:70]} ({served}, {seconds:.1f} s): "
+                f"{row['question'][:70]}",
+                flush=True,
+            )
             if verbose or reply.error:
-                print(f"      reply: {' '.join((reply.text or '').split())[:300]}"
-                      + (f"\n      error: {reply.error}" if reply.error else ""), flush=True)
+                print(
+                    f"      reply: {' '.join((reply.text or '').split())[:300]}"
+                    + (f"\n      error: {reply.error}" if reply.error else ""),
+                    flush=True,
+                )
     if sink:
         sink.close()
     summary = summarise(results)
@@ -202,15 +242,20 @@ def rank(index, question: str, variant: str, k: int = 3) -> list:
     from chatbot.embeddings import load_embedder
     from chatbot.query import expand_query
     from chatbot.retrieval import KEYWORD_WEIGHT
+
     question = expand_query(question).text
     if variant == "hybrid":
         return index.search(question, k)
     if variant == "bm25":
         return index._search_keywords(question, k)
     query = latin_part(question) if variant == "hybrid-latin" else question
-    vector = load_embedder(index.embedder_path).encode(
-        [query], normalize_embeddings=True, convert_to_numpy=True,
-        show_progress_bar=False)[0].astype(np.float32)
+    vector = (
+        load_embedder(index.embedder_path)
+        .encode([query], normalize_embeddings=True, convert_to_numpy=True, show_progress_bar=False)[
+            0
+        ]
+        .astype(np.float32)
+    )
     scores = index._vectors @ vector
     if variant == "hybrid-latin":
         keywords = index._keyword_scores(question)
@@ -222,8 +267,15 @@ def rank(index, question: str, variant: str, k: int = 3) -> list:
 VARIANTS = ("hybrid", "dense", "bm25", "hybrid-latin")
 
 
-def evaluate_retrieval(jsonl: str, docs_dir: str, profile: str = "offline", split: str = "all",
-                       lang: str | None = None, variants=VARIANTS, verbose: bool = False) -> dict:
+def evaluate_retrieval(
+    jsonl: str,
+    docs_dir: str,
+    profile: str = "offline",
+    split: str = "all",
+    lang: str | None = None,
+    variants=VARIANTS,
+    verbose: bool = False,
+) -> dict:
     from chatbot.ingest.documents import ingest_document
     from chatbot.profiles import embeddings_for_profile
     from chatbot.retrieval import DocumentIndex
@@ -231,7 +283,7 @@ def evaluate_retrieval(jsonl: str, docs_dir: str, profile: str = "offline", spli
     rows = [r for r in load_rows(jsonl, split) if lang is None or r.get("lang", "en") == lang]
     embedder = embeddings_for_profile(profile)
     indexes = {}
-    per_row = []   # (row, {variant: (hit@1, hit@3)})
+    per_row = []  # (row, {variant: (hit@1, hit@3)})
     for row in rows:
         if row["file"] not in indexes:
             index = DocumentIndex(embedder)
@@ -240,30 +292,51 @@ def evaluate_retrieval(jsonl: str, docs_dir: str, profile: str = "offline", spli
             indexes[row["file"]] = index
         hits = {}
         for variant in variants:
-            cites = [p.cite().strip("[]") for p in rank(indexes[row["file"]], row["question"], variant)]
-            hits[variant] = (any(unit_matches(row["page"], c) for c in cites[:1]),
-                             any(unit_matches(row["page"], c) for c in cites[:3]))
+            cites = [
+                p.cite().strip("[]") for p in rank(indexes[row["file"]], row["question"], variant)
+            ]
+            hits[variant] = (
+                any(unit_matches(row["page"], c) for c in cites[:1]),
+                any(unit_matches(row["page"], c) for c in cites[:3]),
+            )
         per_row.append((row, hits))
         marks = "".join("1" if h1 else "3" if h3 else "." for h1, h3 in hits.values())
         if verbose or "." in marks:
-            print(f"{marks} {row['split']:8} {row.get('lang', 'en')} {row['file']} "
-                  f"{row['page']!s:.28}: {row['question'][:70]}")
+            print(
+                f"{marks} {row['split']:8} {row.get('lang', 'en')} {row['file']} "
+                f"{row['page']!s:.28}: {row['question'][:70]}"
+            )
     groups: dict[str, list] = {"all": per_row}
     for row, hits in per_row:
-        for key in (f"split={row['split']}", f"lang={row.get('lang', 'en')}",
-                    f"lang={row.get('lang', 'en')} split={row['split']}"):
+        for key in (
+            f"split={row['split']}",
+            f"lang={row.get('lang', 'en')}",
+            f"lang={row.get('lang', 'en')} split={row['split']}",
+        ):
             groups.setdefault(key, []).append((row, hits))
-    print(f"{Path(jsonl).name}: profile={profile} split={split} lang={lang or 'all'} "
-          f"questions={len(rows)} (marks per question in order {', '.join(variants)}: "
-          f"1 hit@1, 3 hit@3)")
+    print(
+        f"{Path(jsonl).name}: profile={profile} split={split} lang={lang or 'all'} "
+        f"questions={len(rows)} (marks per question in order {', '.join(variants)}: "
+        f"1 hit@1, 3 hit@3)"
+    )
     print(f"  {'group':24} {'n':>3}  " + "  ".join(f"{v:>16}" for v in variants))
     result = {}
     for name, members in sorted(groups.items()):
         n = len(members)
-        result[name] = {v: {"hit@1": sum(h[v][0] for _, h in members) / n,
-                            "hit@3": sum(h[v][1] for _, h in members) / n} for v in variants}
-        print(f"  {name:24} {n:>3}  " + "  ".join(
-            f"{result[name][v]['hit@1']:.2f} / {result[name][v]['hit@3']:.2f}    " for v in variants))
+        result[name] = {
+            v: {
+                "hit@1": sum(h[v][0] for _, h in members) / n,
+                "hit@3": sum(h[v][1] for _, h in members) / n,
+            }
+            for v in variants
+        }
+        print(
+            f"  {name:24} {n:>3}  "
+            + "  ".join(
+                f"{result[name][v]['hit@1']:.2f} / {result[name][v]['hit@3']:.2f}    "
+                for v in variants
+            )
+        )
     print("  (each cell: hit@1 / hit@3)")
     return result
 
@@ -295,8 +368,9 @@ def summarise(results: list[dict]) -> dict:
         groups.setdefault(f"lang={r.get('lang', 'en')}", []).append(r)
         groups.setdefault(f"file={r['file']}", []).append(r)
     summary = {name: _rates(rows) for name, rows in groups.items()}
-    summary["seconds_per_question"] = (sum(r["seconds"] for r in results) / len(results)
-                                       if results else None)
+    summary["seconds_per_question"] = (
+        sum(r["seconds"] for r in results) / len(results) if results else None
+    )
     return summary
 
 
@@ -305,17 +379,23 @@ def _fmt(value) -> str:
 
 
 def print_summary(summary: dict, profile: str, total_s: float) -> None:
-    print(f"\nprofile={profile}  ({total_s:.0f} s, "
-          f"{_fmt(summary['seconds_per_question'])} s/question)")
-    print(f"{'group':34} {'n':>3}  answer cited  top  cit|top hit@1 hit@3 in_ctx  "
-          f"table(n)    scan(n)  errors")
+    print(
+        f"\nprofile={profile}  ({total_s:.0f} s, "
+        f"{_fmt(summary['seconds_per_question'])} s/question)"
+    )
+    print(
+        f"{'group':34} {'n':>3}  answer cited  top  cit|top hit@1 hit@3 in_ctx  "
+        f"table(n)    scan(n)  errors"
+    )
     for name, s in summary.items():
         if not isinstance(s, dict):
             continue
-        print(f"{name[:34]:34} {s['n']:>3}  {_fmt(s['answer_ok'])}   {_fmt(s['cited_ok'])} "
-              f"{_fmt(s['top_ok'])}  {_fmt(s['cited_or_top'])}   {_fmt(s['hit1'])}  "
-              f"{_fmt(s['hit3'])}  {_fmt(s['in_context'])}   {_fmt(s['table_answer'])}({s['table_n']:>2})"
-              f"  {_fmt(s['scan_answer'])}({s['scan_n']})  {s['errors']}")
+        print(
+            f"{name[:34]:34} {s['n']:>3}  {_fmt(s['answer_ok'])}   {_fmt(s['cited_ok'])} "
+            f"{_fmt(s['top_ok'])}  {_fmt(s['cited_or_top'])}   {_fmt(s['hit1'])}  "
+            f"{_fmt(s['hit3'])}  {_fmt(s['in_context'])}   {_fmt(s['table_answer'])}({s['table_n']:>2})"
+            f"  {_fmt(s['scan_answer'])}({s['scan_n']})  {s['errors']}"
+        )
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -325,22 +405,35 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--profile", default="offline", choices=["offline", "tiny", "hub"])
     parser.add_argument("--split", default="all", choices=["all", "tune", "held-out"])
     parser.add_argument("--max-new-tokens", type=int, default=96)
-    parser.add_argument("--keep-history", action="store_true",
-                        help="ask a document's questions as one running chat")
+    parser.add_argument(
+        "--keep-history", action="store_true", help="ask a document's questions as one running chat"
+    )
     parser.add_argument("--out", help="write one JSON line per question (reply included)")
     parser.add_argument("--limit", type=int, help="only the first N questions (a smoke run)")
     parser.add_argument("-v", "--verbose", action="store_true", help="print every reply")
-    parser.add_argument("--retrieval-only", action="store_true",
-                        help="no LLM: hit@1/hit@3 of the ranking variants (hybrid, dense, bm25, "
-                             "hybrid-latin)")
+    parser.add_argument(
+        "--retrieval-only",
+        action="store_true",
+        help="no LLM: hit@1/hit@3 of the ranking variants (hybrid, dense, bm25, hybrid-latin)",
+    )
     parser.add_argument("--lang", choices=["en", "ko"], help="only questions in this language")
     args = parser.parse_args(argv)
     if args.retrieval_only:
-        evaluate_retrieval(args.jsonl, args.docs, args.profile, args.split, args.lang,
-                           verbose=args.verbose)
+        evaluate_retrieval(
+            args.jsonl, args.docs, args.profile, args.split, args.lang, verbose=args.verbose
+        )
         return
-    evaluate(args.jsonl, args.docs, args.profile, args.split, args.max_new_tokens,
-             args.keep_history, args.out, args.verbose, args.limit)
+    evaluate(
+        args.jsonl,
+        args.docs,
+        args.profile,
+        args.split,
+        args.max_new_tokens,
+        args.keep_history,
+        args.out,
+        args.verbose,
+        args.limit,
+    )
 
 
 if __name__ == "__main__":

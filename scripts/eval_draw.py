@@ -6,13 +6,20 @@ The classifier is the committed one for the profile (chatbot/data/draw_classifie
 when there is none (e.g. the tiny profile) it is trained on the fly on the training split.
 Also prints each stage alone, so a change to the rules or the classifier shows where it helps.
 """
+
 from __future__ import annotations
 
 import argparse
 import json
 from dataclasses import dataclass
 
-from chatbot.output_projector import DrawClassifier, decide, explicit_request, load_dataset, split_dataset
+from chatbot.output_projector import (
+    DrawClassifier,
+    decide,
+    explicit_request,
+    load_dataset,
+    split_dataset,
+)
 from chatbot.profiles import load_classifier
 
 
@@ -48,21 +55,26 @@ class Scores:
 
     def line(self, name: str) -> str:
         n = self.tp + self.fp + self.fn + self.tn
-        return (f"{name:<22} precision {self.precision:.3f}  recall {self.recall:.3f}  "
-                f"F1 {self.f1:.3f}  (n={n}, tp={self.tp} fp={self.fp} fn={self.fn} tn={self.tn})")
+        return (
+            f"{name:<22} precision {self.precision:.3f}  recall {self.recall:.3f}  "
+            f"F1 {self.f1:.3f}  (n={n}, tp={self.tp} fp={self.fp} fn={self.fn} tn={self.tn})"
+        )
 
 
 def classifier_for(profile: str, data: str) -> DrawClassifier:
     clf = load_classifier(profile)
     if clf is None:
         from scripts.train_draw_classifier import train
+
         clf = train(profile, data)
     return clf
 
 
 def evaluate(rows: list[dict], clf: DrawClassifier) -> dict[str, Scores]:
     """Scores for: the app's decision, the rules alone, the classifier alone, per language."""
-    out = {k: Scores() for k in ("app", "rules only", "classifier only", "app: English", "app: Korean")}
+    out = {
+        k: Scores() for k in ("app", "rules only", "classifier only", "app: English", "app: Korean")
+    }
     probs = clf.probabilities([r["text"] for r in rows]) if rows else []
     for r, p in zip(rows, probs):
         d = decide(r["text"], classifier=clf)
@@ -76,10 +88,14 @@ def evaluate(rows: list[dict], clf: DrawClassifier) -> dict[str, Scores]:
 
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("file", help="JSONL lines {\"text\": ..., \"draw\": true|false}")
+    ap.add_argument("file", help='JSONL lines {"text": ..., "draw": true|false}')
     ap.add_argument("--profile", default="offline", choices=["offline", "tiny", "hub"])
-    ap.add_argument("--split", default="all", choices=["all", "held-out", "train"],
-                    help="which part of the file to score (the split is by a hash of the text)")
+    ap.add_argument(
+        "--split",
+        default="all",
+        choices=["all", "held-out", "train"],
+        help="which part of the file to score (the split is by a hash of the text)",
+    )
     ap.add_argument("--errors", action="store_true", help="print the messages the app gets wrong")
     args = ap.parse_args(argv)
 
@@ -88,16 +104,24 @@ def main(argv: list[str] | None = None) -> None:
         rows = split_dataset(rows)[0 if args.split == "train" else 1]
     clf = classifier_for(args.profile, args.file)
     name = "/".join(clf.embedder.split("/")[-2:])
-    print(f"{len(rows)} messages ({args.split}), classifier on {name}, "
-          f"threshold {clf.threshold}")
+    print(f"{len(rows)} messages ({args.split}), classifier on {name}, threshold {clf.threshold}")
     for name, s in evaluate(rows, clf).items():
         print(s.line(name))
     if args.errors:
         for r in rows:
             d = decide(r["text"], classifier=clf)
             if d.draw != r["draw"]:
-                print(json.dumps({"text": r["text"], "draw": r["draw"], "source": d.source,
-                                  "score": round(d.score, 3)}, ensure_ascii=False))
+                print(
+                    json.dumps(
+                        {
+                            "text": r["text"],
+                            "draw": r["draw"],
+                            "source": d.source,
+                            "score": round(d.score, 3),
+                        },
+                        ensure_ascii=False,
+                    )
+                )
 
 
 if __name__ == "__main__":

@@ -6,6 +6,7 @@ Each line: {"file": PATH relative to the JSONL's folder, "question": TEXT, "page
 Each file gets its own index (as in a chat about that file) and retrieval is forced
 (no whole-document shortcut). hit@k: the right page is among the top k chunks.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -18,15 +19,19 @@ from chatbot.profiles import embeddings_for_profile
 from chatbot.retrieval import DocumentIndex
 
 
-def evaluate(jsonl: str, profile: str = "offline", use_bm25: bool = True,
-             verbose: bool = False) -> dict:
-    rows = [json.loads(line) for line in Path(jsonl).read_text(encoding="utf-8").splitlines()
-            if line.strip()]
+def evaluate(
+    jsonl: str, profile: str = "offline", use_bm25: bool = True, verbose: bool = False
+) -> dict:
+    rows = [
+        json.loads(line)
+        for line in Path(jsonl).read_text(encoding="utf-8").splitlines()
+        if line.strip()
+    ]
     folder = Path(jsonl).parent
     embedder = embeddings_for_profile(profile)
     indexes: dict[str, DocumentIndex] = {}
     hits1 = hits3 = 0
-    per_file: dict[str, list[int]] = {}   # file -> [hit@1, hit@3, n]
+    per_file: dict[str, list[int]] = {}  # file -> [hit@1, hit@3, n]
     started = time.perf_counter()
     search_s = 0.0
     for row in rows:
@@ -50,14 +55,20 @@ def evaluate(jsonl: str, profile: str = "offline", use_bm25: bool = True,
             mark = "ok  " if hit1 else ("top3" if hit3 else "MISS")
             print(f"{mark} {row['file']} p.{row['page']} got {pages}: {row['question']}")
     n = len(rows)
-    result = {"n": n, "hit@1": hits1 / n if n else 0.0, "hit@3": hits3 / n if n else 0.0,
-              "ms_per_question": 1000 * search_s / n if n else 0.0,
-              "total_s": time.perf_counter() - started}
+    result = {
+        "n": n,
+        "hit@1": hits1 / n if n else 0.0,
+        "hit@3": hits3 / n if n else 0.0,
+        "ms_per_question": 1000 * search_s / n if n else 0.0,
+        "total_s": time.perf_counter() - started,
+    }
     for file, (h1, h3, count) in per_file.items():
         print(f"  {file}: questions={count} hit@1={h1 / count:.3f} hit@3={h3 / count:.3f}")
-    print(f"{Path(jsonl).name}: profile={profile} bm25={'on' if use_bm25 else 'off'} "
-          f"questions={n} hit@1={result['hit@1']:.3f} hit@3={result['hit@3']:.3f} "
-          f"search={result['ms_per_question']:.1f} ms/question total={result['total_s']:.1f} s")
+    print(
+        f"{Path(jsonl).name}: profile={profile} bm25={'on' if use_bm25 else 'off'} "
+        f"questions={n} hit@1={result['hit@1']:.3f} hit@3={result['hit@3']:.3f} "
+        f"search={result['ms_per_question']:.1f} ms/question total={result['total_s']:.1f} s"
+    )
     return result
 
 

@@ -7,6 +7,7 @@ Lines are {"text": ..., "tool": "labels"|"find"|null} with an optional "photos":
 conversation has no photo (then no tool can run). The held-out split is 1 line in 5 by a hash
 of the text (chatbot.vision.tools.is_held_out), stable when lines are added.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -44,7 +45,9 @@ def report(counts: dict) -> list[str]:
     for tool, c in counts.items():
         p = c["tp"] / (c["tp"] + c["fp"]) if c["tp"] + c["fp"] else 0.0
         r = c["tp"] / (c["tp"] + c["fn"]) if c["tp"] + c["fn"] else 0.0
-        lines.append(f"{tool:<7} precision {p:.3f}  recall {r:.3f}  (tp={c['tp']} fp={c['fp']} fn={c['fn']})")
+        lines.append(
+            f"{tool:<7} precision {p:.3f}  recall {r:.3f}  (tp={c['tp']} fp={c['fp']} fn={c['fn']})"
+        )
     return lines
 
 
@@ -56,13 +59,17 @@ def main(argv: list[str] | None = None) -> None:
     args = ap.parse_args(argv)
     rows = select(load_requests(args.data), args.split)
     counts, errors = evaluate(rows)
-    print(f"{len(rows)} messages ({args.split} split of {args.data}); "
-          f"{len(rows) - len(errors)} decided right, {len(errors)} wrong")
+    print(
+        f"{len(rows)} messages ({args.split} split of {args.data}); "
+        f"{len(rows) - len(errors)} decided right, {len(errors)} wrong"
+    )
     for line in report(counts):
         print(line)
     if args.errors:
         for row, got in errors:
-            print(f"  want {row.get('tool')!s:<6} got {got.tool!s:<6} {row['text']!r}  ({got.reason})")
+            print(
+                f"  want {row.get('tool')!s:<6} got {got.tool!s:<6} {row['text']!r}  ({got.reason})"
+            )
 
 
 if __name__ == "__main__":

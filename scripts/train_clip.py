@@ -7,6 +7,7 @@ DIR/captions.jsonl has one {"image": FILE, "caption": TEXT} per line. Prints the
 training batch and recall@1 on the held-out images (1 in 5) before and after; the trained model
 (with its processor) goes to --out and loads as the app's vision model by path.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -20,6 +21,7 @@ def main(argv: list[str] | None = None) -> None:
     add_train_arguments(ap, lr=1e-5, batch_size=32, steps=100)
     args = ap.parse_args(argv)
     from chatbot.training.contrastive import train_contrastive
+
     try:
         report = train_contrastive(args.data, prepare_inputs(args), args.out, settings_from(args))
     except DataError as exc:

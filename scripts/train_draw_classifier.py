@@ -9,33 +9,50 @@ training split of data/draw_requests.jsonl (the held-out split is kept for
 `--cv` prints 5-fold cross-validation on the training split over the L2 penalty
 and the threshold: the defaults (L2 0.1, DRAW_THRESHOLD) were picked from it.
 """
+
 from __future__ import annotations
 
 import argparse
 import time
 
 from chatbot.config import DRAW_THRESHOLD
-from chatbot.output_projector import (DATA_FILE, DrawClassifier, explicit_request,
-                               fit_logistic, load_dataset, split_dataset)
+from chatbot.output_projector import (
+    DATA_FILE,
+    DrawClassifier,
+    explicit_request,
+    fit_logistic,
+    load_dataset,
+    split_dataset,
+)
 from chatbot.profiles import classifier_path, embeddings_for_profile
 
 DEFAULT_L2 = 0.1
 CV_FOLDS = 5
 
 
-def train(profile: str, data: str = str(DATA_FILE), l2: float = DEFAULT_L2,
-          threshold: float = DRAW_THRESHOLD) -> DrawClassifier:
+def train(
+    profile: str,
+    data: str = str(DATA_FILE),
+    l2: float = DEFAULT_L2,
+    threshold: float = DRAW_THRESHOLD,
+) -> DrawClassifier:
     train_rows, held = split_dataset(load_dataset(data))
-    clf = DrawClassifier.train(train_rows, embeddings_for_profile(profile), profile=profile,
-                               l2=l2, threshold=threshold)
+    clf = DrawClassifier.train(
+        train_rows, embeddings_for_profile(profile), profile=profile, l2=l2, threshold=threshold
+    )
     clf.meta["held_out_size"] = len(held)
     return clf
 
 
-def cross_validate(profile: str, data: str = str(DATA_FILE),
-                   l2s=(0.03, 0.1, 0.3, 1.0), thresholds=(0.4, 0.5, 0.6, 0.7)) -> None:
+def cross_validate(
+    profile: str,
+    data: str = str(DATA_FILE),
+    l2s=(0.03, 0.1, 0.3, 1.0),
+    thresholds=(0.4, 0.5, 0.6, 0.7),
+) -> None:
     """Print precision/recall of the classifier alone and of the app (rules first) per setting."""
     import numpy as np
+
     rows = split_dataset(load_dataset(data))[0]
     X = DrawClassifier([], 0.0, embeddings_for_profile(profile)).embed([r["text"] for r in rows])
     y = np.array([r["draw"] for r in rows], dtype=bool)
@@ -65,16 +82,22 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--data", default=str(DATA_FILE))
     ap.add_argument("--l2", type=float, default=DEFAULT_L2, help="L2 penalty on the coefficients")
     ap.add_argument("--threshold", type=float, default=DRAW_THRESHOLD)
-    ap.add_argument("--out", default=None, help="default: chatbot/data/draw_classifier_<profile>.json")
-    ap.add_argument("--cv", action="store_true", help="print cross-validation figures, save nothing")
+    ap.add_argument(
+        "--out", default=None, help="default: chatbot/data/draw_classifier_<profile>.json"
+    )
+    ap.add_argument(
+        "--cv", action="store_true", help="print cross-validation figures, save nothing"
+    )
     args = ap.parse_args(argv)
     if args.cv:
         return cross_validate(args.profile, args.data)
     t0 = time.perf_counter()
     clf = train(args.profile, args.data, args.l2, args.threshold)
     path = clf.save(args.out or classifier_path(args.profile))
-    print(f"trained on {clf.meta['train_size']} messages ({clf.meta['held_out_size']} held out) "
-          f"with {clf.embedder} (dim {clf.meta['dim']}) in {time.perf_counter() - t0:.1f} s -> {path}")
+    print(
+        f"trained on {clf.meta['train_size']} messages ({clf.meta['held_out_size']} held out) "
+        f"with {clf.embedder} (dim {clf.meta['dim']}) in {time.perf_counter() - t0:.1f} s -> {path}"
+    )
 
 
 if __name__ == "__main__":

@@ -11,6 +11,7 @@ LoRA adapters on the LLM from DIR/qa.jsonl ({"image", "question", "answer"}) and
 Prints caption (or answer) choice accuracy and token accuracy on the held-out pairs before and
 after. --out is a plain checkpoint: `python app.py --profile hub --model OUT` serves it.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -18,7 +19,7 @@ import argparse
 from chatbot.training.cli import add_train_arguments, prepare_inputs, settings_from
 from chatbot.training.data import DataError
 
-STAGE_LR = {1: 1e-3, 2: 2e-4}   # LLaVA's stage-1 rate; a LoRA rate for stage 2
+STAGE_LR = {1: 1e-3, 2: 2e-4}  # LLaVA's stage-1 rate; a LoRA rate for stage 2
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -30,9 +31,17 @@ def main(argv: list[str] | None = None) -> None:
     args = ap.parse_args(argv)
     args.lr = args.lr or STAGE_LR[args.stage]
     from chatbot.training.projector import train_projector
+
     try:
-        report = train_projector(args.stage, args.data, prepare_inputs(args), args.out, settings_from(args),
-                                 lora_r=args.lora_r, lora_alpha=args.lora_alpha)
+        report = train_projector(
+            args.stage,
+            args.data,
+            prepare_inputs(args),
+            args.out,
+            settings_from(args),
+            lora_r=args.lora_r,
+            lora_alpha=args.lora_alpha,
+        )
     except DataError as exc:
         raise SystemExit(f"error: {exc}") from None
     print(report.summary())

@@ -1,4 +1,5 @@
 """Shared fixtures: tiny models in hub layout, test images, and the app launched on 127.0.0.1."""
+
 from __future__ import annotations
 
 import os
@@ -8,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from tests.helpers import RunningApp, make_photo
+
 # Everything the app caches during tests (tiny models, converted GGUF) goes to one temp folder.
 os.environ.setdefault("CHATBOT_CACHE", str(Path(tempfile.gettempdir()) / "chatbot-test-cache"))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -17,15 +19,17 @@ os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 @pytest.fixture(scope="session")
 def tiny_models() -> dict[str, Path]:
     from chatbot.models.tiny import BUILDERS, tiny_model_path
+
     return {name: tiny_model_path(name) for name in BUILDERS}
 
 
 @pytest.fixture(scope="module")
 def pipe(tiny_models):
     """The pipeline on the tiny profile, loaded; replies are exactly 6 tokens."""
-    from chatbot.profiles import build_config
     from chatbot.models.decoding import Sampling
     from chatbot.pipeline import Pipeline
+    from chatbot.profiles import build_config
+
     p = Pipeline(build_config("tiny"), Sampling(max_new_tokens=6, min_new_tokens=6))
     list(p.models.wait())
     return p
@@ -33,7 +37,10 @@ def pipe(tiny_models):
 
 @pytest.fixture
 def photos(tmp_path) -> list[Path]:
-    return [make_photo(tmp_path / "red.png", (200, 40, 40)), make_photo(tmp_path / "blue.jpg", (30, 60, 200))]
+    return [
+        make_photo(tmp_path / "red.png", (200, 40, 40)),
+        make_photo(tmp_path / "blue.jpg", (30, 60, 200)),
+    ]
 
 
 @pytest.fixture(scope="session")
@@ -56,6 +63,7 @@ def long_app(tiny_models):
 def postgres():
     """A real PostgreSQL server for the whole session (Debian's package), stopped by pg_ctl."""
     from tests.pgserver import PostgresServer
+
     try:
         server = PostgresServer().start()
     except RuntimeError as e:
@@ -64,4 +72,4 @@ def postgres():
         yield server
         server.stop()
         return
-    pytest.fail(problem, pytrace=False)     # fail, never skip: CI installs postgresql
+    pytest.fail(problem, pytrace=False)  # fail, never skip: CI installs postgresql

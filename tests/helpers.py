@@ -1,4 +1,5 @@
 """Helpers shared by the tests (and bench/bench_startup.py): photos, ports, the launched app."""
+
 from __future__ import annotations
 
 import socket
@@ -18,9 +19,12 @@ def ask(pipe, conv, text, files=()):
 
 def make_photo(path: Path, color=(200, 40, 40), size=(96, 64), text: str | None = None) -> Path:
     from PIL import Image, ImageDraw, ImageFont
+
     img = Image.new("RGB", size, color)
     if text:
-        ImageDraw.Draw(img).text((12, size[1] // 3), text, fill="black", font=ImageFont.load_default(size=40))
+        ImageDraw.Draw(img).text(
+            (12, size[1] // 3), text, fill="black", font=ImageFont.load_default(size=40)
+        )
     img.save(path)
     return path
 
@@ -35,17 +39,36 @@ class RunningApp:
     """app.py in a subprocess on 127.0.0.1, with its own data folder unless one is given
     (a restart on the same folder finds the same conversations)."""
 
-    def __init__(self, *args: str, timeout: float = 180, data_dir: str | Path | None = None,
-                 port: int | None = None):
+    def __init__(
+        self,
+        *args: str,
+        timeout: float = 180,
+        data_dir: str | Path | None = None,
+        port: int | None = None,
+    ):
         import httpx
+
         self.data_dir = Path(data_dir or tempfile.mkdtemp(prefix="chatbot-data-"))
         args = ("--data-dir", str(self.data_dir), *args)
-        self.port = port or free_port()   # the same port again: a browser's localStorage is per origin
+        self.port = (
+            port or free_port()
+        )  # the same port again: a browser's localStorage is per origin
         self.url = f"http://127.0.0.1:{self.port}/"
         self.log = tempfile.NamedTemporaryFile("w+", suffix=".log", delete=False)
-        self.proc = subprocess.Popen([sys.executable, str(ROOT / "app.py"), "--host", "127.0.0.1",
-                                      "--port", str(self.port), *args],
-                                     cwd=ROOT, stdout=self.log, stderr=subprocess.STDOUT)
+        self.proc = subprocess.Popen(
+            [
+                sys.executable,
+                str(ROOT / "app.py"),
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(self.port),
+                *args,
+            ],
+            cwd=ROOT,
+            stdout=self.log,
+            stderr=subprocess.STDOUT,
+        )
         self.started = time.perf_counter()
         deadline = time.time() + timeout
         while time.time() < deadline:
@@ -63,6 +86,7 @@ class RunningApp:
     def client(self, secret: str | None = None):
         """A gradio_client; with a secret it is that owner (Authorization: Bearer), else a fresh one."""
         from gradio_client import Client
+
         headers = {"Authorization": f"Bearer {secret}"} if secret else None
         return Client(self.url, verbose=False, headers=headers)
 

@@ -3,6 +3,7 @@
 Nothing is downloaded or committed: espeak-ng (scripts/install_system.sh) speaks the
 sentences to WAV, and PyAV encodes frames drawn with Pillow plus that soundtrack.
 """
+
 from __future__ import annotations
 
 import shutil
@@ -15,36 +16,46 @@ ENGLISH = "The meeting is on Tuesday afternoon. Please bring the budget report t
 # espeak-ng's Korean voice is rough; whisper-base reads it with a character error rate of ~0.5
 KOREAN = "서울은 한국의 수도입니다. 회의는 화요일 세 시에 있습니다. 감사합니다."
 # several sentences, ~20 s: long enough for a steady real-time factor in bench/bench_asr.py
-PARAGRAPH = ("The meeting is on Tuesday afternoon. Please bring the budget report to the office. "
-             "We will talk about the new store in the city centre, the opening date and the staff. "
-             "After that, the design team will show three ideas for the website. "
-             "Lunch is at one o'clock in the small room on the second floor.")
+PARAGRAPH = (
+    "The meeting is on Tuesday afternoon. Please bring the budget report to the office. "
+    "We will talk about the new store in the city centre, the opening date and the staff. "
+    "After that, the design team will show three ideas for the website. "
+    "Lunch is at one o'clock in the small room on the second floor."
+)
 SCENES = (("RED", (220, 30, 30)), ("GREEN", (30, 200, 60)), ("BLUE", (30, 40, 220)))
 
 
 def espeak_binary() -> str:
     path = shutil.which("espeak-ng")
     if path is None:
-        raise RuntimeError("espeak-ng is missing: bash scripts/install_system.sh (apt-get install espeak-ng)")
+        raise RuntimeError(
+            "espeak-ng is missing: bash scripts/install_system.sh (apt-get install espeak-ng)"
+        )
     return path
 
 
 def speak(text: str, path: Path, voice: str = "en", speed: int = 130) -> Path:
     """espeak-ng -v VOICE -s WPM -w PATH TEXT: a 22 kHz mono WAV."""
-    subprocess.run([espeak_binary(), "-v", voice, "-s", str(speed), "-w", str(path), text],
-                   check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    subprocess.run(
+        [espeak_binary(), "-v", voice, "-s", str(speed), "-w", str(path), text],
+        check=True,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     return path
 
 
 def read_wav(path: Path):
     """A WAV as 16 kHz mono float32 (through the app's own decoder, as an upload would be)."""
     from chatbot.ingest.audio import decode_audio
+
     return decode_audio(path)
 
 
 def silence(path: Path, seconds: float = 3.0) -> Path:
     """A WAV of digital silence."""
     import wave
+
     with wave.open(str(path), "wb") as w:
         w.setnchannels(1)
         w.setsampwidth(2)
@@ -56,20 +67,29 @@ def silence(path: Path, seconds: float = 3.0) -> Path:
 def scene_image(label: str, color: tuple[int, int, int], size=(320, 240)):
     """A flat colour with its name in big white letters."""
     from PIL import Image, ImageDraw, ImageFont
+
     image = Image.new("RGB", size, color)
     draw = ImageDraw.Draw(image)
     try:
         font = ImageFont.load_default(size=64)
-    except TypeError:                      # Pillow without FreeType sizes
+    except TypeError:  # Pillow without FreeType sizes
         font = ImageFont.load_default()
     draw.text((size[0] // 2, size[1] // 2), label, fill=(255, 255, 255), font=font, anchor="mm")
     return image
 
 
-def make_video(path: Path, seconds_per_scene: float = 2.5, fps: int = 10, soundtrack: Path | None = None,
-               scenes=SCENES, codec: str = "libx264", audio_codec: str = "aac") -> Path:
+def make_video(
+    path: Path,
+    seconds_per_scene: float = 2.5,
+    fps: int = 10,
+    soundtrack: Path | None = None,
+    scenes=SCENES,
+    codec: str = "libx264",
+    audio_codec: str = "aac",
+) -> Path:
     """Three flat-colour scenes (hard cuts between them), with the WAV `soundtrack` muxed in."""
     import av
+
     with av.open(str(path), "w") as out:
         video = out.add_stream(codec, rate=fps)
         video.width, video.height, video.pix_fmt = 320, 240, "yuv420p"
@@ -92,13 +112,18 @@ def _mux_audio(out, stream, samples) -> None:
     """16 kHz float samples -> the output's audio encoder, resampled to its rate and format."""
     import av
     import numpy as np
-    frame = av.AudioFrame.from_ndarray(np.asarray(samples, np.float32).reshape(1, -1), format="flt",
-                                       layout="mono")
+
+    frame = av.AudioFrame.from_ndarray(
+        np.asarray(samples, np.float32).reshape(1, -1), format="flt", layout="mono"
+    )
     frame.sample_rate = SAMPLE_RATE
     frame.pts = 0
-    resampler = av.AudioResampler(format=stream.codec_context.format.name, layout="mono",
-                                  rate=stream.codec_context.sample_rate,
-                                  frame_size=stream.codec_context.frame_size or None)
+    resampler = av.AudioResampler(
+        format=stream.codec_context.format.name,
+        layout="mono",
+        rate=stream.codec_context.sample_rate,
+        frame_size=stream.codec_context.frame_size or None,
+    )
     for chunk in resampler.resample(frame) + resampler.resample(None):
         out.mux(stream.encode(chunk))
     out.mux(stream.encode(None))

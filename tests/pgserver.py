@@ -4,6 +4,7 @@ initdb refuses to run as root, so as root the server runs as the `postgres` syst
 (its folder chowned to it). Each test gets its own database (create_database), so tests
 never see each other's rows.
 """
+
 from __future__ import annotations
 
 import glob
@@ -17,8 +18,10 @@ from pathlib import Path
 
 from tests.helpers import free_port
 
-INSTALL_HINT = ("PostgreSQL is not installed: the store tests run against a real server. "
-                "Install it with `bash scripts/install_system.sh` (apt-get install postgresql).")
+INSTALL_HINT = (
+    "PostgreSQL is not installed: the store tests run against a real server. "
+    "Install it with `bash scripts/install_system.sh` (apt-get install postgresql)."
+)
 
 
 def find_binary(name: str) -> str | None:
@@ -49,17 +52,40 @@ class PostgresServer:
         command = (["runuser", "-u", "postgres", "--"] if self.as_postgres else []) + list(args)
         done = subprocess.run(command, capture_output=True, text=True, timeout=120)
         if done.returncode != 0:
-            raise RuntimeError(f"{' '.join(args[:2])} failed ({done.returncode}):\n{done.stdout}\n{done.stderr}")
+            raise RuntimeError(
+                f"{' '.join(args[:2])} failed ({done.returncode}):\n{done.stdout}\n{done.stderr}"
+            )
 
     def start(self) -> "PostgresServer":
         """initdb + pg_ctl start (fsync off: a test cluster need not survive a power cut)."""
-        options = (f"-p {self.port} -k {self.root} -c listen_addresses=127.0.0.1 "
-                   f"-c fsync=off -c max_connections=100")
+        options = (
+            f"-p {self.port} -k {self.root} -c listen_addresses=127.0.0.1 "
+            f"-c fsync=off -c max_connections=100"
+        )
         try:
-            self.run(self.initdb, "-D", str(self.data), "-U", "postgres", "--auth=trust",
-                     "-E", "UTF8", "--locale=C", "--no-sync")
-            self.run(self.pg_ctl, "-D", str(self.data), "-o", options, "-l", str(self.root / "log"),
-                     "-w", "start")
+            self.run(
+                self.initdb,
+                "-D",
+                str(self.data),
+                "-U",
+                "postgres",
+                "--auth=trust",
+                "-E",
+                "UTF8",
+                "--locale=C",
+                "--no-sync",
+            )
+            self.run(
+                self.pg_ctl,
+                "-D",
+                str(self.data),
+                "-o",
+                options,
+                "-l",
+                str(self.root / "log"),
+                "-w",
+                "start",
+            )
         except BaseException:
             shutil.rmtree(self.root, ignore_errors=True)
             raise
@@ -74,8 +100,10 @@ class PostgresServer:
     def admin(self, sql: str) -> None:
         """Run one statement outside a transaction (CREATE / DROP DATABASE need that)."""
         import psycopg
-        with psycopg.connect(f"host=127.0.0.1 port={self.port} user=postgres dbname=postgres",
-                             autocommit=True) as conn:
+
+        with psycopg.connect(
+            f"host=127.0.0.1 port={self.port} user=postgres dbname=postgres", autocommit=True
+        ) as conn:
             conn.execute(sql)
 
     def create_database(self) -> str:

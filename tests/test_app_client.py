@@ -1,4 +1,5 @@
 """The launched app driven by the real gradio_client: one Client is one conversation."""
+
 from __future__ import annotations
 
 import threading
@@ -13,8 +14,9 @@ from tests.helpers import RunningApp, make_photo
 
 
 def chat(client, text="", files=()):
-    text_out, files_out, info = client.predict({"text": text, "files": [handle_file(str(f)) for f in files]},
-                                               api_name="/chat")
+    text_out, files_out, info = client.predict(
+        {"text": text, "files": [handle_file(str(f)) for f in files]}, api_name="/chat"
+    )
     return text_out, files_out, info
 
 
@@ -40,11 +42,20 @@ def test_text_then_two_photos_then_a_follow_up(tiny_app, photos):
     assert "reused from this conversation's cache" in step(info, "💬")["detail"]
 
 
-@pytest.mark.parametrize("build,needle", [
-    (lambda d: ("", []), "empty"),
-    (lambda d: ("x" * (MAX_MESSAGE_CHARS + 10), []), "MAX_MESSAGE_CHARS"),
-    (lambda d: ("many", [make_photo(d / f"{i}.png") for i in range(MAX_FILES_PER_MESSAGE + 1)]), "MAX_FILES_PER_MESSAGE"),
-])
+@pytest.mark.parametrize(
+    "build,needle",
+    [
+        (lambda d: ("", []), "empty"),
+        (lambda d: ("x" * (MAX_MESSAGE_CHARS + 10), []), "MAX_MESSAGE_CHARS"),
+        (
+            lambda d: (
+                "many",
+                [make_photo(d / f"{i}.png") for i in range(MAX_FILES_PER_MESSAGE + 1)],
+            ),
+            "MAX_FILES_PER_MESSAGE",
+        ),
+    ],
+)
 def test_bad_messages_over_the_api(tiny_app, tmp_path, build, needle):
     c = tiny_app.client()
     chat(c, "first")
@@ -68,8 +79,13 @@ def test_bad_files_over_the_api(tiny_app, tmp_path):
         f.truncate(25 * 2**20)
     exe = tmp_path / "setup.exe"
     exe.write_bytes(b"MZ")
-    for f, needle in [(renamed, "not an image"), (broken, "corrupt"), (bomb, "pixels"),
-                      (big, "MAX_FILE_MB"), (exe, "not supported")]:
+    for f, needle in [
+        (renamed, "not an image"),
+        (broken, "corrupt"),
+        (bomb, "pixels"),
+        (big, "MAX_FILE_MB"),
+        (exe, "not supported"),
+    ]:
         _, _, info = chat(c, "look", [f])
         assert info["error"] and needle in info["error"], (f.name, info["error"])
     _, _, info = chat(c, "and the first photo?")
@@ -78,14 +94,19 @@ def test_bad_files_over_the_api(tiny_app, tmp_path):
 
 def test_two_users_at_once_never_see_each_other(tiny_app, tmp_path):
     a, b = tiny_app.client(), tiny_app.client()
-    pa, pb = make_photo(tmp_path / "alice.png", (250, 0, 0)), make_photo(tmp_path / "bob.png", (0, 0, 250))
+    pa, pb = (
+        make_photo(tmp_path / "alice.png", (250, 0, 0)),
+        make_photo(tmp_path / "bob.png", (0, 0, 250)),
+    )
     results = {}
 
     def session(name, client, photo):
         chat(client, f"I am {name}", [photo])
         results[name] = chat(client, "what did I send?")
 
-    threads = [threading.Thread(target=session, args=a_) for a_ in (("alice", a, pa), ("bob", b, pb))]
+    threads = [
+        threading.Thread(target=session, args=a_) for a_ in (("alice", a, pa), ("bob", b, pb))
+    ]
     [t.start() for t in threads]
     [t.join(120) for t in threads]
     alice, bob = step(results["alice"][2], "🖼️")["detail"], step(results["bob"][2], "🖼️")["detail"]
@@ -118,6 +139,7 @@ def test_stop_really_stops_and_the_next_message_is_served(long_app):
 
 def test_a_picture_arrives_as_a_downloadable_file_and_redraws_identically(tiny_app):
     import numpy as np
+
     c = tiny_app.client()
     text, files, info = chat(c, "/imagine a red fox in the snow")
     assert info["error"] is None and len(files) == 1
@@ -128,41 +150,67 @@ def test_a_picture_arrives_as_a_downloadable_file_and_redraws_identically(tiny_a
     assert card["prompt"] and step(info, "🎯")["done"] and step(info, "🎨")["done"]
     _, files2, info2 = c.predict(card, api_name="/redraw")
     path2 = files2[0] if isinstance(files2[0], str) else files2[0]["path"]
-    assert np.array_equal(np.asarray(img), np.asarray(Image.open(path2))), "same request + seed -> same image"
+    assert np.array_equal(np.asarray(img), np.asarray(Image.open(path2))), (
+        "same request + seed -> same image"
+    )
 
 
 def test_pdf_and_sheet_over_the_api(tiny_app, tmp_path):
     from tests import docfixtures as df
+
     c = tiny_app.client()
-    pdf = df.make_text_pdf(tmp_path / "progress.pdf", [(f"Section {i}", f"Unique facts of section {i}.") for i in range(12)])
-    job = c.submit({"text": "What is in section 7?", "files": [handle_file(str(pdf))]}, api_name="/chat")
+    pdf = df.make_text_pdf(
+        tmp_path / "progress.pdf",
+        [(f"Section {i}", f"Unique facts of section {i}.") for i in range(12)],
+    )
+    job = c.submit(
+        {"text": "What is in section 7?", "files": [handle_file(str(pdf))]}, api_name="/chat"
+    )
     job.result(timeout=60)
-    details = [s["detail"] for out in job.outputs() for s in out[2]["steps"] if s["title"].startswith("📄")]
-    assert any(d.startswith("page ") and d.endswith("/12") for d in details), "ingestion progress streams to clients"
-    text, files, info = chat(c, "What was the 2023 revenue?", [df.make_report_pdf(tmp_path / "report.pdf")])
+    details = [
+        s["detail"] for out in job.outputs() for s in out[2]["steps"] if s["title"].startswith("📄")
+    ]
+    assert any(d.startswith("page ") and d.endswith("/12") for d in details), (
+        "ingestion progress streams to clients"
+    )
+    text, files, info = chat(
+        c, "What was the 2023 revenue?", [df.make_report_pdf(tmp_path / "report.pdf")]
+    )
     assert info["error"] is None and "[report.pdf p. " in step(info, "📚")["detail"]
     assert step(info, "📄")["detail"] and files, "a cited page thumbnail arrives as a file"
     _, _, info = chat(c, "read this too", [df.make_encrypted_pdf(tmp_path / "locked.pdf")])
     assert "password" in info["error"].lower()
     _, _, info = chat(c, "and this sheet?", [df.make_csv(tmp_path / "cities.csv")])
     assert info["error"] is None and "Seoul" in step(info, "📄")["detail"]
-    assert "[report.pdf" in step(info, "📚")["detail"] or "[cities.csv" in step(info, "📚")["detail"], \
-        "with several files indexed, citations name the file"
+    assert (
+        "[report.pdf" in step(info, "📚")["detail"] or "[cities.csv" in step(info, "📚")["detail"]
+    ), "with several files indexed, citations name the file"
 
 
 def test_retry_undo_and_clear_edit_only_this_conversation(tiny_app, photos):
     def user_texts(history):  # Chatbot messages: content is a list of typed parts
-        return [p.get("text") for m in history if m["role"] == "user" for p in m["content"] if p["type"] == "text"]
+        return [
+            p.get("text")
+            for m in history
+            if m["role"] == "user"
+            for p in m["content"]
+            if p["type"] == "text"
+        ]
+
     c = tiny_app.client()
     chat(c, "first", photos[:1])
     chat(c, "second")
     history = c.predict(api_name="/retry")
-    assert user_texts(history) == ["first", "second"], "retry answers the last message again, in place"
+    assert user_texts(history) == ["first", "second"], (
+        "retry answers the last message again, in place"
+    )
     history, box = c.predict(api_name="/undo")
     assert box["text"] == "second", "undo puts the last message back in the box"
     assert user_texts(history) == ["first"]
     _, _, info = chat(c, "and the photo?")
-    assert step(info, "🖼️")["detail"].count("cached") == 1, "undo keeps earlier photos and their encodings"
+    assert step(info, "🖼️")["detail"].count("cached") == 1, (
+        "undo keeps earlier photos and their encodings"
+    )
     history, box = c.predict(api_name="/clear")
     assert history == [] and not box["text"] and not box["files"]
     _, _, info = chat(c, "fresh start")

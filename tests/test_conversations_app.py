@@ -1,5 +1,6 @@
 """Conversations that last, through the launched app: kill -9 mid-stream, restart on the same
 data folder, the same owner finds everything; other owners find nothing, even with the id."""
+
 from __future__ import annotations
 
 import time
@@ -32,12 +33,18 @@ def test_a_crash_mid_reply_loses_nothing_that_was_said(tiny_models, tmp_path):
             files = [handle_file(str(photo))] if text.startswith("what") else []
             job = alice.submit({"text": text, "files": files}, api_name="/chat")
             wait_for(lambda: job.outputs() and job.outputs()[-1][0], timeout_s=60)
-            alice.predict(api_name="/stop")   # 4000 tokens: stop each reply once it streams
+            alice.predict(api_name="/stop")  # 4000 tokens: stop each reply once it streams
             job.result(timeout=60)
         (conv_id,) = [c["id"] for c in alice.predict(api_name="/conversations")]
         third = alice.submit({"text": "tell me a very long story", "files": []}, api_name="/chat")
-        watcher = app.client(ALICE)   # the store shows the growing reply (saved every SAVE_PARTIAL_S)
-        wait_for(lambda: (t := watcher.predict(conv_id, api_name="/open")) and len(t) == 6 and t[5]["text"])
+        watcher = app.client(
+            ALICE
+        )  # the store shows the growing reply (saved every SAVE_PARTIAL_S)
+        wait_for(
+            lambda: (
+                (t := watcher.predict(conv_id, api_name="/open")) and len(t) == 6 and t[5]["text"]
+            )
+        )
         app.kill()
         del third
     finally:
@@ -49,12 +56,21 @@ def test_a_crash_mid_reply_loses_nothing_that_was_said(tiny_models, tmp_path):
         assert [c["id"] for c in alice.predict(api_name="/conversations")] == [conv_id]
         turns = alice.predict(conv_id, api_name="/open")
         assert [t["role"] for t in turns] == ["user", "assistant"] * 3
-        assert turns[0]["text"] == "what is in this photo?" and turns[0]["attachments"][0]["name"] == "red.png"
-        assert turns[1]["text"] and turns[3]["text"] and turns[1]["stopped"]   # the two stopped replies, intact
-        assert turns[5]["text"] and turns[5]["stopped"] and "server stopped" in turns[5]["error"]  # marked interrupted
+        assert (
+            turns[0]["text"] == "what is in this photo?"
+            and turns[0]["attachments"][0]["name"] == "red.png"
+        )
+        assert (
+            turns[1]["text"] and turns[3]["text"] and turns[1]["stopped"]
+        )  # the two stopped replies, intact
+        assert (
+            turns[5]["text"] and turns[5]["stopped"] and "server stopped" in turns[5]["error"]
+        )  # marked interrupted
         text, files, info = alice.predict({"text": "are you back?", "files": []}, api_name="/chat")
         assert info["error"] is None and info["metrics"]["new_tokens"] > 0
-        assert any("Restored" in s["title"] for s in info["steps"]), "the photo is reloaded and says so"
+        assert any("Restored" in s["title"] for s in info["steps"]), (
+            "the photo is reloaded and says so"
+        )
         assert len(alice.predict(conv_id, api_name="/open")) == 8
 
         bob = app.client(BOB)
@@ -74,12 +90,16 @@ def test_owners_see_only_their_own_conversations(tiny_app, tmp_path):
     assert mine and theirs and not {c["id"] for c in mine} & {c["id"] for c in theirs}
     assert anon.predict(api_name="/conversations") == [], "no header: a fresh anonymous owner"
     target = theirs[0]["id"]
-    for endpoint, args in (("/open", (target,)), ("/export", (target,)), ("/delete", (target,)),
-                           ("/rename", (target, "mine now"))):
+    for endpoint, args in (
+        ("/open", (target,)),
+        ("/export", (target,)),
+        ("/delete", (target,)),
+        ("/rename", (target, "mine now")),
+    ):
         with pytest.raises(Exception, match="not found"):
             alice.predict(*args, api_name=endpoint)
         with pytest.raises(Exception, match="not found"):
-            alice.predict("0" * 32, *args[1:], api_name=endpoint)   # a guessed id
+            alice.predict("0" * 32, *args[1:], api_name=endpoint)  # a guessed id
     assert bob.predict(api_name="/conversations") == theirs, "bob's conversation is untouched"
 
 
@@ -107,7 +127,9 @@ def test_a_corrupt_database_is_reported_and_the_app_stays_up(tiny_models, tmp_pa
         assert "cannot be saved" in status["saving"] and "chatbot.db" in status["saving"]
         text, files, info = c.predict({"text": "still there?", "files": []}, api_name="/chat")
         assert info["error"] is None and info["metrics"]["new_tokens"] > 0
-        assert (data / "chatbot.db").read_bytes() == b"this is not a database" * 100, "never overwritten"
+        assert (data / "chatbot.db").read_bytes() == b"this is not a database" * 100, (
+            "never overwritten"
+        )
     finally:
         app.stop()
 
@@ -125,14 +147,26 @@ def test_the_same_message_twice_is_stored_twice(tiny_app):
 
 
 @pytest.mark.parametrize("database", ["sqlite", "postgresql"])
-def test_twenty_clients_five_turns_each_are_stored_once_in_order(database, tiny_models, tmp_path, request):
+def test_twenty_clients_five_turns_each_are_stored_once_in_order(
+    database, tiny_models, tmp_path, request
+):
     """20 owners talk at once (the model slot serialises the replies, the store sees every write
     interleaved): each owner ends with exactly its 10 turns, in order, nobody else's."""
     from concurrent.futures import ThreadPoolExecutor
-    url = request.getfixturevalue("postgres").create_database() if database == "postgresql" else None
-    app = RunningApp("--profile", "tiny", "--max-new-tokens", "3", *(["--database-url", url] if url else []),
-                     data_dir=tmp_path / "data")
+
+    url = (
+        request.getfixturevalue("postgres").create_database() if database == "postgresql" else None
+    )
+    app = RunningApp(
+        "--profile",
+        "tiny",
+        "--max-new-tokens",
+        "3",
+        *(["--database-url", url] if url else []),
+        data_dir=tmp_path / "data",
+    )
     try:
+
         def talk(n: int) -> list:
             c = app.client(f"owner-{n}-secret-xxxxxxxx")
             for turn in range(5):
@@ -143,7 +177,9 @@ def test_twenty_clients_five_turns_each_are_stored_once_in_order(database, tiny_
         with ThreadPoolExecutor(20) as pool:
             results = list(pool.map(talk, range(20)))
         for n, turns in enumerate(results):
-            assert [t["text"] for t in turns if t["role"] == "user"] == [f"owner {n} turn {i}" for i in range(5)]
+            assert [t["text"] for t in turns if t["role"] == "user"] == [
+                f"owner {n} turn {i}" for i in range(5)
+            ]
             assert [t["role"] for t in turns] == ["user", "assistant"] * 5
             assert all(t["text"] and not t["error"] for t in turns if t["role"] == "assistant")
     finally:
@@ -154,9 +190,12 @@ def test_signed_in_users_own_their_conversations_from_any_client(tiny_models, tm
     """--auth: the user name is the owner, so a second client (another browser) of the same
     user sees the same conversations; another user sees none."""
     from gradio_client import Client
+
     users = tmp_path / "users.txt"
     users.write_text("# name:password\nerin:pw-erin-1\nfrank:pw-frank-2\n")
-    app = RunningApp("--profile", "tiny", "--max-new-tokens", "3", "--auth", str(users), data_dir=tmp_path / "d")
+    app = RunningApp(
+        "--profile", "tiny", "--max-new-tokens", "3", "--auth", str(users), data_dir=tmp_path / "d"
+    )
     try:
         erin = Client(app.url, auth=("erin", "pw-erin-1"), verbose=False)
         erin.predict({"text": "erin's note", "files": []}, api_name="/chat")

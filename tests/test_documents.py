@@ -1,6 +1,8 @@
 """Documents ingestion on real PDFs, CSVs and XLSX files written in-process."""
+
 from __future__ import annotations
 
+import docfixtures as fx
 import pytest
 
 from chatbot.config import MAX_PDF_PAGES, MAX_TABLE_CELLS
@@ -9,8 +11,6 @@ from chatbot.ingest import documents, pdf
 from chatbot.ingest import sheets as spreadsheets
 from chatbot.ingest.documents import ingest_document
 from chatbot.ingest.pdf import render_page
-
-import docfixtures as fx
 
 
 @pytest.fixture(autouse=True)
@@ -34,7 +34,7 @@ def test_report_pdf_pages_text_and_ruled_table(tmp_path):
     assert table.rows == fx.REPORT_TABLE_ROWS
     assert table.markdown.splitlines()[0] == "| Region | Q1 | Q2 | Total |"
     assert "| Busan | 80 | 95 | 175 |" in table.markdown
-    assert table.df["Total"].sum() == 255 + 175 + 92   # numeric columns are numbers
+    assert table.df["Total"].sum() == 255 + 175 + 92  # numeric columns are numbers
     # the table's cells are not repeated in the page text
     assert "Seoul" not in doc.pages[1].text and "revenue per region" in doc.pages[1].text
     assert doc.n_chars == sum(p.n_chars for p in doc.pages) > 0
@@ -44,6 +44,7 @@ def test_report_pdf_pages_text_and_ruled_table(tmp_path):
 def test_only_pages_without_text_layer_are_ocrd(tmp_path, monkeypatch):
     """A scanned page is read by OCR; pages with a text layer never pay for OCR."""
     from chatbot.ingest import ocr
+
     calls = []
     real = ocr.ocr_image
     monkeypatch.setattr(ocr, "ocr_image", lambda image: calls.append(image.size) or real(image))
@@ -56,8 +57,11 @@ def test_only_pages_without_text_layer_are_ocrd(tmp_path, monkeypatch):
 
 def test_progress_reports_every_page(tmp_path):
     seen = []
-    ingest_document(str(fx.make_report_pdf(tmp_path / "r.pdf")), "r.pdf",
-                    progress=lambda done, total: seen.append((done, total)))
+    ingest_document(
+        str(fx.make_report_pdf(tmp_path / "r.pdf")),
+        "r.pdf",
+        progress=lambda done, total: seen.append((done, total)),
+    )
     assert seen == [(1, 4), (2, 4), (3, 4), (4, 4)]
 
 
@@ -76,14 +80,17 @@ def test_same_bytes_are_parsed_once(tmp_path, monkeypatch):
     assert second.sha256 == first.sha256 and second.pages is first.pages
 
 
-@pytest.mark.parametrize("make, expected", [
-    (fx.make_encrypted_pdf, "password-protected"),
-    (fx.make_truncated_pdf, "truncated"),
-    (lambda p: fx.make_truncated_pdf(p, keep=0.3), "damaged"),
-    (fx.make_png_as_pdf, "PNG image"),
-    (fx.make_zero_page_pdf, "no pages"),
-    (fx.make_blank_pdf, "no text"),
-])
+@pytest.mark.parametrize(
+    "make, expected",
+    [
+        (fx.make_encrypted_pdf, "password-protected"),
+        (fx.make_truncated_pdf, "truncated"),
+        (lambda p: fx.make_truncated_pdf(p, keep=0.3), "damaged"),
+        (fx.make_png_as_pdf, "PNG image"),
+        (fx.make_zero_page_pdf, "no pages"),
+        (fx.make_blank_pdf, "no text"),
+    ],
+)
 def test_unreadable_pdfs_say_why(tmp_path, make, expected):
     path = make(tmp_path / "bad.pdf")
     with pytest.raises(UserError, match=expected) as info:
@@ -106,7 +113,7 @@ def test_page_limit_is_quoted(tmp_path, monkeypatch):
     path = fx.make_many_pages_pdf(tmp_path / "big.pdf", MAX_PDF_PAGES + 1)
     with pytest.raises(UserError, match=f"limit is {MAX_PDF_PAGES} pages"):
         ingest_document(str(path), "big.pdf")
-    assert calls == []   # refused before reading a single page
+    assert calls == []  # refused before reading a single page
 
 
 def test_csv_types_encoding_and_delimiter(tmp_path):
@@ -150,7 +157,7 @@ def test_sheet_over_cell_limit(tmp_path, monkeypatch):
     path = fx.make_csv(tmp_path / "big.csv", rows=[["x", "1", "y"]] * 5)
     with pytest.raises(UserError, match="limit is 10 per sheet"):
         ingest_document(str(path), "big.csv")
-    assert MAX_TABLE_CELLS > 10   # the real limit is untouched
+    assert MAX_TABLE_CELLS > 10  # the real limit is untouched
 
 
 def test_pdf_renamed_xlsx_is_refused(tmp_path):

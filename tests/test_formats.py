@@ -1,11 +1,14 @@
 """Documents as people have them: every kind of table ruling, scans, Word, PowerPoint, web
 pages, Markdown, text and EPUB files written in-process; citation units; BM25-first
 retrieval while embeddings compute in the background; highlighted quotes on a page."""
+
 from __future__ import annotations
 
 import threading
 import zipfile
 
+import docfixtures as fx
+import formatfixtures as ff
 import numpy as np
 import pytest
 
@@ -15,9 +18,6 @@ from chatbot.ingest.documents import ingest_document
 from chatbot.ingest.ocr import Piece, group_lines, join_line
 from chatbot.ingest.pdf import render_highlighted, render_page
 from chatbot.retrieval import DocumentIndex, Passage
-
-import docfixtures as fx
-import formatfixtures as ff
 
 HEADER = ["Item", "Spring", "Autumn"]
 ROWS = [["tea bags", "120", "135"], ["green tea", "80", "95"], ["iced tea", "40", "52"]]
@@ -32,6 +32,7 @@ def _fresh_cache():
 
 
 # ---- ruled tables ---------------------------------------------------------------------
+
 
 def test_every_kind_of_ruling_makes_a_table(tmp_path):
     """Separate line strokes (each rule a zero-height drawing), cell outlines, thin filled
@@ -64,22 +65,39 @@ def test_scanned_sentence_keeps_its_spaces(tmp_path):
 def test_pieces_become_lines():
     """Pieces sort into lines by vertical overlap, left to right, joined by a space; what
     two overlapping pieces both read is kept once ('brown f' + 'n fox')."""
-    pieces = [Piece(400, 52, 600, 88, "over the dog"), Piece(10, 110, 300, 150, "second line"),
-              Piece(10, 50, 210, 90, "The quick brown f"), Piece(180, 55, 390, 95, "n fox jumps")]
+    pieces = [
+        Piece(400, 52, 600, 88, "over the dog"),
+        Piece(10, 110, 300, 150, "second line"),
+        Piece(10, 50, 210, 90, "The quick brown f"),
+        Piece(180, 55, 390, 95, "n fox jumps"),
+    ]
     lines = group_lines(pieces)
     assert [[p.text for p in line] for line in lines] == [
-        ["The quick brown f", "n fox jumps", "over the dog"], ["second line"]]
+        ["The quick brown f", "n fox jumps", "over the dog"],
+        ["second line"],
+    ]
     assert join_line(lines[0]) == "The quick brown fox jumps over the dog"
     # no overlap: nothing is dropped even where the text repeats
-    assert join_line([Piece(0, 0, 50, 9, "the end"), Piece(60, 0, 99, 9, "end  game")]) == \
-        "the end end game"
+    assert (
+        join_line([Piece(0, 0, 50, 9, "the end"), Piece(60, 0, 99, 9, "end  game")])
+        == "the end end game"
+    )
 
 
 # ---- formats as files --------------------------------------------------------------------
 
+
 def _write(tmp_path, kind: str):
-    path = tmp_path / {"docx": "guide.docx", "html": "guide.html", "markdown": "guide.md",
-                       "text": "guide.txt", "epub": "guide.epub"}[kind]
+    path = (
+        tmp_path
+        / {
+            "docx": "guide.docx",
+            "html": "guide.html",
+            "markdown": "guide.md",
+            "text": "guide.txt",
+            "epub": "guide.epub",
+        }[kind]
+    )
     if kind == "docx":
         return ff.make_docx(path)
     if kind == "epub":
@@ -101,7 +119,7 @@ def test_headings_become_sections_and_tables_stay_tables(tmp_path, kind):
     assert table.rows == ff.GUIDE_TABLE_ROWS and table.page == brewing.number
     assert table.df["Minutes"].sum() == 9
     whole = "\n".join(p.text for p in doc.pages)
-    assert "secret" not in whole and "p {" not in whole and "Home" not in whole   # no script/nav
+    assert "secret" not in whole and "p {" not in whole and "Home" not in whole  # no script/nav
     assert kind == "epub" or "kettle from unpacking" in " ".join(whole.split())
     assert f"{len(doc.pages)} sections, 1 table" in doc.summary()
 
@@ -116,8 +134,10 @@ def test_markdown_code_is_not_a_heading_and_text_keeps_pipes_as_text(tmp_path):
 
 def test_plain_text_without_headings_is_cut_into_numbered_sections(tmp_path, monkeypatch):
     monkeypatch.setattr(sections, "SECTION_CHARS", 100)
-    paragraphs = [f"Paragraph {i} talks about topic {i} at some length, enough to fill a line."
-                  for i in range(6)]
+    paragraphs = [
+        f"Paragraph {i} talks about topic {i} at some length, enough to fill a line."
+        for i in range(6)
+    ]
     path = tmp_path / "notes.txt"
     path.write_bytes("\n\n".join(paragraphs).encode("cp949"))
     doc = ingest_document(str(path))
@@ -131,8 +151,11 @@ def test_plain_text_without_headings_is_cut_into_numbered_sections(tmp_path, mon
 def test_slides_notes_and_tables(tmp_path):
     doc = ingest_document(str(ff.make_pptx(tmp_path / "deck.pptx")), "deck.pptx")
     assert doc.kind == "pptx" and doc.unit == "slide"
-    assert [(p.number, p.label) for p in doc.pages] == [(1, "Quarterly review"), (2, "Revenue"),
-                                                        (3, "Next steps")]
+    assert [(p.number, p.label) for p in doc.pages] == [
+        (1, "Quarterly review"),
+        (2, "Revenue"),
+        (3, "Next steps"),
+    ]
     assert "Speaker notes: Ask finance about the budget." in doc.pages[2].text
     assert doc.pages[2].text.startswith("Next steps\n\nHire 35 engineers")
     (table,) = doc.pages[1].tables
@@ -165,20 +188,38 @@ def _zip(path, members: dict[str, str]):
     return path
 
 
-@pytest.mark.parametrize("name, make, expected", [
-    ("a.docx", lambda p: p.write_bytes(b"hello"), "not a Word document"),
-    ("a.docx", lambda p: p.write_bytes(fx.make_report_pdf(p.with_suffix(".pdf")).read_bytes()),
-     "its contents are a PDF"),
-    ("a.docx", lambda p: p.write_bytes(b"\xd0\xcf\x11\xe0" + b"\0" * 600), "password-protected"),
-    ("a.docx", lambda p: p.write_bytes(ff.make_docx(p).read_bytes()[:900]), "damaged or cut short"),
-    ("a.docx", lambda p: fx.make_xlsx(p), "without word/document.xml"),
-    ("a.pptx", lambda p: ff.make_docx(p), "not a PowerPoint presentation"),
-    ("a.epub", lambda p: _zip(p, {"mimetype": "application/epub+zip"}), "not a EPUB"),
-    ("a.epub", lambda p: _zip(p, {"META-INF/container.xml": "<container"}), "not a valid EPUB"),
-    ("a.txt", lambda p: p.write_bytes(fx.render_text_image("x").tobytes()[:50] + b"\0"), "binary"),
-    ("a.md", lambda p: fx.make_png_as_pdf(p), "PNG image"),
-    ("a.html", lambda p: p.write_text("<html><script>x()</script></html>"), "contains no text"),
-])
+@pytest.mark.parametrize(
+    "name, make, expected",
+    [
+        ("a.docx", lambda p: p.write_bytes(b"hello"), "not a Word document"),
+        (
+            "a.docx",
+            lambda p: p.write_bytes(fx.make_report_pdf(p.with_suffix(".pdf")).read_bytes()),
+            "its contents are a PDF",
+        ),
+        (
+            "a.docx",
+            lambda p: p.write_bytes(b"\xd0\xcf\x11\xe0" + b"\0" * 600),
+            "password-protected",
+        ),
+        (
+            "a.docx",
+            lambda p: p.write_bytes(ff.make_docx(p).read_bytes()[:900]),
+            "damaged or cut short",
+        ),
+        ("a.docx", lambda p: fx.make_xlsx(p), "without word/document.xml"),
+        ("a.pptx", lambda p: ff.make_docx(p), "not a PowerPoint presentation"),
+        ("a.epub", lambda p: _zip(p, {"mimetype": "application/epub+zip"}), "not a EPUB"),
+        ("a.epub", lambda p: _zip(p, {"META-INF/container.xml": "<container"}), "not a valid EPUB"),
+        (
+            "a.txt",
+            lambda p: p.write_bytes(fx.render_text_image("x").tobytes()[:50] + b"\0"),
+            "binary",
+        ),
+        ("a.md", lambda p: fx.make_png_as_pdf(p), "PNG image"),
+        ("a.html", lambda p: p.write_text("<html><script>x()</script></html>"), "contains no text"),
+    ],
+)
 def test_unreadable_files_say_why(tmp_path, name, make, expected):
     path = tmp_path / name
     make(path)
@@ -210,6 +251,7 @@ def test_limits_are_named(tmp_path, monkeypatch):
 
 # ---- BM25 first, embeddings in the background ------------------------------------------------
 
+
 class SlowEmbedder:
     """Stands in for a sentence-transformer: chunk batches wait until `go` is set."""
 
@@ -227,14 +269,15 @@ class SlowEmbedder:
 def test_keywords_answer_while_embeddings_compute(tmp_path, monkeypatch):
     import chatbot.embeddings
     from chatbot import retrieval
+
     model = SlowEmbedder()
     monkeypatch.setattr(chatbot.embeddings, "load_embedder", lambda path: model)
     index = DocumentIndex("slow")
     index.add(ingest_document(str(fx.make_report_pdf(tmp_path / "r.pdf")), "report.pdf"))
-    assert index.start_embedding() is None     # small enough to go whole: nothing to embed
-    monkeypatch.setattr(retrieval, "WHOLE_DOCUMENT_CHARS", 100)   # as if it were long
+    assert index.start_embedding() is None  # small enough to go whole: nothing to embed
+    monkeypatch.setattr(retrieval, "WHOLE_DOCUMENT_CHARS", 100)  # as if it were long
     thread = index.start_embedding()
-    assert thread is not None and index.start_embedding() is None   # one thread at a time
+    assert thread is not None and index.start_embedding() is None  # one thread at a time
     found = index.search("How many engineers will be hired?", k=2)
     assert index.last_mode == "bm25" and found[0].page == 4 and found[0].score == 1.0
     text, passages = index.context("engineers", budget_chars=700)
@@ -258,6 +301,7 @@ def test_keywords_answer_while_embeddings_compute(tmp_path, monkeypatch):
 def test_no_shared_word_waits_for_the_embeddings(tmp_path, monkeypatch):
     import chatbot.embeddings
     from chatbot import retrieval
+
     model = SlowEmbedder()
     monkeypatch.setattr(chatbot.embeddings, "load_embedder", lambda path: model)
     monkeypatch.setattr(retrieval, "WHOLE_DOCUMENT_CHARS", 100)
@@ -265,18 +309,21 @@ def test_no_shared_word_waits_for_the_embeddings(tmp_path, monkeypatch):
     index.add(ingest_document(str(fx.make_report_pdf(tmp_path / "r.pdf")), "report.pdf"))
     assert index.start_embedding() is not None
     threading.Timer(0.2, model.go.set).start()
-    assert index.search("zzzz qqqq")        # no keyword anywhere: dense, after waiting
+    assert index.search("zzzz qqqq")  # no keyword anywhere: dense, after waiting
     assert index.last_mode == "dense" and index.embedded
 
 
 # ---- highlights -------------------------------------------------------------------------------
 
-QUOTE = ("The roasting plant runs on solar panels installed on the warehouse roof, which cover "
-         "60 percent of its power.")
+QUOTE = (
+    "The roasting plant runs on solar panels installed on the warehouse roof, which cover "
+    "60 percent of its power."
+)
 
 
 def test_highlight_covers_the_quoted_words(tmp_path):
     import pymupdf
+
     path = fx.make_report_pdf(tmp_path / "r.pdf")
     image, rects = render_highlighted(str(path), 3, QUOTE, dpi=72)
     plain = render_page(str(path), 3, dpi=72)
@@ -289,22 +336,25 @@ def test_highlight_covers_the_quoted_words(tmp_path):
             assert any(pymupdf.Rect(r).contains(hit) for r in rects), word
         (outside,) = page.search_for("compostable")
     x0, y0, x1, y1 = (int(v) for v in rects[1])
-    marked = np.asarray(image)[y0 + 2:y1 - 2, x0 + 2:x1 - 2].reshape(-1, 3)
-    background = marked[marked[:, :2].min(axis=1) > 200]     # not the glyphs
-    assert len(background) > 100 and (background[:, 2] < 100).mean() > 0.9   # yellow
+    marked = np.asarray(image)[y0 + 2 : y1 - 2, x0 + 2 : x1 - 2].reshape(-1, 3)
+    background = marked[marked[:, :2].min(axis=1) > 200]  # not the glyphs
+    assert len(background) > 100 and (background[:, 2] < 100).mean() > 0.9  # yellow
     assert np.asarray(image)[int(outside.y0) + 2, int(outside.x0) - 3].tolist() == [255, 255, 255]
 
 
 def test_highlight_falls_back_to_sentences_and_first_words(tmp_path):
     path = fx.make_report_pdf(tmp_path / "r.pdf")
     _, rects = render_highlighted(str(path), 3, "[p. 3] It says so. " + QUOTE + " Not on the page.")
-    assert len(rects) == 2                                       # the sentence that is there
-    _, rects = render_highlighted(str(path), 3, "All packaging switched to compostable paper "
-                                                "in 2022, and nothing else here matches")
-    assert len(rects) == 1                                       # its first words
+    assert len(rects) == 2  # the sentence that is there
+    _, rects = render_highlighted(
+        str(path),
+        3,
+        "All packaging switched to compostable paper in 2022, and nothing else here matches",
+    )
+    assert len(rects) == 1  # its first words
     image, rects = render_highlighted(str(path), 3, "words that are nowhere")
     assert rects == [] and image.tobytes() == render_page(str(path), 3).tobytes()
     _, rects = render_highlighted(str(path), 2, "| Region | Q1 |\n|---|---|\n| Busan | 80 |")
-    assert len(rects) == 2                                       # a table passage: first cells
+    assert len(rects) == 2  # a table passage: first cells
     with pytest.raises(ValueError):
         render_highlighted(str(path), 9, QUOTE)

@@ -1,4 +1,5 @@
 """Generator on the tiny random Stable Diffusion pipeline, loaded by path like a hub model."""
+
 from __future__ import annotations
 
 import threading
@@ -8,9 +9,15 @@ import pytest
 
 from chatbot.config import MAX_GENERATION_SIDE, MAX_GENERATION_STEPS, MIN_GENERATION_SIDE
 from chatbot.conversation import UserError
-from chatbot.generator import GenerationStopped, Generator, check_request, default_settings, read_provenance
+from chatbot.generator import (
+    GenerationStopped,
+    Generator,
+    ImageRequest,
+    check_request,
+    default_settings,
+    read_provenance,
+)
 from chatbot.profiles import generator_for_profile, why_no_generator
-from chatbot.generator import ImageRequest
 
 
 @pytest.fixture(scope="module")
@@ -38,8 +45,11 @@ def test_loads_through_the_auto_pipeline_without_a_safety_checker(gen):
 def test_clip_tokenizer_has_eos_so_prompts_embed_differently(gen):
     """A BPE tokenizer without an end-of-text token makes every prompt embed the same."""
     import torch
+
     pipe = gen.load()
-    ids = pipe.tokenizer(["a cat", "a dog"], padding="max_length", max_length=77, return_tensors="pt").input_ids
+    ids = pipe.tokenizer(
+        ["a cat", "a dog"], padding="max_length", max_length=77, return_tensors="pt"
+    ).input_ids
     assert (ids == pipe.tokenizer.eos_token_id).any(dim=1).all()
     with torch.no_grad():
         pooled = pipe.text_encoder(ids).pooler_output
@@ -66,11 +76,21 @@ def test_provenance_round_trips_through_the_png(gen):
     out = gen.generate(r)
     saved = read_provenance(out.path)
     assert saved == out.provenance
-    assert {k: saved[k] for k in ("prompt", "negative_prompt", "seed", "steps", "guidance", "width", "height")} == \
-        {"prompt": r.prompt, "negative_prompt": "blurry", "seed": 99, "steps": 2, "guidance": 1.5,
-         "width": 64, "height": 64}
+    assert {
+        k: saved[k]
+        for k in ("prompt", "negative_prompt", "seed", "steps", "guidance", "width", "height")
+    } == {
+        "prompt": r.prompt,
+        "negative_prompt": "blurry",
+        "seed": 99,
+        "steps": 2,
+        "guidance": 1.5,
+        "width": 64,
+        "height": 64,
+    }
     assert saved["model"] == gen.model and saved["mode"] == "text-to-image"
     from PIL import Image
+
     with Image.open(out.path) as im:
         assert "Seed: 99" in im.info["parameters"]
 
@@ -90,50 +110,62 @@ def test_stop_mid_generation(gen):
         gen.generate(req(steps=5), on_step=on_step, stop_event=stop)
     assert calls == [1, 2]
     assert set(gen.output_dir.iterdir()) == files_before
-    with pytest.raises(GenerationStopped):                     # already stopped: no step at all
+    with pytest.raises(GenerationStopped):  # already stopped: no step at all
         gen.generate(req(), on_step=lambda i, n: calls.append(i), stop_event=stop)
     assert calls == [1, 2]
-    assert gen.generate(req(steps=2)).image.size == (64, 64)   # the pipeline still works
+    assert gen.generate(req(steps=2)).image.size == (64, 64)  # the pipeline still works
 
 
 def test_image_to_image_variation(gen, tmp_path):
     from PIL import Image
+
     photo = tmp_path / "photo.jpg"
-    Image.new("RGB", (120, 80), (200, 40, 40)).save(photo)    # 3:2, larger than requested
+    Image.new("RGB", (120, 80), (200, 40, 40)).save(photo)  # 3:2, larger than requested
     calls = []
-    out = gen.generate(req(init_image=str(photo), strength=0.5, steps=4, width=96, height=96),
-                       on_step=lambda i, n: calls.append((i, n)))
-    assert out.image.size == (96, 64)                          # aspect kept, longer side = 96
-    assert calls == [(1, 2), (2, 2)]                           # steps * strength
+    out = gen.generate(
+        req(init_image=str(photo), strength=0.5, steps=4, width=96, height=96),
+        on_step=lambda i, n: calls.append((i, n)),
+    )
+    assert out.image.size == (96, 64)  # aspect kept, longer side = 96
+    assert calls == [(1, 2), (2, 2)]  # steps * strength
     p = out.provenance
     assert p["mode"] == "image-to-image" and p["init_image"] == "photo.jpg" and p["strength"] == 0.5
-    again = gen.generate(req(init_image=str(photo), strength=0.5, steps=4, width=96, height=96)).image
+    again = gen.generate(
+        req(init_image=str(photo), strength=0.5, steps=4, width=96, height=96)
+    ).image
     assert np.array_equal(pixels(out.image), pixels(again))
     # turbo settings (1 step) still run one step at strength 0.6
     one = gen.generate(req(init_image=str(photo), strength=0.6, steps=1))
     assert one.provenance["denoising_steps"] == 1
 
 
-@pytest.mark.parametrize("bad, match", [
-    (dict(steps=0), "MAX_GENERATION_STEPS"),
-    (dict(steps=MAX_GENERATION_STEPS + 1), "MAX_GENERATION_STEPS"),
-    (dict(width=MAX_GENERATION_SIDE + 8), "MAX_GENERATION_SIDE"),
-    (dict(height=MIN_GENERATION_SIDE - 8), "MIN_GENERATION_SIDE"),
-    (dict(prompt="  "), "Nothing to draw"),
-    (dict(seed=-1), "seed"),
-    (dict(init_image="/nonexistent/photo.png"), "no longer available"),
-])
+@pytest.mark.parametrize(
+    "bad, match",
+    [
+        (dict(steps=0), "MAX_GENERATION_STEPS"),
+        (dict(steps=MAX_GENERATION_STEPS + 1), "MAX_GENERATION_STEPS"),
+        (dict(width=MAX_GENERATION_SIDE + 8), "MAX_GENERATION_SIDE"),
+        (dict(height=MIN_GENERATION_SIDE - 8), "MIN_GENERATION_SIDE"),
+        (dict(prompt="  "), "Nothing to draw"),
+        (dict(seed=-1), "seed"),
+        (dict(init_image="/nonexistent/photo.png"), "no longer available"),
+    ],
+)
 def test_limits_are_user_errors(gen, bad, match):
     with pytest.raises(UserError, match=match):
         gen.generate(req(**bad))
 
 
 def test_sides_round_down_to_multiples_of_8():
-    assert (check_request(req(width=100, height=70)).width, check_request(req(width=100, height=70)).height) == (96, 64)
+    assert (
+        check_request(req(width=100, height=70)).width,
+        check_request(req(width=100, height=70)).height,
+    ) == (96, 64)
 
 
 def test_out_of_memory_is_a_user_error(tmp_path, monkeypatch):
     import torch
+
     g = Generator(generator_for_profile("tiny"), output_dir=tmp_path)
     pipe = g.load()
 
@@ -151,7 +183,7 @@ def test_two_sessions_at_once_both_get_their_picture(gen):
     def run(seed):
         try:
             results[seed] = pixels(gen.generate(req(seed=seed, steps=2)).image)
-        except Exception as e:          # noqa: BLE001 - reported below
+        except Exception as e:  # noqa: BLE001 - reported below
             errors.append(e)
 
     threads = [threading.Thread(target=run, args=(s,)) for s in (3, 4)]
@@ -164,6 +196,7 @@ def test_two_sessions_at_once_both_get_their_picture(gen):
 def test_profiles_and_defaults(monkeypatch):
     assert generator_for_profile("offline") is None and "PyPI" in why_no_generator("offline")
     import chatbot.profiles as g
+
     monkeypatch.setattr(g, "resolve_device", lambda d="auto": "cpu")
     assert generator_for_profile("hub") == "stabilityai/sd-turbo"
     s = default_settings("stabilityai/sd-turbo", "cpu")

@@ -1,6 +1,7 @@
 """The pipeline's write points into a real store (SQLite in a temp folder), restoring, and
 what happens when a write fails. Guards: nothing that completed is lost; a failing disk never
 breaks the chat; a restored conversation rebuilds its caches and says so."""
+
 from __future__ import annotations
 
 import errno
@@ -20,7 +21,7 @@ def saving(pipe, tmp_path):
     """The tiny pipeline's models with a History on a fresh store."""
     store = Store.open(tmp_path / "data")
     p = Pipeline(pipe.cfg, pipe.sampling, history=History(store))
-    p.models = pipe.models   # the loaded tiny models: only the store differs
+    p.models = pipe.models  # the loaded tiny models: only the store differs
     yield p
     store.close()
 
@@ -33,11 +34,19 @@ def test_each_turn_is_stored_as_it_ends_and_restores_with_its_caches_rebuilt(sav
     assert [t.role for t in store.turns("o-test", conv.id)] == ["user", "assistant"] * 2
 
     restored = saving.open("o-test", conv.id)
-    assert restored.images()[0].image is None and restored.documents is None, "caches are not stored"
+    assert restored.images()[0].image is None and restored.documents is None, (
+        "caches are not stored"
+    )
     reply = ask(saving, restored, "what was the total revenue in 2023?")
     titles = [s.title for s in reply.steps]
-    assert reply.error is None and titles[0].startswith("♻️") and "1 photos reloaded" in reply.steps[0].detail
-    assert any(t.startswith("📄 report.pdf") for t in titles), "the document is read again from the store"
+    assert (
+        reply.error is None
+        and titles[0].startswith("♻️")
+        and "1 photos reloaded" in reply.steps[0].detail
+    )
+    assert any(t.startswith("📄 report.pdf") for t in titles), (
+        "the document is read again from the store"
+    )
     assert any("restored from the store" in s.detail for s in reply.steps)
     assert restored.documents is not None and restored.documents.documents
     assert len(store.turns("o-test", conv.id)) == 6
@@ -50,6 +59,7 @@ def test_a_failing_write_is_shown_and_the_chat_goes_on(saving, monkeypatch):
 
     def full_disk(*args, **kwargs):
         raise OSError(errno.ENOSPC, "No space left on device")
+
     monkeypatch.setattr(store, "add_turn", full_disk)
     monkeypatch.setattr(store, "update_turn", full_disk)
     second = ask(saving, conv, "second")
@@ -66,7 +76,9 @@ def test_undo_and_clear_reach_the_store(saving):
     ask(saving, conv, "two")
     store = saving.history.store
     assert saving.undo(conv).text == "two"
-    assert [t.text for t in store.turns("o-undo", conv.id)][:1] == ["one"] and len(store.turns("o-undo", conv.id)) == 2
+    assert [t.text for t in store.turns("o-undo", conv.id)][:1] == ["one"] and len(
+        store.turns("o-undo", conv.id)
+    ) == 2
     old_id = conv.id
     saving.forget(conv)
     assert store.list("o-undo") == [] and conv.id != old_id and not conv.turns

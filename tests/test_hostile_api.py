@@ -5,6 +5,7 @@ message, that the conversation goes on (the next picture and the next turn work)
 other owner's file is reached. Guards the findings of issue 13: any uploaded or generated file
 downloadable by anyone with its URL, another session's upload path encoded into a stranger's
 chat, and Stop ignored while the request was queued."""
+
 from __future__ import annotations
 
 import time
@@ -27,7 +28,9 @@ def client(app, secret=None) -> Client:
 
 
 def chat(c, text, files=()):
-    return c.predict({"text": text, "files": [handle_file(str(f)) for f in files]}, api_name="/chat")
+    return c.predict(
+        {"text": text, "files": [handle_file(str(f)) for f in files]}, api_name="/chat"
+    )
 
 
 def owner_cookie(app, secret) -> dict:
@@ -35,6 +38,7 @@ def owner_cookie(app, secret) -> dict:
     the key in the data folder; tests/test_hostile_api.py's browser test sets it for real)."""
     from chatbot.ui.files import OWNER_COOKIE, OwnerTokens
     from chatbot.ui.handlers import owner_of
+
     key = (app.data_dir / "browser-state.key").read_text().strip()
     return {OWNER_COOKIE: OwnerTokens(key).sign(owner_of(secret))}
 
@@ -54,35 +58,56 @@ def test_files_are_served_to_their_owner_only(tiny_app, tmp_path):
     photo = make_photo(tmp_path / "alice-only.png", (10, 200, 30))
     _, files, info = chat(alice, "/imagine a green lantern like my photo", [photo])
     assert info["error"] is None and files
-    drawn_url = files[0]["url"]                                    # in Gradio's cache, as handed to Alice
+    drawn_url = files[0]["url"]  # in Gradio's cache, as handed to Alice
     (conv,) = alice.predict(api_name="/conversations")
     turns = alice.predict(conv["id"], api_name="/open")
-    drawn_stored = next(f for t in turns for f in t["files"])      # the store's copy (/open names it)
+    drawn_stored = next(f for t in turns for f in t["files"])  # the store's copy (/open names it)
     upload_stored = store_path(tiny_app, turns[0]["attachments"][0]["sha256"])
     original = photo.read_bytes()
     assert fetch(tiny_app, upload_stored, ALICE).content == original, "the owner gets her upload"
     assert fetch(tiny_app, upload_stored, cookies=owner_cookie(tiny_app, ALICE)).content == original
     for target in (drawn_url, drawn_stored, upload_stored):
         assert fetch(tiny_app, target, ALICE).status_code == 200, target
-        assert fetch(tiny_app, target, cookies=owner_cookie(tiny_app, ALICE)).status_code == 200, target
+        assert fetch(tiny_app, target, cookies=owner_cookie(tiny_app, ALICE)).status_code == 200, (
+            target
+        )
         forged = {"chatbot-owner": owner_cookie(tiny_app, ALICE)["chatbot-owner"][:-4] + "AAAA"}
-        for stranger in ({"secret": BOB}, {"cookies": owner_cookie(tiny_app, BOB)}, {}, {"cookies": forged}):
+        for stranger in (
+            {"secret": BOB},
+            {"cookies": owner_cookie(tiny_app, BOB)},
+            {},
+            {"cookies": forged},
+        ):
             answer = fetch(tiny_app, target, **stranger)
             assert answer.status_code == 404 and original not in answer.content, (target, stranger)
     guessed = store_path(tiny_app, "ab" + "c" * 62)
-    assert fetch(tiny_app, guessed, ALICE).status_code == 404, "a guessed name: 404, as for another's file"
-    assert fetch(tiny_app, drawn_stored[:-len(".png")] + ".jpg", ALICE).status_code == 404, "her file, another name"
-    page = tmp_path / "notes.html"   # an uploaded page is served to its owner, but never runs script here
-    page.write_text("<html><body><h1>Notes</h1><script>alert(document.cookie)</script></body></html>")
+    assert fetch(tiny_app, guessed, ALICE).status_code == 404, (
+        "a guessed name: 404, as for another's file"
+    )
+    assert fetch(tiny_app, drawn_stored[: -len(".png")] + ".jpg", ALICE).status_code == 404, (
+        "her file, another name"
+    )
+    page = (
+        tmp_path / "notes.html"
+    )  # an uploaded page is served to its owner, but never runs script here
+    page.write_text(
+        "<html><body><h1>Notes</h1><script>alert(document.cookie)</script></body></html>"
+    )
     _, _, info = chat(alice, "read my notes", [page])
     assert info["error"] is None
     turns = alice.predict(conv["id"], api_name="/open")
-    served = fetch(tiny_app, store_path(tiny_app, turns[-2]["attachments"][0]["sha256"], "html"), ALICE)
+    served = fetch(
+        tiny_app, store_path(tiny_app, turns[-2]["attachments"][0]["sha256"], "html"), ALICE
+    )
     assert served.status_code == 200 and "sandbox" in served.headers["content-security-policy"]
     assert served.headers["x-content-type-options"] == "nosniff"
     # both conversations go on: the next picture and the next turn
     _, files, info = chat(alice, "/imagine the lantern at night")
-    assert info["error"] is None and files and fetch(tiny_app, files[0]["url"], ALICE).status_code == 200
+    assert (
+        info["error"] is None
+        and files
+        and fetch(tiny_app, files[0]["url"], ALICE).status_code == 200
+    )
     text, _, info = chat(bob, "hello")
     assert text and info["error"] is None
     assert fetch(tiny_app, files[0]["url"], BOB).status_code == 404
@@ -93,7 +118,9 @@ def test_an_anonymous_client_still_downloads_what_it_is_shown(tiny_app):
     unguessable URL (as in plain Gradio); gradio_client downloads them."""
     anon = tiny_app.client()
     _, files, info = anon.predict({"text": "/imagine a paper boat", "files": []}, api_name="/chat")
-    assert info["error"] is None and files and Path(files[0]).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert (
+        info["error"] is None and files and Path(files[0]).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    )
 
 
 def test_two_clients_without_a_secret_may_send_the_same_photo(tiny_app, tmp_path):
@@ -101,25 +128,40 @@ def test_two_clients_without_a_secret_may_send_the_same_photo(tiny_app, tmp_path
     photo share one path; each upload lets its sender use it."""
     photo = make_photo(tmp_path / "shared.png", (77, 77, 7))
     for c in (tiny_app.client(), tiny_app.client()):
-        _, _, info = c.predict({"text": "this one", "files": [handle_file(str(photo))]}, api_name="/chat")
+        _, _, info = c.predict(
+            {"text": "this one", "files": [handle_file(str(photo))]}, api_name="/chat"
+        )
         assert info["error"] is None, info["error"]
 
 
 def test_grants_and_owner_tokens_without_a_server(tmp_path):
     from chatbot.ui.files import Access, OwnerTokens
+
     tokens = OwnerTokens("key")
     assert tokens.owner(tokens.sign("o-alice")) == "o-alice"
     assert tokens.owner(OwnerTokens("other key").sign("o-alice")) is None
-    assert tokens.owner("o-alice.") is None and tokens.owner("") is None and tokens.owner(None) is None
+    assert (
+        tokens.owner("o-alice.") is None and tokens.owner("") is None and tokens.owner(None) is None
+    )
     access = Access(None, "key", cache_dir=tmp_path)
     upload = tmp_path / "h1" / "photo.png"
     upload.parent.mkdir()
     upload.write_bytes(b"x")
     access.grant(upload, "o-alice")
-    assert access.may_read(str(upload), {"o-alice"}) and access.may_read(str(upload), {"o-bob"}) is False
-    assert access.foreign("o-bob", [str(upload)]) == str(upload) and access.foreign("o-alice", [str(upload)]) is None
-    access.uploaded(upload)   # Bob uploads the same bytes without a secret: his next message may use it
-    assert access.foreign("a-bob", [str(upload)]) is None and access.foreign("o-carol", [str(upload)]) == str(upload)
+    assert (
+        access.may_read(str(upload), {"o-alice"})
+        and access.may_read(str(upload), {"o-bob"}) is False
+    )
+    assert (
+        access.foreign("o-bob", [str(upload)]) == str(upload)
+        and access.foreign("o-alice", [str(upload)]) is None
+    )
+    access.uploaded(
+        upload
+    )  # Bob uploads the same bytes without a secret: his next message may use it
+    assert access.foreign("a-bob", [str(upload)]) is None and access.foreign(
+        "o-carol", [str(upload)]
+    ) == str(upload)
     outside = tmp_path.parent / "elsewhere.png"
     assert access.may_read(str(outside), set()) is None, "not ours to judge: Gradio's own rules"
     shown = access.show(str(upload), "a-dave", proven=False)
@@ -137,10 +179,15 @@ def test_files_outside_the_store_live_in_a_private_folder_of_this_process(tmp_pa
     from chatbot.media import FRAME_DIR
     from chatbot.steps import THUMBNAIL_DIR
     from chatbot.voice_out import SPEECH_DIR
+
     for folder in (OUTPUT_DIR, FRAME_DIR, THUMBNAIL_DIR, SPEECH_DIR):
         assert folder.parent == run_dir() and str(os.getpid()) in folder.parent.name
-    assert stat.S_IMODE(run_dir().stat().st_mode) == 0o700, "no other user reads or plants files there"
-    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    assert stat.S_IMODE(run_dir().stat().st_mode) == 0o700, (
+        "no other user reads or plants files there"
+    )
+    dead = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True
+    )
     (tmp_path / f"{RUN_PREFIX}{dead.stdout.strip()}-x").mkdir()
     (tmp_path / f"{RUN_PREFIX}{os.getpid()}-y").mkdir()
     assert sweep_dead_runs(tmp_path) == 1 and (tmp_path / f"{RUN_PREFIX}{os.getpid()}-y").exists()
@@ -150,10 +197,16 @@ def send_path(c, monkeypatch, path):
     """A message naming a file on the server by its path, as a remote client would send one it
     never uploaded (gradio_client would upload it again from this machine's shared /tmp)."""
     from gradio_client.client import Endpoint
+
     with monkeypatch.context() as m:
         m.setattr(Endpoint, "_upload_file", lambda self, f, data_index: f)
-        return c.predict({"text": "describe my photo", "files": [
-            {"path": path, "meta": {"_type": "gradio.FileData"}}]}, api_name="/chat")
+        return c.predict(
+            {
+                "text": "describe my photo",
+                "files": [{"path": path, "meta": {"_type": "gradio.FileData"}}],
+            },
+            api_name="/chat",
+        )
 
 
 def test_another_sessions_files_are_refused_as_input(tiny_app, tmp_path, monkeypatch):
@@ -161,10 +214,12 @@ def test_another_sessions_files_are_refused_as_input(tiny_app, tmp_path, monkeyp
     anon = client(tiny_app)
     chat(alice, "my photo", [make_photo(tmp_path / "alice-private.png", (200, 0, 200))])
     _, box = alice.predict(api_name="/undo")
-    upload = box["files"][0]["path"]                         # Alice's upload, in Gradio's cache
+    upload = box["files"][0]["path"]  # Alice's upload, in Gradio's cache
     chat(alice, "my photo again", [make_photo(tmp_path / "alice-private.png", (200, 0, 200))])
     (conv,) = alice.predict(api_name="/conversations")
-    stored = store_path(tiny_app, alice.predict(conv["id"], api_name="/open")[0]["attachments"][0]["sha256"])
+    stored = store_path(
+        tiny_app, alice.predict(conv["id"], api_name="/open")[0]["attachments"][0]["sha256"]
+    )
     chat(anon, "anonymous photo", [make_photo(tmp_path / "anon.png", (0, 90, 90))])
     anon_upload = anon.predict(api_name="/undo")[1]["files"][0]["path"]
     chat(bob, "first")
@@ -174,13 +229,16 @@ def test_another_sessions_files_are_refused_as_input(tiny_app, tmp_path, monkeyp
         assert not any(s["title"].startswith("🖼️") for s in info["steps"]), "nothing was encoded"
     (bob_conv,) = bob.predict(api_name="/conversations")
     turns = bob.predict(bob_conv["id"], api_name="/open")
-    assert [t["text"] for t in turns if t["role"] == "user"] == ["first"], "nothing was added to Bob's chat"
+    assert [t["text"] for t in turns if t["role"] == "user"] == ["first"], (
+        "nothing was added to Bob's chat"
+    )
     assert not any(t["attachments"] for t in turns)
     text, _, info = chat(bob, "still fine?")
     assert text and info["error"] is None
     _, _, info = chat(alice, "and my photo?")
     assert info["error"] is None and "alice-private.png" in next(
-        s["detail"] for s in info["steps"] if s["title"].startswith("🖼️")), "Alice keeps using her own file"
+        s["detail"] for s in info["steps"] if s["title"].startswith("🖼️")
+    ), "Alice keeps using her own file"
 
 
 def test_bad_redraw_requests_one_after_another_leave_the_conversation_working(tiny_app):
@@ -190,11 +248,15 @@ def test_bad_redraw_requests_one_after_another_leave_the_conversation_working(ti
     _, files, info = chat(c, "/imagine a red kite over the sea")
     card = info["image_request"]
     assert files and card
-    for request, needle in [({**card, "seed": 2**64}, "MAX_SEED"), ({**card, "seed": "lots"}, "whole number"),
-                            ("not a dict", "JSON object"), (["prompt"], "JSON object"),
-                            ({**card, "width": 10**6}, "MAX_GENERATION_SIDE"),
-                            ({**card, "prompt": "x" * 100_000}, "MAX_IMAGE_PROMPT_CHARS"),
-                            ({**card, "steps": 0}, "MAX_GENERATION_STEPS")]:
+    for request, needle in [
+        ({**card, "seed": 2**64}, "MAX_SEED"),
+        ({**card, "seed": "lots"}, "whole number"),
+        ("not a dict", "JSON object"),
+        (["prompt"], "JSON object"),
+        ({**card, "width": 10**6}, "MAX_GENERATION_SIDE"),
+        ({**card, "prompt": "x" * 100_000}, "MAX_IMAGE_PROMPT_CHARS"),
+        ({**card, "steps": 0}, "MAX_GENERATION_STEPS"),
+    ]:
         _, files, info = c.predict(request, api_name="/redraw")
         assert needle in (info["error"] or "") and not files, (str(request)[:80], info["error"])
     assert 100_000 > MAX_IMAGE_PROMPT_CHARS
@@ -205,7 +267,9 @@ def test_bad_redraw_requests_one_after_another_leave_the_conversation_working(ti
     text, _, info = chat(c, "thanks!")
     assert text and info["error"] is None
     (conv,) = c.predict(api_name="/conversations")
-    stored = [t["image_request"] for t in c.predict(conv["id"], api_name="/open") if t["image_request"]]
+    stored = [
+        t["image_request"] for t in c.predict(conv["id"], api_name="/open") if t["image_request"]
+    ]
     assert all(r["seed"] <= MAX_SEED and len(r["prompt"]) <= MAX_IMAGE_PROMPT_CHARS for r in stored)
 
 
@@ -220,7 +284,10 @@ def test_stop_reaches_a_request_still_waiting_in_the_queue(long_app):
     """One model slot: Bob's message waits behind Alice's long reply. Bob's /stop cancels it
     before it runs (no token), his conversation keeps the message marked stopped, and his next
     message is answered; Alice's reply is untouched by Bob's Stop."""
-    alice, bob = long_app.client("queue-alice-secret-0123"), long_app.client("queue-bob-secret-45678")
+    alice, bob = (
+        long_app.client("queue-alice-secret-0123"),
+        long_app.client("queue-bob-secret-45678"),
+    )
     first = alice.submit({"text": "tell me a very long story", "files": []}, api_name="/chat")
     wait_for_tokens(first)
     waiting = bob.submit({"text": "my turn?", "files": []}, api_name="/chat")
@@ -234,10 +301,16 @@ def test_stop_reaches_a_request_still_waiting_in_the_queue(long_app):
     assert alice_info["stopped"] and alice_info["metrics"]["new_tokens"] > 0
     _, _, info = waiting.result(timeout=30)
     assert info["stopped"] and "waiting in the queue" in info["error"], info
-    assert not info["metrics"] and not any(s["title"].startswith("💬") for s in info["steps"]), "no model ran"
+    assert not info["metrics"] and not any(s["title"].startswith("💬") for s in info["steps"]), (
+        "no model ran"
+    )
     (conv,) = bob.predict(api_name="/conversations")
     turns = bob.predict(conv["id"], api_name="/open")
-    assert [t["role"] for t in turns] == ["user", "assistant"] and turns[1]["stopped"] and not turns[1]["text"]
+    assert (
+        [t["role"] for t in turns] == ["user", "assistant"]
+        and turns[1]["stopped"]
+        and not turns[1]["text"]
+    )
     nxt = bob.submit({"text": "now?", "files": []}, api_name="/chat")
     wait_for_tokens(nxt)
     bob.predict(api_name="/stop")
@@ -285,19 +358,29 @@ def test_a_browser_sees_its_own_pictures_and_nobody_else_does(tiny_app, chromium
     """The real owner cookie: set by the page load, sent with every <img>; another browser (a
     new owner) gets 404 for the same URL, and the cookie is SameSite=Strict."""
     from tests.test_browser import open_page, send
+
     browser = chromium
     page = open_page(browser, tiny_app.url)
     send(page, "What is in this photo?", [photos[0]])
     page.wait_for_function(
         "[...document.querySelectorAll('.message.bot, [data-testid=\"bot\"]')].some(e => e.innerText.trim().length > 5)",
-        timeout=60_000)
-    page.wait_for_timeout(3000)   # the sidebar lists the saved conversation
-    page.reload(wait_until="domcontentloaded")   # restored from the store: the photo is served from it
-    page.wait_for_function("[...document.querySelectorAll('img')].some(i => i.src.includes('/files/'))",
-                           timeout=30_000)
-    page.wait_for_function("[...document.querySelectorAll('img')].filter(i => i.src.includes('/gradio_api/file=')"
-                           ").every(i => i.complete && i.naturalWidth > 0)", timeout=30_000)
-    src = page.evaluate("[...document.querySelectorAll('img')].map(i => i.src).find(s => s.includes('/files/'))")
+        timeout=60_000,
+    )
+    page.wait_for_timeout(3000)  # the sidebar lists the saved conversation
+    page.reload(
+        wait_until="domcontentloaded"
+    )  # restored from the store: the photo is served from it
+    page.wait_for_function(
+        "[...document.querySelectorAll('img')].some(i => i.src.includes('/files/'))", timeout=30_000
+    )
+    page.wait_for_function(
+        "[...document.querySelectorAll('img')].filter(i => i.src.includes('/gradio_api/file=')"
+        ").every(i => i.complete && i.naturalWidth > 0)",
+        timeout=30_000,
+    )
+    src = page.evaluate(
+        "[...document.querySelectorAll('img')].map(i => i.src).find(s => s.includes('/files/'))"
+    )
     cookie = next(c for c in page.context.cookies() if c["name"] == "chatbot-owner")
     assert cookie["sameSite"] == "Strict"
     assert page.request.get(src).status == 200

@@ -1,6 +1,7 @@
 """Bounded memory and whole-input limits: a conversation keeps each photo's encoding, not its
 pixels (read again from the file, bounded, if ever needed); an animated image says that only its
 first frame is read. Guards the 650 MB held by 40 full-size photos, and the silent first-frame GIF."""
+
 from __future__ import annotations
 
 from PIL import Image
@@ -13,7 +14,7 @@ from tests.helpers import ask
 def test_conversations_keep_encodings_not_pixels(pipe, tmp_path):
     conv = Conversation()
     n = MAX_IMAGES_PER_CONVERSATION + 2
-    for i in range(0, n, 3):   # several photos a message, as people send them
+    for i in range(0, n, 3):  # several photos a message, as people send them
         paths = []
         for j in range(i, min(i + 3, n)):
             Image.new("RGB", (2048, 1536), (j * 12 % 255, 90, 160)).save(tmp_path / f"big{j}.jpg")
@@ -21,10 +22,14 @@ def test_conversations_keep_encodings_not_pixels(pipe, tmp_path):
         assert ask(pipe, conv, f"photos from {i}", paths).error is None
     photos = conv.images()
     assert len(photos) == n
-    assert all(a.image is None for a in photos), "after the turn the conversation keeps encodings, not pixels"
+    assert all(a.image is None for a in photos), (
+        "after the turn the conversation keeps encodings, not pixels"
+    )
     assert max(photos[-1].pixels().size) <= MAX_KEPT_IMAGE_SIDE, "read again from the file, bounded"
     encoded = {k[1] for k in conv.image_cache}
-    assert {a.sha256 for a in photos[-MAX_IMAGES_PER_CONVERSATION:]} <= encoded, "the photos in context stay encoded"
+    assert {a.sha256 for a in photos[-MAX_IMAGES_PER_CONVERSATION:]} <= encoded, (
+        "the photos in context stay encoded"
+    )
     assert ask(pipe, conv, "and the last one?").error is None
 
 
@@ -40,7 +45,9 @@ def test_an_animated_image_says_only_its_first_frame_is_read(pipe, tmp_path):
 def test_old_files_outside_the_store_are_swept(tmp_path):
     import os
     import time
+
     from chatbot.cleanup import sweep
+
     old, new = tmp_path / "old.png", tmp_path / "new.png"
     for p in (old, new):
         p.write_bytes(b"x")
@@ -59,6 +66,7 @@ def test_workbooks_are_limited_as_a_whole_and_huge_cells_are_cut(tmp_path, monke
 
     from chatbot.conversation import UserError
     from chatbot.ingest import documents, sheets
+
     wb = Workbook()
     for s in range(5):
         ws = wb.active if s == 0 else wb.create_sheet(f"s{s}")
@@ -75,7 +83,7 @@ def test_workbooks_are_limited_as_a_whole_and_huge_cells_are_cut(tmp_path, monke
     for r in range(300):
         wb.active.append([f"row{r}", "short"])
     wb.save(tmp_path / "cells.xlsx")
-    with zipfile.ZipFile(tmp_path / "cells.xlsx") as z:   # a header that lies about the size
+    with zipfile.ZipFile(tmp_path / "cells.xlsx") as z:  # a header that lies about the size
         parts = {n: z.read(n) for n in z.namelist()}
     sheet = "xl/worksheets/sheet1.xml"
     parts[sheet] = re.sub(rb'<dimension ref="[^"]+"', b'<dimension ref="A1:B2"', parts[sheet])

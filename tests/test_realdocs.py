@@ -1,4 +1,5 @@
 """The real-document eval set is well-formed (no downloads: the documents are not needed)."""
+
 from __future__ import annotations
 
 import json
@@ -11,8 +12,11 @@ import pytest
 from scripts import build_realdocs, eval_documents
 
 ROOT = Path(__file__).resolve().parent.parent / "data" / "realdocs"
-ROWS = [json.loads(line) for line in (ROOT / "questions.jsonl").read_text(encoding="utf-8")
-        .splitlines() if line.strip()]
+ROWS = [
+    json.loads(line)
+    for line in (ROOT / "questions.jsonl").read_text(encoding="utf-8").splitlines()
+    if line.strip()
+]
 PROVENANCE = (ROOT / "PROVENANCE.md").read_text(encoding="utf-8")
 FIELDS = {"file", "question", "page", "answer", "kind", "split"}
 
@@ -25,7 +29,7 @@ def test_fields_and_values():
         assert row["split"] in ("tune", "held-out"), row
         assert row.get("lang", "en") in ("en", "ko"), row
         assert row["question"].strip() and all(a.strip() for a in row["answer"].split("|")), row
-        if row["file"].endswith(".pdf"):   # PDFs cite physical pages; other formats a heading
+        if row["file"].endswith(".pdf"):  # PDFs cite physical pages; other formats a heading
             assert isinstance(row["page"], int) and row["page"] >= 1, row
         else:
             assert isinstance(row["page"], str) and row["page"].strip(), row
@@ -35,7 +39,7 @@ def test_fields_and_values():
 def test_splits_kinds_and_languages_are_mixed():
     splits = Counter(r["split"] for r in ROWS)
     assert 0.25 <= splits["held-out"] / len(ROWS) <= 0.45, splits
-    for kind in ("prose", "table", "scan"):   # each kind has questions on both sides
+    for kind in ("prose", "table", "scan"):  # each kind has questions on both sides
         assert {r["split"] for r in ROWS if r["kind"] == kind} == {"tune", "held-out"}, kind
     korean = [r for r in ROWS if r.get("lang") == "ko"]
     assert korean and all(re.search(r"[\uac00-\ud7a3]", r["question"]) for r in korean)
@@ -63,13 +67,21 @@ def test_a_fact_asked_twice_stays_in_one_split():
     assert all(len(s) == 1 for s in splits.values()), splits
 
 
-@pytest.mark.parametrize("gold, cite, expected", [
-    (12, "p. 12", True), (12, "p. 120", False), (12, "x.pdf p. 12", True),
-    ("7.1. Short name", "§ 7.1. Short name", True),
-    ("5.6.10. Package interrelationship fields: Depends , Pre-Depends",
-     "§ 5.6.10. Package interrelationship fields: Depends ,…", True),
-    ("7.1. Short name", "§ 7.1.1. Public domain", False),
-])
+@pytest.mark.parametrize(
+    "gold, cite, expected",
+    [
+        (12, "p. 12", True),
+        (12, "p. 120", False),
+        (12, "x.pdf p. 12", True),
+        ("7.1. Short name", "§ 7.1. Short name", True),
+        (
+            "5.6.10. Package interrelationship fields: Depends , Pre-Depends",
+            "§ 5.6.10. Package interrelationship fields: Depends ,…",
+            True,
+        ),
+        ("7.1. Short name", "§ 7.1.1. Public domain", False),
+    ],
+)
 def test_unit_matching(gold, cite, expected):
     assert eval_documents.unit_matches(gold, cite) is expected
 

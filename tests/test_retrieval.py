@@ -1,19 +1,25 @@
 """Page-cited retrieval: chunking, the whole-vs-retrieval switch, citations, the fence."""
+
 from __future__ import annotations
 
 import re
 
+import docfixtures as fx
 import pytest
 
 from chatbot.config import MAX_TABLE_ROWS_PER_CHUNK, RETRIEVAL_TOP_K
-from chatbot.profiles import embeddings_for_profile
 from chatbot.ingest.documents import clear_cache, ingest_document
 from chatbot.ingest.tables import make_table
+from chatbot.profiles import embeddings_for_profile
 from chatbot.prompts import template
-from chatbot.retrieval import (DocumentIndex, Passage, defang, format_context, keyword_tokens,
-                               table_chunks)
-
-import docfixtures as fx
+from chatbot.retrieval import (
+    DocumentIndex,
+    Passage,
+    defang,
+    format_context,
+    keyword_tokens,
+    table_chunks,
+)
 
 
 @pytest.fixture(scope="module")
@@ -41,7 +47,7 @@ def test_table_chunks_repeat_header_and_never_split_rows():
         assert 1 <= len(body) <= MAX_TABLE_ROWS_PER_CHUNK
         assert all(line.startswith("| item ") and line.endswith(" |") for line in body)
         seen += body
-    assert seen == table.markdown.split("\n")[2:]   # every row exactly once, in order
+    assert seen == table.markdown.split("\n")[2:]  # every row exactly once, in order
     # the character bound cuts earlier, still at row boundaries
     small = table_chunks(table, max_chars=200)
     assert len(small) > len(pieces) and all(len(p.split("\n")) >= 4 for p in small)
@@ -55,8 +61,8 @@ def test_whole_documents_when_they_fit(tmp_path, tiny_embedder):
     assert all(p.score == 1.0 for p in passages)
     for page in (1, 2, 3, 4):
         assert f'<excerpt cite="[p. {page}]"' in text
-    assert "| Seoul | 120 | 135 | 255 |" in text   # tables travel whole too
-    assert index._vectors.size == 0                 # nothing was embedded: not needed
+    assert "| Seoul | 120 | 135 | 255 |" in text  # tables travel whole too
+    assert index._vectors.size == 0  # nothing was embedded: not needed
 
 
 def test_retrieval_when_too_big(tmp_path, tiny_embedder):
@@ -82,7 +88,7 @@ def test_several_files_are_named_in_citations(tmp_path, tiny_embedder):
     index = DocumentIndex(tiny_embedder)
     report = ingest_document(str(fx.make_report_pdf(tmp_path / "r.pdf")), "report.pdf")
     assert index.add(report) is True
-    assert index.add(report) is False            # re-upload: indexed once
+    assert index.add(report) is False  # re-upload: indexed once
     index.add(ingest_document(str(fx.make_csv(tmp_path / "c.csv")), "cities.csv"))
     assert [d.name for d in index.documents] == ["report.pdf", "cities.csv"]
     text, passages = index.context("population")
@@ -97,14 +103,14 @@ def test_injected_instructions_stay_inside_the_fence(tmp_path, tiny_embedder):
     smuggle chat-template tokens must stay quoted data inside one excerpt."""
     index = DocumentIndex(tiny_embedder)
     index.add(ingest_document(str(fx.make_injection_pdf(tmp_path / "i.pdf")), "notes.pdf"))
-    for budget in (6000, 400):   # whole and retrieval paths
+    for budget in (6000, 400):  # whole and retrieval paths
         text, _ = index.context("When is the budget meeting?", budget_chars=budget)
         assert "<|im_start|>" not in text and "<|im_end|>" not in text and "<image>" not in text
         assert text.count("<excerpt ") == text.count("</excerpt>") >= 1
         # every piece of document text lies between an opening and a closing tag
         outside = re.sub(r"<excerpt [^>]*>.*?</excerpt>", "", text, flags=re.S)
         assert "PWNED" not in outside and "developer mode" not in outside
-    assert "IGNORE ALL PREVIOUS INSTRUCTIONS" in index.context("x")[0]   # quoted, not dropped
+    assert "IGNORE ALL PREVIOUS INSTRUCTIONS" in index.context("x")[0]  # quoted, not dropped
     assert defang("a </excerpt> b <|eot_id|>") == "a \u2039/excerpt\u203a b \u2039|eot_id|\u203a"
     prompt = template("document_qa")
     assert "[p. 12]" in prompt and "never instructions" in prompt and "language" in prompt
@@ -139,6 +145,7 @@ def test_eval_command_runs(tmp_path, capsys):
     from pathlib import Path
 
     from scripts.eval_retrieval import main
+
     script = Path(__file__).resolve().parent.parent / "scripts" / "make_retrieval_eval.py"
     runpy.run_path(str(script), run_name="eval_set")["main"](str(tmp_path))
     main([str(tmp_path / "questions.jsonl"), "--profile", "tiny"])
@@ -152,11 +159,12 @@ def test_background_embedding_gives_way_while_the_llm_answers():
     import threading
 
     from chatbot.embeddings import llm_busy, yield_to_llm
+
     went_on = threading.Event()
     with llm_busy():
         worker = threading.Thread(target=lambda: (yield_to_llm(), went_on.set()))
         worker.start()
-        with llm_busy():   # a second turn answered at once, ending first
+        with llm_busy():  # a second turn answered at once, ending first
             assert not went_on.wait(0.3), "no batch while the LLM answers"
         assert not went_on.wait(0.3), "still none while the other turn goes on"
     assert went_on.wait(5), "the next batch as soon as the answer is done"

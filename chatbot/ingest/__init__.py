@@ -1,11 +1,18 @@
 """Uploads -> typed attachments. Checks that apply to every file live here."""
+
 from __future__ import annotations
 
 import hashlib
 from pathlib import Path
 
-from ..config import (AUDIO_EXTENSIONS, DOCUMENT_EXTENSIONS, IMAGE_EXTENSIONS, MAX_FILE_MB, MAX_FILES_PER_MESSAGE,
-                      VIDEO_EXTENSIONS)
+from ..config import (
+    AUDIO_EXTENSIONS,
+    DOCUMENT_EXTENSIONS,
+    IMAGE_EXTENSIONS,
+    MAX_FILE_MB,
+    MAX_FILES_PER_MESSAGE,
+    VIDEO_EXTENSIONS,
+)
 from ..conversation import Attachment, UserError
 from ..messages import msg
 
@@ -25,10 +32,23 @@ def check_files(paths: list[str]) -> None:
     for p in paths:
         name = Path(p).name
         ext = Path(p).suffix.lower()
-        if ext not in IMAGE_EXTENSIONS + DOCUMENT_EXTENSIONS + AUDIO_EXTENSIONS + VIDEO_EXTENSIONS + (".zip",):
-            raise UserError("files.unsupported", name=name, ext=ext or msg("word.none"),
-                            images=", ".join(IMAGE_EXTENSIONS), documents=", ".join(DOCUMENT_EXTENSIONS),
-                            audio=", ".join(AUDIO_EXTENSIONS), video=", ".join(VIDEO_EXTENSIONS))
+        if (
+            ext
+            not in IMAGE_EXTENSIONS
+            + DOCUMENT_EXTENSIONS
+            + AUDIO_EXTENSIONS
+            + VIDEO_EXTENSIONS
+            + (".zip",)
+        ):
+            raise UserError(
+                "files.unsupported",
+                name=name,
+                ext=ext or msg("word.none"),
+                images=", ".join(IMAGE_EXTENSIONS),
+                documents=", ".join(DOCUMENT_EXTENSIONS),
+                audio=", ".join(AUDIO_EXTENSIONS),
+                video=", ".join(VIDEO_EXTENSIONS),
+            )
         mb = Path(p).stat().st_size / 2**20
         if mb > MAX_FILE_MB:
             raise UserError("files.too_big", name=name, mb=mb, limit=MAX_FILE_MB)
@@ -37,8 +57,10 @@ def check_files(paths: list[str]) -> None:
 def ingest_file(path: str) -> list[Attachment]:
     """One upload -> its attachments: a photo, a zip of photos, a voice note or clip, a document."""
     from ..media import media_kind
+
     if path.lower().endswith(".zip"):
         from .photozip import ingest_photo_zip
+
         return ingest_photo_zip(path)
     if is_image(path):
         return [ingest_image(path)]
@@ -47,6 +69,7 @@ def ingest_file(path: str) -> list[Attachment]:
 
 def ingest_image(path: str) -> Attachment:
     from .images import open_image
+
     name = Path(path).name
     image, note = open_image(path, name)
     return Attachment("image", name, path, sha256_file(path), image=image, note=note)
@@ -59,6 +82,7 @@ def is_image(path: str) -> bool:
 def ingest_media(path: str) -> Attachment:
     """A voice note or a video clip, complete; decoded in the reply, where its progress shows."""
     from ..media import media_kind
+
     return Attachment(media_kind(path), Path(path).name, path, sha256_file(path))
 
 

@@ -13,6 +13,7 @@ Parsed documents are cached by the sha256 of the file's bytes: the same file upl
 again (by anyone, under any name) is not parsed again. Pages and tables are shared
 between cache hits, so treat them as read-only.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -27,20 +28,21 @@ from ..config import DOCUMENT_EXTENSIONS, INGEST_CACHE_DOCUMENTS, MAX_FILE_MB
 from ..conversation import UserError
 from ..messages import msg
 
-Progress = Callable[[int, int], None]   # (pages done, pages in total)
+Progress = Callable[[int, int], None]  # (pages done, pages in total)
 
 
 # ---- what ingestion produces ---------------------------------------------------------
 
+
 @dataclass
 class Table:
-    page: int                      # 1-based page (or sheet) number
-    markdown: str                  # header + rows as a markdown table, for the LLM
-    df: Any                        # pandas.DataFrame, numbers as numbers where a column allows
+    page: int  # 1-based page (or sheet) number
+    markdown: str  # header + rows as a markdown table, for the LLM
+    df: Any  # pandas.DataFrame, numbers as numbers where a column allows
     header: list[str]
-    rows: list[list[str]] = field(default_factory=list)   # the cells as shown in markdown
-    title: str = ""                # sheet name for spreadsheets
-    caption: str = ""              # the line above a PDF table (what it is about), or ""
+    rows: list[list[str]] = field(default_factory=list)  # the cells as shown in markdown
+    title: str = ""  # sheet name for spreadsheets
+    caption: str = ""  # the line above a PDF table (what it is about), or ""
 
     @property
     def shape(self) -> tuple[int, int]:
@@ -49,11 +51,11 @@ class Table:
 
 @dataclass
 class Page:
-    number: int                    # 1-based
-    text: str                      # reading order; text inside tables is left to `tables`
+    number: int  # 1-based
+    text: str  # reading order; text inside tables is left to `tables`
     tables: list[Table] = field(default_factory=list)
-    ocr: bool = False              # text was read by OCR from a rendered scan
-    label: str = ""                # sheet name, slide title or section heading; "" for PDF pages
+    ocr: bool = False  # text was read by OCR from a rendered scan
+    label: str = ""  # sheet name, slide title or section heading; "" for PDF pages
 
     @property
     def n_chars(self) -> int:
@@ -62,10 +64,10 @@ class Page:
 
 @dataclass
 class Document:
-    name: str                      # file name as uploaded
-    path: str                      # local copy (render_page reads it)
+    name: str  # file name as uploaded
+    path: str  # local copy (render_page reads it)
     sha256: str
-    kind: str                      # a key of CITATION_UNITS: "pdf", "table", "docx", ...
+    kind: str  # a key of CITATION_UNITS: "pdf", "table", "docx", ...
     pages: list[Page]
 
     @property
@@ -84,8 +86,7 @@ class Document:
     def summary(self) -> str:
         """One line for the chat's status step, e.g. 'report.pdf: PDF, 12 pages, 3 tables, ...'."""
         if self.kind == "pdf":
-            parts = [f"PDF, {_plural(len(self.pages), 'page')}",
-                     _plural(len(self.tables), "table")]
+            parts = [f"PDF, {_plural(len(self.pages), 'page')}", _plural(len(self.tables), "table")]
             ocr = sum(p.ocr for p in self.pages)
             if ocr:
                 parts.append(f"{_plural(ocr, 'page')} read by OCR")
@@ -94,17 +95,32 @@ class Document:
             parts = [f"{_plural(len(self.tables), 'sheet')} ({sheets})"]
         else:
             what, unit = KIND_NAMES.get(self.kind, (self.kind, "section"))
-            parts = [f"{what}, {_plural(len(self.pages), unit)}",
-                     _plural(len(self.tables), "table")]
+            parts = [
+                f"{what}, {_plural(len(self.pages), unit)}",
+                _plural(len(self.tables), "table"),
+            ]
         return f"{self.name}: {', '.join(parts)}, {self.n_chars:,} characters"
 
 
 # Document.kind -> the citation unit of its pages, and how a summary names the format.
-CITATION_UNITS = {"pdf": "p.", "table": "sheet", "pptx": "slide", "docx": "§", "html": "§",
-                  "markdown": "§", "text": "§", "epub": "§"}
-KIND_NAMES = {"docx": ("Word document", "section"), "pptx": ("presentation", "slide"),
-              "html": ("web page", "section"), "markdown": ("Markdown", "section"),
-              "text": ("text", "section"), "epub": ("EPUB book", "section")}
+CITATION_UNITS = {
+    "pdf": "p.",
+    "table": "sheet",
+    "pptx": "slide",
+    "docx": "§",
+    "html": "§",
+    "markdown": "§",
+    "text": "§",
+    "epub": "§",
+}
+KIND_NAMES = {
+    "docx": ("Word document", "section"),
+    "pptx": ("presentation", "slide"),
+    "html": ("web page", "section"),
+    "markdown": ("Markdown", "section"),
+    "text": ("text", "section"),
+    "epub": ("EPUB book", "section"),
+}
 
 
 def _plural(n: int, word: str) -> str:
@@ -133,8 +149,9 @@ READERS: dict[str, tuple[str, str]] = {
 }
 
 
-def read_pages(ext: str, data: bytes, name: str,
-               progress: Progress | None) -> tuple[str, list[Page]]:
+def read_pages(
+    ext: str, data: bytes, name: str, progress: Progress | None
+) -> tuple[str, list[Page]]:
     """(kind, pages) from the reader registered for `ext` (a key of READERS)."""
     kind, target = READERS[ext]
     module, function = target.split(":")
@@ -144,10 +161,15 @@ def read_pages(ext: str, data: bytes, name: str,
 
 # Leading bytes of formats people rename to .pdf/.xlsx/.csv by mistake.
 _MAGIC = [
-    (b"\x89PNG\r\n\x1a\n", "a PNG image"), (b"\xff\xd8\xff", "a JPEG image"),
-    (b"GIF8", "a GIF image"), (b"II*\x00", "a TIFF image"), (b"MM\x00*", "a TIFF image"),
-    (b"%PDF-", "a PDF"), (b"PK\x03\x04", "a ZIP archive (an Office file such as .docx/.xlsx?)"),
-    (b"\xd0\xcf\x11\xe0", "an old Office file (.doc/.xls)"), (b"{\\rtf", "an RTF document"),
+    (b"\x89PNG\r\n\x1a\n", "a PNG image"),
+    (b"\xff\xd8\xff", "a JPEG image"),
+    (b"GIF8", "a GIF image"),
+    (b"II*\x00", "a TIFF image"),
+    (b"MM\x00*", "a TIFF image"),
+    (b"%PDF-", "a PDF"),
+    (b"PK\x03\x04", "a ZIP archive (an Office file such as .docx/.xlsx?)"),
+    (b"\xd0\xcf\x11\xe0", "an old Office file (.doc/.xls)"),
+    (b"{\\rtf", "an RTF document"),
 ]
 
 
@@ -174,15 +196,20 @@ def clear_cache() -> None:
         _cache.clear()
 
 
-def ingest_document(path: str, name: str | None = None,
-                    progress: Progress | None = None) -> Document:
+def ingest_document(
+    path: str, name: str | None = None, progress: Progress | None = None
+) -> Document:
     """Parse a document (by extension: READERS) into a Document; UserError says what is wrong."""
     path = str(path)
     name = name or Path(path).name
     ext = Path(name).suffix.lower() or Path(path).suffix.lower()
     if ext not in DOCUMENT_EXTENSIONS:
-        raise UserError("doc.unsupported", name=name, ext=ext or msg("word.no_extension"),
-                        supported=", ".join(DOCUMENT_EXTENSIONS))
+        raise UserError(
+            "doc.unsupported",
+            name=name,
+            ext=ext or msg("word.no_extension"),
+            supported=", ".join(DOCUMENT_EXTENSIONS),
+        )
     data = Path(path).read_bytes()
     if not data:
         raise UserError("doc.empty", name=name)
@@ -196,7 +223,7 @@ def ingest_document(path: str, name: str | None = None,
     if cached is not None:
         if progress:
             progress(len(cached.pages), len(cached.pages))
-        return replace(cached, name=name, path=path)   # same pages, this upload's name
+        return replace(cached, name=name, path=path)  # same pages, this upload's name
 
     kind, pages = read_pages(ext, data, name, progress)
     doc = Document(name=name, path=path, sha256=key[0], kind=kind, pages=pages)

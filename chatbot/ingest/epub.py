@@ -7,6 +7,7 @@ are tables, and a new chapter always starts a new section. Books locked with DRM
 (their chapters listed in META-INF/encryption.xml) cannot be read and say so.
 PyMuPDF also opens EPUB, but only as laid-out pages: the HTML keeps headings and tables.
 """
+
 from __future__ import annotations
 
 import posixpath

@@ -1,4 +1,5 @@
 """Uploaded photos -> bounded RGB images, with clear errors for everything else."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -7,7 +8,9 @@ from ..config import MAX_IMAGE_PIXELS, MAX_KEPT_IMAGE_SIDE
 from ..conversation import UserError
 from ..messages import msg
 
-ANIMATED_NOTE = "image.animated"   # a messages.py key: the encoder step says it in the reader's language
+ANIMATED_NOTE = (
+    "image.animated"  # a messages.py key: the encoder step says it in the reader's language
+)
 
 
 def load_image(path: str, name: str):
@@ -21,11 +24,14 @@ def open_image(path: str, name: str):
     animated GIF/WebP gives its first frame and says so (no frame after it is decoded)."""
     note = ""
     from PIL import Image, UnidentifiedImageError
+
     try:
         with Image.open(path) as im:
             w, h = im.size
             if w * h > MAX_IMAGE_PIXELS:
-                raise UserError("image.too_many_pixels", name=name, w=w, h=h, limit=MAX_IMAGE_PIXELS)
+                raise UserError(
+                    "image.too_many_pixels", name=name, w=w, h=h, limit=MAX_IMAGE_PIXELS
+                )
             if getattr(im, "is_animated", False):
                 note = ANIMATED_NOTE
             im.load()
@@ -39,7 +45,7 @@ def open_image(path: str, name: str):
         raise UserError("image.not_image", name=name, kind=kind) from None
     except (OSError, SyntaxError, ValueError) as exc:
         raise UserError("image.corrupt", name=name, error=exc) from None
-    rgb.thumbnail((MAX_KEPT_IMAGE_SIDE, MAX_KEPT_IMAGE_SIDE))   # the original stays on disk
+    rgb.thumbnail((MAX_KEPT_IMAGE_SIDE, MAX_KEPT_IMAGE_SIDE))  # the original stays on disk
     return rgb, note
 
 

@@ -12,6 +12,7 @@ duplicates apart better than the text itself does; it is not used.
 The text-direction classifier is off: it took long upright lines for upside-down ones
 (0.91 sure) and turned them into noise, and rendered PDF pages are upright anyway.
 """
+
 from __future__ import annotations
 
 import functools
@@ -21,18 +22,20 @@ from dataclasses import dataclass
 import numpy as np
 
 _lock = threading.Lock()  # the ONNX sessions are shared; one caller at a time
-LINE_OVERLAP = 0.5        # pieces on one line share at least half of the lower one's height
+LINE_OVERLAP = 0.5  # pieces on one line share at least half of the lower one's height
 
 
 @functools.lru_cache(maxsize=1)
 def _engine():
     from rapidocr_onnxruntime import RapidOCR
+
     return RapidOCR()
 
 
 @dataclass
 class Piece:
     """One detected text box and what was read in it."""
+
     x0: float
     y0: float
     x1: float

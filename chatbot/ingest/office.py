@@ -5,6 +5,7 @@ Word: python-docx reads paragraphs and tables in document order; every heading (
 python-pptx reads each slide's text boxes top to bottom, its tables and its speaker
 notes; a slide is the citation unit, "[slide 3]", labelled with its title.
 """
+
 from __future__ import annotations
 
 import io
@@ -20,6 +21,7 @@ from .tables import make_table
 def read_docx(data: bytes, name: str, progress: Progress | None = None) -> list[Page]:
     """A Word document -> one Page per section; progress is not reported (one step)."""
     import docx
+
     open_zip(data, name, msg("kind.docx"), "word/document.xml", msg("save_as.docx"))
     try:
         document = docx.Document(io.BytesIO(data))
@@ -27,7 +29,7 @@ def read_docx(data: bytes, name: str, progress: Progress | None = None) -> list[
         raise UserError("docx.unreadable", name=name, error=short_error(e)) from e
     sections = SectionBuilder(name)
     for block in document.iter_inner_content():
-        if hasattr(block, "rows"):   # a table
+        if hasattr(block, "rows"):  # a table
             sections.table([[cell.text for cell in row.cells] for row in block.rows])
         elif _is_heading(block):
             sections.heading(block.text)
@@ -44,6 +46,7 @@ def _is_heading(paragraph) -> bool:
 def read_pptx(data: bytes, name: str, progress: Progress | None = None) -> list[Page]:
     """A presentation -> one Page per slide with text (title, text boxes, tables, notes)."""
     import pptx
+
     open_zip(data, name, msg("kind.pptx"), "ppt/presentation.xml", msg("save_as.pptx"))
     try:
         deck = pptx.Presentation(io.BytesIO(data))
@@ -87,16 +90,20 @@ def slide_page(slide, number: int) -> Page:
         notes = slide.notes_slide.notes_text_frame
         if notes is not None and notes.text.strip():
             lines.append("Speaker notes: " + notes.text)
-    return Page(number=number, text=tidy("\n\n".join(t for t in lines if t.strip())),
-                tables=tables, label=clean_label(title_text))
+    return Page(
+        number=number,
+        text=tidy("\n\n".join(t for t in lines if t.strip())),
+        tables=tables,
+        label=clean_label(title_text),
+    )
 
 
 def _shapes_in_order(shapes) -> list:
     """Shapes top to bottom, left to right, with grouped shapes taken out of their groups."""
     flat = []
     for shape in shapes:
-        if hasattr(shape, "shapes"):   # a group
+        if hasattr(shape, "shapes"):  # a group
             flat += _shapes_in_order(shape.shapes)
         else:
             flat.append(shape)
-    return sorted(flat, key=lambda s: ((s.top or 0) // 50_000, s.left or 0))   # 50k EMU ~ 1.4 mm
+    return sorted(flat, key=lambda s: ((s.top or 0) // 50_000, s.left or 0))  # 50k EMU ~ 1.4 mm

@@ -5,13 +5,20 @@ Per page: text in reading order without the text of the tables found on it, the 
 as markdown (for the LLM) and as a DataFrame, and OCR only where the page has no text
 layer (a scan).
 """
+
 from __future__ import annotations
 
 import re
 from dataclasses import replace
 
-from ..config import (MAX_IMAGE_PIXELS, MAX_OCR_PAGES, MAX_PDF_PAGES, OCR_DPI, OCR_MIN_TEXT_CHARS,
-                      TABLE_USE_LAYOUT)
+from ..config import (
+    MAX_IMAGE_PIXELS,
+    MAX_OCR_PAGES,
+    MAX_PDF_PAGES,
+    OCR_DPI,
+    OCR_MIN_TEXT_CHARS,
+    TABLE_USE_LAYOUT,
+)
 from ..conversation import UserError
 from ..messages import msg
 from .documents import Page, Progress, Table, short_error, sniff
@@ -22,7 +29,7 @@ from .unruled import caption_above, find_unruled
 def read_pdf(data: bytes, name: str, progress: Progress | None) -> list[Page]:
     import pymupdf
 
-    if b"%PDF-" not in data[:1024]:   # the spec allows junk before the header, within 1 KB
+    if b"%PDF-" not in data[:1024]:  # the spec allows junk before the header, within 1 KB
         what = sniff(data)
         hint = msg("pdf.hint_image" if "image" in (what or "") else "pdf.hint_export")
         raise UserError("pdf.not_pdf", name=name, what=what or msg("word.not_a_pdf"), hint=hint)
@@ -45,7 +52,9 @@ def read_pdf(data: bytes, name: str, progress: Progress | None) -> list[Page]:
         if total > MAX_OCR_PAGES:  # refuse a long scan at once instead of after minutes of OCR
             scanned = sum(len(doc[i].get_text().strip()) < OCR_MIN_TEXT_CHARS for i in range(total))
             if scanned > MAX_OCR_PAGES:
-                raise UserError("pdf.too_many_scans", name=name, scanned=scanned, limit=MAX_OCR_PAGES)
+                raise UserError(
+                    "pdf.too_many_scans", name=name, scanned=scanned, limit=MAX_OCR_PAGES
+                )
         pages = []
         for index in range(total):
             try:
@@ -53,7 +62,9 @@ def read_pdf(data: bytes, name: str, progress: Progress | None) -> list[Page]:
             except UserError:
                 raise
             except Exception as e:
-                raise UserError("pdf.bad_page", name=name, page=index + 1, error=short_error(e)) from e
+                raise UserError(
+                    "pdf.bad_page", name=name, page=index + 1, error=short_error(e)
+                ) from e
             if progress:
                 progress(index + 1, total)
         pages = _carry_headers(doc, pages)
@@ -69,7 +80,8 @@ def read_pdf_page(page, number: int) -> Page:
     text, layer_chars = _page_text(page, boxes)
     ocr = False
     if layer_chars < OCR_MIN_TEXT_CHARS and not tables and _has_ink(page):
-        from .ocr import ocr_image   # only scans pay for OCR (about 1.5 s a page on 2 cores)
+        from .ocr import ocr_image  # only scans pay for OCR (about 1.5 s a page on 2 cores)
+
         read = ocr_image(_pixmap_image(page, OCR_DPI))
         if len(read.strip()) > len(text.strip()):
             text, ocr = read, True
@@ -83,27 +95,31 @@ def page_tables(page, number: int, unruled: list | None = None) -> tuple[list[Ta
     scripts/eval_tables.py)."""
     words = page.get_text("words")
     placed, boxes = _find_tables(page, number)
-    found = [(bbox, rows) for bbox, rows in find_unruled(words, boxes)
-             if not _preformatted(page, bbox)]
+    found = [
+        (bbox, rows) for bbox, rows in find_unruled(words, boxes) if not _preformatted(page, bbox)
+    ]
     for bbox, rows in found:
         placed.append((bbox, make_table(number, rows[0], rows[1:])))
         boxes.append(bbox)
-    placed = sorted(((bbox, replace(t, caption=caption_above(words, bbox, boxes)))
-                     for bbox, t in placed), key=lambda p: p[0][1])
+    placed = sorted(
+        ((bbox, replace(t, caption=caption_above(words, bbox, boxes))) for bbox, t in placed),
+        key=lambda p: p[0][1],
+    )
     if unruled is not None:
         unruled += [p for p in placed if any(p[0] == bbox for bbox, _ in found)]
     return [t for _, t in placed], boxes
 
 
 _MONOSPACE = re.compile(r"mono|courier|typewriter|consol|code|^cm(sl)?tt|^sfmono", re.IGNORECASE)
-PREFORMATTED_SHARE = 0.97   # a block set (almost) all in a monospaced font is code or program
-                            # output: its columns are spaces, its text reads fine as it is
+PREFORMATTED_SHARE = 0.97  # a block set (almost) all in a monospaced font is code or program
+# output: its columns are spaces, its text reads fine as it is
 
 
 def _preformatted(page, bbox) -> bool:
     """Is the block's text set in a monospaced font? (Fonts are read only for the rare
     candidate blocks: get_text("dict") costs more than the words.)"""
     import pymupdf
+
     mono = total = 0
     for block in page.get_text("dict", clip=pymupdf.Rect(bbox))["blocks"]:
         for line in block.get("lines", []):
@@ -118,8 +134,9 @@ def _preformatted(page, bbox) -> bool:
 def _find_tables(page, number: int) -> tuple[list, list]:
     """Ruled tables on the page as (bbox, Table), and the boxes whose text belongs to them."""
     import pymupdf
+
     rulings = _ruling_box(page)
-    if rulings is None:   # "lines" tables need drawn lines: skip the 10-40 ms search
+    if rulings is None:  # "lines" tables need drawn lines: skip the 10-40 ms search
         return [], []
     # Clip to the drawings (plus room for a header line above them): find_tables turns
     # every character in its area into a Python dict, the page's prose included.
@@ -132,10 +149,12 @@ def _find_tables(page, number: int) -> tuple[list, list]:
     words = page.get_text("words", clip=clip, sort=True)
     tables, boxes = [], []
     for tab in found:
+
         def texts(cells):
             return [_words_in(words, c) if c else "" for c in cells]
+
         rows = [texts(row.cells) for row in tab.rows]
-        if tab.header.external:          # header line sits above the ruled box
+        if tab.header.external:  # header line sits above the ruled box
             header, body = texts(tab.header.cells), rows
         else:
             header, body = (rows[0] if rows else []), rows[1:]
@@ -161,14 +180,17 @@ def _carry_headers(doc, pages: list[Page]) -> list[Page]:
         if not before or not after:
             continue
         joined = carry_header(before[-1], after[0])
-        if (joined is not None and _at_edge(doc[i - 1], before[-1].rows[-1], top=False)
-                and _at_edge(doc[i], after[0].header, top=True)):
+        if (
+            joined is not None
+            and _at_edge(doc[i - 1], before[-1].rows[-1], top=False)
+            and _at_edge(doc[i], after[0].header, top=True)
+        ):
             out[i] = replace(out[i], tables=[joined] + after[1:])
     return out
 
 
-EDGE_MARGIN = 0.1   # lines this close to the page's top or bottom (share of its height) are
-                    # running headers, footers and page numbers, not content
+EDGE_MARGIN = 0.1  # lines this close to the page's top or bottom (share of its height) are
+# running headers, footers and page numbers, not content
 
 
 def _at_edge(page, row: list[str], top: bool) -> bool:
@@ -192,8 +214,12 @@ def _ruling_box(page):
     grid of single-line strokes would shrink to one rule and its table would be missed.
     """
     import pymupdf
-    boxes = [path["rect"] for path in page.get_cdrawings()
-             if any(item[0] in ("l", "re", "qu") for item in path["items"])]
+
+    boxes = [
+        path["rect"]
+        for path in page.get_cdrawings()
+        if any(item[0] in ("l", "re", "qu") for item in path["items"])
+    ]
     if not boxes:
         return None
     xs = [x for box in boxes for x in (box[0], box[2])]
@@ -204,8 +230,9 @@ def _ruling_box(page):
 def _words_in(words: list, bbox) -> str:
     """The words whose centre lies in bbox, in reading order, joined by single spaces."""
     x0, y0, x1, y1 = bbox
-    return " ".join(w[4] for w in words
-                    if x0 <= (w[0] + w[2]) / 2 < x1 and y0 <= (w[1] + w[3]) / 2 < y1)
+    return " ".join(
+        w[4] for w in words if x0 <= (w[0] + w[2]) / 2 < x1 and y0 <= (w[1] + w[3]) / 2 < y1
+    )
 
 
 def _page_text(page, boxes: list) -> tuple[str, int]:
@@ -214,6 +241,7 @@ def _page_text(page, boxes: list) -> tuple[str, int]:
         text = page.get_text(sort=True)
         return text, len(text.strip())
     import pymupdf
+
     rects = [pymupdf.Rect(b) for b in boxes]
     blocks, layer_chars = [], 0
     for block in page.get_text("dict", sort=True, flags=pymupdf.TEXTFLAGS_TEXT)["blocks"]:
@@ -233,14 +261,16 @@ def _page_text(page, boxes: list) -> tuple[str, int]:
 def _has_ink(page) -> bool:
     """Anything visible at all? A tiny grey render is cheaper than inspecting images/paths."""
     import pymupdf
+
     pix = page.get_pixmap(dpi=18, colorspace=pymupdf.csGRAY, alpha=False)
     return min(pix.samples, default=255) < 200
 
 
 def _pixmap_image(page, dpi: int):
     from PIL import Image
+
     pixels = page.rect.width * page.rect.height * (dpi / 72) ** 2
-    if pixels > MAX_IMAGE_PIXELS:   # a poster-sized page would render gigapixels
+    if pixels > MAX_IMAGE_PIXELS:  # a poster-sized page would render gigapixels
         dpi = max(1, int(dpi * (MAX_IMAGE_PIXELS / pixels) ** 0.5))
     pix = page.get_pixmap(dpi=dpi, alpha=False)
     return Image.frombytes("RGB", (pix.width, pix.height), pix.samples)
@@ -249,6 +279,7 @@ def _pixmap_image(page, dpi: int):
 def render_page(path: str, page_number: int, dpi: int = 72):
     """A PIL image of one page (1-based), for thumbnails and for showing a cited page."""
     import pymupdf
+
     with pymupdf.open(str(path)) as doc:
         if not 1 <= page_number <= doc.page_count:
             raise ValueError(f"page {page_number} is outside 1..{doc.page_count}")
@@ -265,17 +296,18 @@ def render_highlighted(path: str, page_number: int, quote: str, dpi: int = 72):
     cut mid-sentence, re-flowed or shortened by the model that quotes it.
     """
     import pymupdf
+
     with pymupdf.open(str(path)) as doc:
         if not 1 <= page_number <= doc.page_count:
             raise ValueError(f"page {page_number} is outside 1..{doc.page_count}")
         page = doc[page_number - 1]
         quads = find_quote(page, quote)
         if quads:
-            page.add_highlight_annot(quads)   # in memory only: the file is not written
+            page.add_highlight_annot(quads)  # in memory only: the file is not written
         return _pixmap_image(page, dpi), [tuple(q.rect) for q in quads]
 
 
-SEARCH_WORDS = 8   # a quote not found whole or by sentences: its first words are looked for
+SEARCH_WORDS = 8  # a quote not found whole or by sentences: its first words are looked for
 
 
 def find_quote(page, quote: str) -> list:
@@ -283,7 +315,7 @@ def find_quote(page, quote: str) -> list:
     by its first SEARCH_WORDS words, else the quote's last words; [] if none is there.
     A markdown table (a table passage) is marked by the first cell of each of its rows."""
     rows = [line.strip() for line in quote.splitlines() if line.strip().startswith("|")]
-    if rows:   # a table chunk
+    if rows:  # a table chunk
         return _table_rows(page, rows)
     text = " ".join(re.sub(r"\[[^\]]{0,80}\]|[\u2026\"\u201c\u201d]|\.\.\.", " ", quote).split())
     if not text:
@@ -294,8 +326,9 @@ def find_quote(page, quote: str) -> list:
     for sentence in re.split(r"(?<=[.!?])\s+", text):
         words = sentence.split()
         if len(words) >= 3:
-            quads += (page.search_for(sentence, quads=True)
-                      or page.search_for(_words(words[:SEARCH_WORDS]), quads=True))
+            quads += page.search_for(sentence, quads=True) or page.search_for(
+                _words(words[:SEARCH_WORDS]), quads=True
+            )
     words = text.split()
     return quads or page.search_for(_words(words[-SEARCH_WORDS:]), quads=True)
 
@@ -304,11 +337,12 @@ def _table_rows(page, rows: list[str]) -> list:
     """Quads of a markdown table's rows on the page: a row is where its first cell and at
     least half of its other cells are found on one line (a lone word elsewhere is not)."""
     import pymupdf
+
     quads = []
     for row in rows:
         cells = [c.strip() for c in row.strip("|").split("|") if c.strip()]
         if not cells or not set("".join(cells)) - set("-: "):
-            continue   # the |---| line
+            continue  # the |---| line
         others = [page.search_for(c) for c in cells[1:]]
         for start in page.search_for(cells[0]):
             middle = (start.y0 + start.y1) / 2

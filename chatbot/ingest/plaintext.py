@@ -6,6 +6,7 @@ Text without headings is cut at blank lines into sections of about SECTION_CHARS
 cited by number ("[§ 2]"). Markdown pipe tables (a header row, a |---| row, then rows)
 become Tables; in a .txt file they stay text.
 """
+
 from __future__ import annotations
 
 import re
@@ -36,16 +37,23 @@ def parse(text: str, name: str, tables: bool) -> list[Page]:
     while i < len(lines):
         line = lines[i]
         nxt = lines[i + 1] if i + 1 < len(lines) else ""
-        if _FENCE.match(line):                        # a code block: text as it stands
-            end = next((j for j in range(i + 1, len(lines))
-                        if lines[j].strip().startswith(_FENCE.match(line).group(1))), len(lines))
+        if _FENCE.match(line):  # a code block: text as it stands
+            end = next(
+                (
+                    j
+                    for j in range(i + 1, len(lines))
+                    if lines[j].strip().startswith(_FENCE.match(line).group(1))
+                ),
+                len(lines),
+            )
             _end_paragraph(sections, paragraph)
-            sections.text("\n".join(lines[i:end + 1]))
+            sections.text("\n".join(lines[i : end + 1]))
             i = end + 1
             continue
         atx = _ATX.match(line)
-        if atx or (line.strip() and not paragraph and _UNDERLINE.match(nxt)
-                   and not _UNDERLINE.match(line)):
+        if atx or (
+            line.strip() and not paragraph and _UNDERLINE.match(nxt) and not _UNDERLINE.match(line)
+        ):
             _end_paragraph(sections, paragraph)
             sections.heading(atx.group(2) if atx else line)
             i += 1 if atx else 2
@@ -55,7 +63,7 @@ def parse(text: str, name: str, tables: bool) -> list[Page]:
             end = i + 2
             while end < len(lines) and "|" in lines[end] and lines[end].strip():
                 end += 1
-            sections.table([split_row(row) for row in [line] + lines[i + 2:end]])
+            sections.table([split_row(row) for row in [line] + lines[i + 2 : end]])
             i = end
             continue
         if line.strip():

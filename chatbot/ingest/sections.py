@@ -9,13 +9,19 @@ is carried into the next section's text instead of standing alone.
 Also here: the checks every zipped format needs first (DOCX, PPTX and EPUB are zip
 archives) and the decoding of text files.
 """
+
 from __future__ import annotations
 
 import io
 import re
 
-from ..config import (MAX_DOCUMENT_CHARS, MAX_SECTION_LABEL_CHARS, MAX_TABLE_CELLS,
-                      MAX_UNZIPPED_MB, SECTION_CHARS)
+from ..config import (
+    MAX_DOCUMENT_CHARS,
+    MAX_SECTION_LABEL_CHARS,
+    MAX_TABLE_CELLS,
+    MAX_UNZIPPED_MB,
+    SECTION_CHARS,
+)
 from ..conversation import UserError
 from ..messages import Msg, msg
 from .documents import Page, Table, short_error, sniff
@@ -56,7 +62,7 @@ class SectionBuilder:
     def heading(self, text: str) -> None:
         text = " ".join(text.split())
         if not text or (not self._has_body and self._lines and self._lines[-1] == text):
-            return   # empty, or the same heading again (a page title repeated as its <h1>)
+            return  # empty, or the same heading again (a page title repeated as its <h1>)
         if self._has_body:
             self.flush()
         label = clean_label(text)
@@ -90,7 +96,12 @@ class SectionBuilder:
         rows = [row for row in rows if any(row)]
         width = max((len(r) for r in rows), default=0)
         if width * len(rows) > MAX_TABLE_CELLS:
-            raise UserError("table.too_many_cells", name=self.name, cells=width * len(rows), limit=MAX_TABLE_CELLS)
+            raise UserError(
+                "table.too_many_cells",
+                name=self.name,
+                cells=width * len(rows),
+                limit=MAX_TABLE_CELLS,
+            )
         if width < 2 or len(rows) < 2:
             for row in rows:
                 self.text(" ".join(c for c in row if c))
@@ -102,8 +113,14 @@ class SectionBuilder:
 
     def flush(self) -> None:
         if self._lines or self._tables:
-            self.pages.append(Page(number=self.number, text=tidy("\n\n".join(self._lines)),
-                                   tables=self._tables, label=self._label))
+            self.pages.append(
+                Page(
+                    number=self.number,
+                    text=tidy("\n\n".join(self._lines)),
+                    tables=self._tables,
+                    label=self._label,
+                )
+            )
         self._label, self._lines, self._tables, self._has_body = "", [], [], False
         self._section_chars = 0
 
@@ -128,15 +145,22 @@ def tidy(text: str) -> str:
 
 # ---- files as they arrive -----------------------------------------------------------------
 
+
 def open_zip(data: bytes, name: str, what: Msg, member: str, save_as: Msg):
     """A zipped format (DOCX, PPTX, EPUB) checked before any parser sees it: a zip, not
     encrypted, holding `member`, and not unpacking past MAX_UNZIPPED_MB. Returns the ZipFile."""
     import zipfile
-    if data.startswith(b"\xd0\xcf\x11\xe0"):   # OLE: old .doc/.ppt, or an encrypted Office file
+
+    if data.startswith(b"\xd0\xcf\x11\xe0"):  # OLE: old .doc/.ppt, or an encrypted Office file
         raise UserError("zip.old_office", name=name, what=what, save_as=save_as)
     if not data.startswith(b"PK\x03\x04"):
-        raise UserError("zip.not_zip", name=name, what=what, found=sniff(data) or msg("word.not_a_zip"),
-                        save_as=save_as)
+        raise UserError(
+            "zip.not_zip",
+            name=name,
+            what=what,
+            found=sniff(data) or msg("word.not_a_zip"),
+            save_as=save_as,
+        )
     try:
         archive = zipfile.ZipFile(io.BytesIO(data))
         names = set(archive.namelist())
@@ -158,7 +182,7 @@ def decode_text(data: bytes, name: str, what: Msg) -> str:
         return data.decode("utf-16")
     if found or b"\x00" in data[:4096]:
         raise UserError("text.binary", name=name, what=what, found=found or msg("word.binary_data"))
-    for encoding in ("utf-8-sig", "cp949"):   # cp949: Korean Windows text files
+    for encoding in ("utf-8-sig", "cp949"):  # cp949: Korean Windows text files
         try:
             text = data.decode(encoding)
             break

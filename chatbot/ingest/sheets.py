@@ -1,4 +1,5 @@
 """Spreadsheets (CSV, XLSX) -> one Page per sheet holding one Table (first row = header)."""
+
 from __future__ import annotations
 
 import io
@@ -20,20 +21,29 @@ def sheet_page(number: int, title: str, raw_rows: list[list], typed: bool) -> Pa
     if len(rows) < 2:
         return None
     cut = sum(isinstance(c, str) and len(c) > MAX_CELL_CHARS for r in rows for c in r)
-    if cut:   # one huge cell must not become a megabyte prompt or stream
-        rows = [[c[:MAX_CELL_CHARS] + "…" if isinstance(c, str) and len(c) > MAX_CELL_CHARS else c for c in r]
-                for r in rows]
+    if cut:  # one huge cell must not become a megabyte prompt or stream
+        rows = [
+            [
+                c[:MAX_CELL_CHARS] + "…" if isinstance(c, str) and len(c) > MAX_CELL_CHARS else c
+                for c in r
+            ]
+            for r in rows
+        ]
     width = max(max((i + 1 for i, c in enumerate(r) if cell_text(c)), default=0) for r in rows)
     rows = [(r + [None] * width)[:width] for r in rows]
-    table = make_table(number, rows[0], rows[1:], title=title,
-                       values=rows[1:] if typed else None)
+    table = make_table(number, rows[0], rows[1:], title=title, values=rows[1:] if typed else None)
     text = f"Sheet '{title}': {len(rows) - 1} rows x {width} columns." + (
-        f" {cut} cells longer than {MAX_CELL_CHARS:,} characters were cut (MAX_CELL_CHARS)." if cut else "")
+        f" {cut} cells longer than {MAX_CELL_CHARS:,} characters were cut (MAX_CELL_CHARS)."
+        if cut
+        else ""
+    )
     return Page(number=number, text=text, tables=[table], label=title)
 
 
 def cells_error(name: str, sheet: str, cells: int) -> UserError:
-    return UserError("sheet.too_many_cells", name=name, sheet=sheet, cells=cells, limit=MAX_TABLE_CELLS)
+    return UserError(
+        "sheet.too_many_cells", name=name, sheet=sheet, cells=cells, limit=MAX_TABLE_CELLS
+    )
 
 
 def no_rows_error(name: str) -> UserError:
@@ -47,7 +57,7 @@ def read_csv(data: bytes, name: str, progress: Progress | None = None) -> list[P
     what = sniff(data)
     if what or b"\x00" in data[:4096]:
         raise UserError("csv.not_text", name=name, what=what or msg("word.binary_data"))
-    for encoding in ("utf-8-sig", "cp949", "latin-1"):   # cp949: Korean Excel's CSV export
+    for encoding in ("utf-8-sig", "cp949", "latin-1"):  # cp949: Korean Excel's CSV export
         try:
             text = data.decode(encoding)
             break
@@ -78,6 +88,7 @@ def read_xlsx(data: bytes, name: str, progress: Progress | None = None) -> list[
         what = sniff(data) or msg("word.not_a_workbook")
         raise UserError("xlsx.not_xlsx", name=name, what=what)
     from openpyxl import load_workbook
+
     try:
         # data_only: cached formula results (a file never opened in Excel has none: cells empty)
         wb = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
@@ -87,11 +98,11 @@ def read_xlsx(data: bytes, name: str, progress: Progress | None = None) -> list[
     try:
         for number, ws in enumerate(wb.worksheets, start=1):
             if getattr(ws, "max_row", None) and getattr(ws, "max_column", None):
-                declared = ws.max_row * ws.max_column   # checked before reading any row
+                declared = ws.max_row * ws.max_column  # checked before reading any row
                 if declared > MAX_TABLE_CELLS:
                     raise cells_error(name, ws.title, declared)
             if hasattr(ws, "reset_dimensions"):
-                ws.reset_dimensions()   # the header's declared size may lie: read what the sheet holds
+                ws.reset_dimensions()  # the header's declared size may lie: read what the sheet holds
             rows, cells = [], 0
             for row in ws.iter_rows(values_only=True):
                 cells += len(row)

@@ -1,4 +1,5 @@
 """Table building shared by every format: cells -> a Table (markdown for the LLM + DataFrame)."""
+
 from __future__ import annotations
 
 from .documents import Table
@@ -16,8 +17,8 @@ def cell_text(value) -> str:
 def to_markdown(header: list[str], rows: list[list[str]]) -> str:
     def md(cell: str) -> str:
         return cell.replace("|", "\\|")
-    lines = ["| " + " | ".join(md(h) for h in header) + " |",
-             "|" + "---|" * len(header)]
+
+    lines = ["| " + " | ".join(md(h) for h in header) + " |", "|" + "---|" * len(header)]
     lines += ["| " + " | ".join(md(c) for c in row) + " |" for row in rows]
     return "\n".join(lines)
 
@@ -32,23 +33,37 @@ def _unique(header: list[str]) -> list[str]:
     return out
 
 
-def make_table(page: int, header: list, rows: list[list], title: str = "",
-               values: list[list] | None = None, caption: str = "") -> Table:
+def make_table(
+    page: int,
+    header: list,
+    rows: list[list],
+    title: str = "",
+    values: list[list] | None = None,
+    caption: str = "",
+) -> Table:
     """A Table from header + rows of cells; `values` (typed cells) feed the DataFrame."""
     import pandas as pd
+
     header = _unique([cell_text(h) for h in header])
     width = len(header)
     text_rows = [([cell_text(c) for c in row] + [""] * width)[:width] for row in rows]
     if values is None:
         df = pd.DataFrame(text_rows, columns=header)
-        for column in header:   # "1,234" -> 1234 when the whole column is numeric
+        for column in header:  # "1,234" -> 1234 when the whole column is numeric
             numbers = pd.to_numeric(df[column].str.replace(",", ""), errors="coerce")
             if numbers.notna().all():
                 df[column] = numbers
     else:
         df = pd.DataFrame([(list(v) + [None] * width)[:width] for v in values], columns=header)
-    return Table(page=page, markdown=to_markdown(header, text_rows), df=df, header=header,
-                 rows=text_rows, title=title, caption=caption)
+    return Table(
+        page=page,
+        markdown=to_markdown(header, text_rows),
+        df=df,
+        header=header,
+        rows=text_rows,
+        title=title,
+        caption=caption,
+    )
 
 
 def carry_header(above: Table, below: Table) -> Table | None:
@@ -57,8 +72,10 @@ def carry_header(above: Table, below: Table) -> Table | None:
     differ or that first row repeats the header (the continuation has its own)."""
     if len(above.header) != len(below.header):
         return None
+
     def norm(cells):
         return [" ".join(c.lower().split()) for c in cells]
+
     if norm(above.header) == norm(below.header):
         return None
     first = ["" if c == f"column {i + 1}" else c for i, c in enumerate(below.header)]

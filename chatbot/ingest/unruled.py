@@ -10,23 +10,24 @@ does not read like prose: cells are short, few end a sentence, and the first col
 ragged (two justified text columns would end flush at the gutter).
 Precision on real manuals: scripts/eval_tables.py and data/realdocs/unruled_tables.jsonl.
 """
+
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
 
-COLUMN_GAP = 1.0        # a gap at least this many text heights wide separates two cells
-MIN_ROWS = 3            # lines with two or more cells that a table needs
-LINE_SPACING = 2.2      # a block ends at a blank this many line heights tall
-MAX_CELL_WORDS = 14     # a table's cells are short: mean words per cell above this is prose
-MAX_SENTENCE_CELLS = 0.5    # share of cells that end a sentence ('.', '?', '!', ':') above which
-                            # the block is prose; descriptions like "Utility to copy files" do not
-MIN_FILLED = 0.6        # share of a block's lines that must fill two or more columns
+COLUMN_GAP = 1.0  # a gap at least this many text heights wide separates two cells
+MIN_ROWS = 3  # lines with two or more cells that a table needs
+LINE_SPACING = 2.2  # a block ends at a blank this many line heights tall
+MAX_CELL_WORDS = 14  # a table's cells are short: mean words per cell above this is prose
+MAX_SENTENCE_CELLS = 0.5  # share of cells that end a sentence ('.', '?', '!', ':') above which
+# the block is prose; descriptions like "Utility to copy files" do not
+MIN_FILLED = 0.6  # share of a block's lines that must fill two or more columns
 
 
 @dataclass
 class Line:
-    words: list                       # PyMuPDF word tuples, left to right
+    words: list  # PyMuPDF word tuples, left to right
     x0: float
     y0: float
     x1: float
@@ -50,7 +51,7 @@ class Line:
 @dataclass
 class Block:
     lines: list[Line] = field(default_factory=list)
-    rivers: list[tuple[float, float]] = field(default_factory=list)   # white strips (x0, x1)
+    rivers: list[tuple[float, float]] = field(default_factory=list)  # white strips (x0, x1)
 
 
 def visual_lines(words: list) -> list[Line]:
@@ -100,8 +101,11 @@ def column_blocks(lines: list[Line]) -> list[Block]:
         width = COLUMN_GAP * line.height
         if current is not None:
             last = current.lines[-1]
-            rivers = (_narrow(current.rivers, line, width)
-                      if line.y0 - last.y1 <= LINE_SPACING * last.height else [])
+            rivers = (
+                _narrow(current.rivers, line, width)
+                if line.y0 - last.y1 <= LINE_SPACING * last.height
+                else []
+            )
             if rivers:
                 current.lines.append(line)
                 current.rivers = rivers
@@ -133,7 +137,7 @@ def block_rows(block: Block) -> list[list[str]]:
     return rows
 
 
-_LEADER = re.compile(r"(?:\.\s?){4,}")          # dot leaders of a table of contents or an index
+_LEADER = re.compile(r"(?:\.\s?){4,}")  # dot leaders of a table of contents or an index
 _SENTENCE_END = re.compile(r"[.!?:;]$")
 _SENTENCE_BREAK = re.compile(r"[a-z)][.!?] [A-Z]")
 
@@ -148,8 +152,9 @@ def prose_reason(rows: list[list[str]]) -> str:
         return "dot leaders (a table of contents or an index)"
     if sum(len(c.split()) for c in cells) > MAX_CELL_WORDS * len(cells):
         return "long cells"
-    if sum(bool(_SENTENCE_END.search(c) or _SENTENCE_BREAK.search(c)) for c in cells) \
-            > MAX_SENTENCE_CELLS * len(cells):
+    if sum(
+        bool(_SENTENCE_END.search(c) or _SENTENCE_BREAK.search(c)) for c in cells
+    ) > MAX_SENTENCE_CELLS * len(cells):
         return "sentences"
     for column in zip(*rows):
         texts = [c for c in column if c]
@@ -168,6 +173,7 @@ def _trim(block: Block) -> Block:
 
     def first_only(line: Line) -> bool:
         return all(w[0] < min(edges) for w in line.words)
+
     pitches = sorted(b.y0 - a.y0 for a, b in zip(lines, lines[1:]))
     if pitches:
         usual = pitches[len(pitches) // 2]
@@ -185,9 +191,11 @@ def _trim(block: Block) -> Block:
 def find_unruled(words: list, exclude: list = ()) -> list[tuple[tuple, list[list[str]]]]:
     """Tables without rules among the page's words: [(bbox, rows of cells)], first row
     first (usually the header). Words inside `exclude` boxes (ruled tables) are ignored."""
+
     def outside(word) -> bool:
         cx, cy = (word[0] + word[2]) / 2, (word[1] + word[3]) / 2
         return not any(x0 <= cx <= x1 and y0 <= cy <= y1 for x0, y0, x1, y1 in exclude)
+
     found = []
     for block in column_blocks(visual_lines([w for w in words if outside(w)])):
         block = _trim(block)
@@ -196,22 +204,32 @@ def find_unruled(words: list, exclude: list = ()) -> list[tuple[tuple, list[list
         rows = block_rows(block)
         if prose_reason(rows):
             continue
-        bbox = (min(ln.x0 for ln in block.lines), block.lines[0].y0,
-                max(ln.x1 for ln in block.lines), block.lines[-1].y1)
+        bbox = (
+            min(ln.x0 for ln in block.lines),
+            block.lines[0].y0,
+            max(ln.x1 for ln in block.lines),
+            block.lines[-1].y1,
+        )
         found.append((bbox, rows))
     return found
 
 
-CAPTION_CHARS = 150     # a table's caption: the line above it (two when the first is short)
+CAPTION_CHARS = 150  # a table's caption: the line above it (two when the first is short)
 
 
 def caption_above(words: list, bbox, exclude: list = ()) -> str:
     """The text line just above the table (within three line heights), which usually says
     what the table is: 'The following commands ... are required in /bin:'."""
     top = bbox[1]
-    above = [w for w in words if (w[1] + w[3]) / 2 < top
-             and not any(x0 <= (w[0] + w[2]) / 2 <= x1 and y0 <= (w[1] + w[3]) / 2 <= y1
-                         for x0, y0, x1, y1 in exclude)]
+    above = [
+        w
+        for w in words
+        if (w[1] + w[3]) / 2 < top
+        and not any(
+            x0 <= (w[0] + w[2]) / 2 <= x1 and y0 <= (w[1] + w[3]) / 2 <= y1
+            for x0, y0, x1, y1 in exclude
+        )
+    ]
     lines = visual_lines(above)
     picked: list[Line] = []
     edge = top

@@ -12,6 +12,7 @@ One decoding pass, bounded memory: uniform candidates are kept on a grid whose s
 doubles whenever more than 2 x max_frames are held, which needs no declared duration
 (browser-recorded WebM often has none).
 """
+
 from __future__ import annotations
 
 import heapq
@@ -19,21 +20,26 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..config import (MAX_VIDEO_FRAME_SIDE, MAX_VIDEO_FRAMES, MAX_VIDEO_SECONDS, SCENE_CHANGE_THRESHOLD,
-                      VIDEO_MIN_FRAME_GAP_S)
+from ..config import (
+    MAX_VIDEO_FRAME_SIDE,
+    MAX_VIDEO_FRAMES,
+    MAX_VIDEO_SECONDS,
+    SCENE_CHANGE_THRESHOLD,
+    VIDEO_MIN_FRAME_GAP_S,
+)
 from ..conversation import UserError
 from .audio import declared_seconds, decode_audio, open_media, over_limit
 
-THUMB_SIDE = 64                    # gray thumbnails compared for cuts: cheap, and blind to noise
-UNIFORM_START_STEP_S = 0.25        # the uniform grid's first step (doubles as the clip goes on)
+THUMB_SIDE = 64  # gray thumbnails compared for cuts: cheap, and blind to noise
+UNIFORM_START_STEP_S = 0.25  # the uniform grid's first step (doubles as the clip goes on)
 
 
 @dataclass
 class VideoClip:
-    frames: list[tuple[float, Any]]            # (timestamp_s, PIL.Image), in time order
+    frames: list[tuple[float, Any]]  # (timestamp_s, PIL.Image), in time order
     duration_s: float
-    audio: Any = None                          # 16 kHz mono float32 numpy array, None: no audio stream
-    scene_changes: list[float] = field(default_factory=list)   # timestamps of the cuts seen
+    audio: Any = None  # 16 kHz mono float32 numpy array, None: no audio stream
+    scene_changes: list[float] = field(default_factory=list)  # timestamps of the cuts seen
     width: int = 0
     height: int = 0
 
@@ -41,10 +47,11 @@ class VideoClip:
 @dataclass
 class _Scan:
     """What one decoding pass keeps: cut candidates (a bounded heap) and the uniform grid."""
+
     max_frames: int
-    cuts: list = field(default_factory=list)       # heap of (score, t, image): strongest kept
+    cuts: list = field(default_factory=list)  # heap of (score, t, image): strongest kept
     cut_times: list = field(default_factory=list)  # every cut seen, for VideoClip.scene_changes
-    uniform: list = field(default_factory=list)    # (t, image) on the grid
+    uniform: list = field(default_factory=list)  # (t, image) on the grid
     step: float = UNIFORM_START_STEP_S
     next_t: float = 0.0
     last_t: float = 0.0
@@ -79,7 +86,7 @@ def read_video(path: str | Path, max_frames: int = MAX_VIDEO_FRAMES) -> VideoCli
         if not container.streams.video:
             raise UserError("video.no_stream", name=name)
         stream = container.streams.video[0]
-        if stream.codec_context is None:     # FFmpeg knows the container, not the codec
+        if stream.codec_context is None:  # FFmpeg knows the container, not the codec
             raise UserError("video.codec", name=name)
         declared = declared_seconds(container, stream)
         if declared is not None and declared > MAX_VIDEO_SECONDS + 0.5:
@@ -92,14 +99,21 @@ def read_video(path: str | Path, max_frames: int = MAX_VIDEO_FRAMES) -> VideoCli
     duration = max(scan.last_t + scan.frame_s, declared or 0.0)
     audio = decode_audio(path, MAX_VIDEO_SECONDS, "MAX_VIDEO_SECONDS") if has_audio else None
     frames = select_frames([(t, img, s) for s, t, img in scan.cuts], scan.uniform, max_frames)
-    return VideoClip(frames=frames, duration_s=round(duration, 3), audio=audio,
-                     scene_changes=[round(t, 3) for t in scan.cut_times], width=width, height=height)
+    return VideoClip(
+        frames=frames,
+        duration_s=round(duration, 3),
+        audio=audio,
+        scene_changes=[round(t, 3) for t in scan.cut_times],
+        width=width,
+        height=height,
+    )
 
 
 def _scan(container, stream, name: str, max_frames: int) -> _Scan:
     """Decode every frame once: gray thumbnails find cuts; the grid keeps uniform candidates."""
     import av
     import numpy as np
+
     stream.thread_type = "AUTO"
     scan, prev, first = _Scan(max_frames=max_frames), None, None
     rate = float(stream.average_rate) if stream.average_rate else 0.0
@@ -139,16 +153,19 @@ def _image(frame):
     return frame.to_image()
 
 
-def select_frames(cuts: list[tuple[float, Any, float]], uniform: list[tuple[float, Any]],
-                  max_frames: int) -> list[tuple[float, Any]]:
+def select_frames(
+    cuts: list[tuple[float, Any, float]], uniform: list[tuple[float, Any]], max_frames: int
+) -> list[tuple[float, Any]]:
     """Cuts first (strongest first; the first frame counts as one), then uniform candidates,
     each time the one farthest from every frame already chosen, none closer than
     VIDEO_MIN_FRAME_GAP_S; returned in time order. Pure, so it is tested without video."""
     chosen = [(t, img) for t, img, _score in sorted(cuts, key=lambda c: -c[2])[:max_frames]]
     pool = list(uniform)
     while len(chosen) < max_frames and pool:
+
         def gap(candidate):
             return min((abs(candidate[0] - t) for t, _ in chosen), default=float("inf"))
+
         best = max(pool, key=gap)
         if gap(best) < VIDEO_MIN_FRAME_GAP_S:
             break

@@ -6,6 +6,7 @@ start sections ("[§ Installation]"); a <table> with at least two columns and a 
 becomes a Table (a layout table, one column, stays text); everything else is text, with
 line breaks where the page has blocks and spaces where it has inline elements.
 """
+
 from __future__ import annotations
 
 from ..conversation import UserError
@@ -13,12 +14,25 @@ from ..messages import msg
 from .documents import Page, Progress, short_error
 from .sections import SectionBuilder, decode_text
 
-_DROP = ("script", "style", "noscript", "template", "svg", "iframe", "object", "head", "form",
-         "button", "select", "nav")
+_DROP = (
+    "script",
+    "style",
+    "noscript",
+    "template",
+    "svg",
+    "iframe",
+    "object",
+    "head",
+    "form",
+    "button",
+    "select",
+    "nav",
+)
 _HEADINGS = ("h1", "h2", "h3", "h4", "h5", "h6")
 _BLOCKS = frozenset(
     "address article aside blockquote dd details dialog div dl dt fieldset figcaption figure "
-    "footer header hr li main ol p pre section summary ul tr caption".split())
+    "footer header hr li main ol p pre section summary ul tr caption".split()
+)
 
 
 def read_html(data: bytes, name: str, progress: Progress | None = None) -> list[Page]:
@@ -31,6 +45,7 @@ def read_html(data: bytes, name: str, progress: Progress | None = None) -> list[
 def add_html(markup: str, sections: SectionBuilder, name: str, use_title: bool = False) -> None:
     """Feed one HTML (or XHTML) document to `sections` in reading order."""
     from bs4 import BeautifulSoup
+
     try:
         soup = BeautifulSoup(markup, "html.parser")
     except Exception as e:
@@ -51,6 +66,7 @@ def add_html(markup: str, sections: SectionBuilder, name: str, use_title: bool =
 def walk(node, sections: SectionBuilder, line: list[str]) -> None:
     """Feed `node`'s content to the builder in order; `line` gathers inline text."""
     from bs4 import Comment, NavigableString, Tag
+
     for child in node.children:
         if isinstance(child, Comment):
             continue

@@ -6,6 +6,7 @@ slower than turn 1. Here each conversation keeps its KV cache; a new turn only
 runs the tokens after the longest prefix it shares with the cached sequence.
 The loop also checks the stop event between tokens, so Stop really stops.
 """
+
 from __future__ import annotations
 
 import time
@@ -15,31 +16,37 @@ from typing import Callable, Iterator
 
 from ..config import KV_CACHE_MB, KV_CACHE_SESSIONS
 
-SHARED_PREFIX_MIN_TOKENS = 32     # a shorter common start is not worth copying another conversation's cache
+SHARED_PREFIX_MIN_TOKENS = (
+    32  # a shorter common start is not worth copying another conversation's cache
+)
 
 
 @dataclass
 class Sampling:
     max_new_tokens: int = 512
-    temperature: float = 0.0          # 0 = greedy
+    temperature: float = 0.0  # 0 = greedy
     top_p: float = 0.9
     repetition_penalty: float = 1.0
-    min_new_tokens: int = 0           # tests use it for a fixed length
+    min_new_tokens: int = 0  # tests use it for a fixed length
     seed: int = 0
 
 
 @dataclass
 class GenStats:
     prompt_tokens: int = 0
-    reused_tokens: int = 0            # served from the conversation's KV cache
+    reused_tokens: int = 0  # served from the conversation's KV cache
     new_tokens: int = 0
-    ttft_s: float = 0.0               # request -> first token (includes prefill)
-    decode_s: float = 0.0             # first token -> last token
+    ttft_s: float = 0.0  # request -> first token (includes prefill)
+    decode_s: float = 0.0  # first token -> last token
     stopped: bool = False
 
     @property
     def tokens_per_s(self) -> float:
-        return (self.new_tokens - 1) / self.decode_s if self.new_tokens > 1 and self.decode_s > 0 else 0.0
+        return (
+            (self.new_tokens - 1) / self.decode_s
+            if self.new_tokens > 1 and self.decode_s > 0
+            else 0.0
+        )
 
 
 def cache_bytes(cache) -> int:
@@ -72,7 +79,9 @@ class PrefixCache:
     def put(self, key: str, ids: list[int], cache, size: int | None = None) -> None:
         """size: the bytes the cache holds, when it is not a transformers cache (llama.cpp's state)."""
         self._entries[key] = (ids, cache, cache_bytes(cache) if size is None else size)
-        while len(self._entries) > self.capacity or (len(self._entries) > 1 and self.bytes > self.budget):
+        while len(self._entries) > self.capacity or (
+            len(self._entries) > 1 and self.bytes > self.budget
+        ):
             self._entries.popitem(last=False)
 
     def shared(self, ids: list[int], limit: int, config):
@@ -80,14 +89,17 @@ class PrefixCache:
         up to `limit` tokens: every conversation starts with the same system prompt, so a new one need
         not prefill it again (a photo turn 1 on CPU: bench_photo). None below SHARED_PREFIX_MIN_TOKENS."""
         from transformers import DynamicCache
+
         best, n = None, 0
-        for cached_ids, cache, _ in list(self._entries.values()):   # a snapshot: a cancelled reply may still put
+        for cached_ids, cache, _ in list(
+            self._entries.values()
+        ):  # a snapshot: a cancelled reply may still put
             common = min(_common_prefix(cached_ids, ids), limit)
             if common > n:
                 best, n = cache, common
         if best is None or n < SHARED_PREFIX_MIN_TOKENS:
             return None
-        copy = DynamicCache(config=config)   # the shared positions only; the source stays as it is
+        copy = DynamicCache(config=config)  # the shared positions only; the source stays as it is
         for i, layer in enumerate(best.layers):
             copy.update(layer.keys[:, :, :n].clone(), layer.values[:, :, :n].clone(), i)
         return ids[:n], copy
@@ -109,9 +121,12 @@ def _common_prefix(a: list[int], b: list[int]) -> int:
 def _pick(logits, seen, s: Sampling, gen, step: int, eos: set[int]):
     """Next token from the last position's logits [vocab]."""
     import torch
+
     if s.repetition_penalty != 1.0 and seen is not None:
         vals = logits[seen]
-        logits[seen] = torch.where(vals > 0, vals / s.repetition_penalty, vals * s.repetition_penalty)
+        logits[seen] = torch.where(
+            vals > 0, vals / s.repetition_penalty, vals * s.repetition_penalty
+        )
     if step < s.min_new_tokens:
         logits[list(eos)] = float("-inf")
     if s.temperature <= 0:
@@ -135,9 +150,19 @@ def reuse_prefix(entry, ids: list[int]):
     return cache, start
 
 
-def stream_tokens(model, ids: list[int], embed_from: Callable[[int], object] | None, *,
-                  prefix: PrefixCache, key: str, eos: set[int], sampling: Sampling,
-                  stop_event=None, stats: GenStats | None = None, shareable: int | None = None) -> Iterator[int]:
+def stream_tokens(
+    model,
+    ids: list[int],
+    embed_from: Callable[[int], object] | None,
+    *,
+    prefix: PrefixCache,
+    key: str,
+    eos: set[int],
+    sampling: Sampling,
+    stop_event=None,
+    stats: GenStats | None = None,
+    shareable: int | None = None,
+) -> Iterator[int]:
     """Yield new token ids for the prompt `ids` ([T] ints, batch of one).
 
     embed_from(start) -> inputs_embeds [1, T-start, hidden] for prompts with images
@@ -151,13 +176,21 @@ def stream_tokens(model, ids: list[int], embed_from: Callable[[int], object] | N
     stats = stats if stats is not None else GenStats()
     stats.prompt_tokens = len(ids)
     t0 = time.perf_counter()
-    cache, start = (reuse_prefix(prefix.take(key), ids)
-                    or reuse_prefix(prefix.shared(ids, len(ids) if shareable is None else shareable, model.config), ids)
-                    or (DynamicCache(config=model.config), 0))
+    cache, start = (
+        reuse_prefix(prefix.take(key), ids)
+        or reuse_prefix(
+            prefix.shared(ids, len(ids) if shareable is None else shareable, model.config), ids
+        )
+        or (DynamicCache(config=model.config), 0)
+    )
     stats.reused_tokens = start
     device = model.get_input_embeddings().weight.device
     gen = torch.Generator(device="cpu").manual_seed(sampling.seed)
-    seen = torch.tensor(sorted(set(ids)), device=device) if sampling.repetition_penalty != 1.0 else None
+    seen = (
+        torch.tensor(sorted(set(ids)), device=device)
+        if sampling.repetition_penalty != 1.0
+        else None
+    )
     out_ids: list[int] = []
     consistent = True
     try:
@@ -191,4 +224,4 @@ def stream_tokens(model, ids: list[int], embed_from: Callable[[int], object] | N
         raise
     finally:
         if consistent:
-            prefix.put(key, (list(ids) + out_ids)[:cache.get_seq_length()], cache)
+            prefix.put(key, (list(ids) + out_ids)[: cache.get_seq_length()], cache)

@@ -3,6 +3,7 @@
 Images travel as data URLs in `image_url` parts; the server's own encoder and
 projector turn them into tokens, so the UI reports "encoded by the server".
 """
+
 from __future__ import annotations
 
 import base64
@@ -28,13 +29,16 @@ class OpenAICompatible(Backend):
 
     def load(self, progress: Progress = lambda s: None) -> None:
         import httpx
+
         progress(f"connecting to {self.url}")
         try:
             r = httpx.get(f"{self.url}/models", timeout=10)
             r.raise_for_status()
         except httpx.HTTPError as e:
-            raise RuntimeError(f"no model server answers at {self.url} ({type(e).__name__}): start it, or check "
-                               "--server-url (it ends in /v1 for vLLM, llama.cpp and Ollama)") from e
+            raise RuntimeError(
+                f"no model server answers at {self.url} ({type(e).__name__}): start it, or check "
+                "--server-url (it ends in /v1 for vLLM, llama.cpp and Ollama)"
+            ) from e
         ids = [m.get("id") for m in r.json().get("data", [])]
         if self.name == "default" and ids:
             self.name = ids[0]
@@ -60,9 +64,17 @@ class OpenAICompatible(Backend):
         urls = iter(e.data_url for e in encodings)
         out = []
         for m in messages:
-            parts = m["content"] if isinstance(m["content"], list) else [{"type": "text", "text": m["content"]}]
-            content = [{"type": "image_url", "image_url": {"url": next(urls)}} if p["type"] == "image"
-                       else {"type": "text", "text": p["text"]} for p in parts]
+            parts = (
+                m["content"]
+                if isinstance(m["content"], list)
+                else [{"type": "text", "text": m["content"]}]
+            )
+            content = [
+                {"type": "image_url", "image_url": {"url": next(urls)}}
+                if p["type"] == "image"
+                else {"type": "text", "text": p["text"]}
+                for p in parts
+            ]
             if all(p["type"] == "text" for p in content):
                 content = "\n".join(p["text"] for p in content)
             out.append({"role": m["role"], "content": content})
@@ -70,18 +82,30 @@ class OpenAICompatible(Backend):
 
     def stream(self, messages, encodings, *, key, sampling, stop_event=None, stats=None):
         import httpx
+
         stats = stats if stats is not None else GenStats()
-        body = {"model": self.name, "messages": self.to_openai(messages, encodings), "stream": True,
-                "max_tokens": sampling.max_new_tokens, "temperature": sampling.temperature,
-                "top_p": sampling.top_p, "seed": sampling.seed}
+        body = {
+            "model": self.name,
+            "messages": self.to_openai(messages, encodings),
+            "stream": True,
+            "max_tokens": sampling.max_new_tokens,
+            "temperature": sampling.temperature,
+            "top_p": sampling.top_p,
+            "seed": sampling.seed,
+        }
         try:
             yield from self.read_stream(body, stats, stop_event)
-        except httpx.HTTPError as e:   # refused, reset or cut short: say so, the caller keeps the partial reply
-            raise RuntimeError(f"the model server at {self.url} stopped answering ({type(e).__name__}); "
-                               "the reply so far is kept. Check that the server is running, then retry.") from e
+        except (
+            httpx.HTTPError
+        ) as e:  # refused, reset or cut short: say so, the caller keeps the partial reply
+            raise RuntimeError(
+                f"the model server at {self.url} stopped answering ({type(e).__name__}); "
+                "the reply so far is kept. Check that the server is running, then retry."
+            ) from e
 
     def read_stream(self, body: dict, stats: GenStats, stop_event):
         import httpx
+
         t0 = time.perf_counter()
         with httpx.stream("POST", f"{self.url}/chat/completions", json=body, timeout=120) as r:
             if r.status_code >= 400:

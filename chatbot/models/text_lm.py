@@ -3,6 +3,7 @@
 GGUF loading dequantizes every tensor (25-30 s for SmolLM2-135M on 2 cores), so the
 first load saves a converted copy under the app cache and later starts load that.
 """
+
 from __future__ import annotations
 
 import importlib.util
@@ -52,6 +53,7 @@ class TransformersLM(LocalBackend):
 
     def load(self, progress: Progress = lambda s: None) -> None:
         from transformers import AutoModelForCausalLM, AutoTokenizer
+
         kwargs, self.device = load_kwargs(self.cfg)
         src, extra = self.cfg.model, {}
         converted = self.converted_path()
@@ -59,7 +61,9 @@ class TransformersLM(LocalBackend):
             src = str(converted)
         elif self.cfg.gguf_file:
             extra = {"gguf_file": self.cfg.gguf_file}
-            progress(f"converting {self.cfg.gguf_file} from GGUF (first start only, ~30 s on 2 cores)")
+            progress(
+                f"converting {self.cfg.gguf_file} from GGUF (first start only, ~30 s on 2 cores)"
+            )
         progress(f"weights of {self.name} ({kwargs['dtype']}, {self.device})")
         self.tokenizer = AutoTokenizer.from_pretrained(src, **extra)
         model = AutoModelForCausalLM.from_pretrained(src, **kwargs, **extra)
@@ -81,14 +85,18 @@ class TransformersLM(LocalBackend):
         bytes per token (bench/bench_engine.py). The weights stay as loaded (memory-mapped):
         cloning them out of the map gained ~5% decode here but kept both copies resident (+480 MB)."""
         import torch
+
         if self.cfg.engine == "int8":
             progress("int8 Linear layers (PyTorch dynamic quantization)")
-            model = torch.ao.quantization.quantize_dynamic(model, {torch.nn.Linear}, dtype=torch.qint8)
+            model = torch.ao.quantization.quantize_dynamic(
+                model, {torch.nn.Linear}, dtype=torch.qint8
+            )
         return model
 
     def prompt(self, messages, encodings):
-        text = self.tokenizer.apply_chat_template(flatten(messages), add_generation_prompt=True,
-                                                  tokenize=False)
+        text = self.tokenizer.apply_chat_template(
+            flatten(messages), add_generation_prompt=True, tokenize=False
+        )
         return self.tokenizer(text, add_special_tokens=False)["input_ids"], None
 
     def describe(self) -> str:

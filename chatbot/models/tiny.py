@@ -4,6 +4,7 @@ They are loaded back through the same `from_pretrained(path)` code as real
 checkpoints, so tests exercise the real loading path without any download.
 Random weights produce garbage text: assert on structure, never on wording.
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -20,7 +21,8 @@ CHATML_TEMPLATE = (
 )
 BASE_SPECIALS = ["<pad>", "<unk>", "<|im_start|>", "<|im_end|>", "<image>"]
 IDEFICS3_SPECIALS = ["<fake_token_around_image>", "<global-img>", "<end_of_utterance>"] + [
-    f"<row_{r}_col_{c}>" for r in range(1, 7) for c in range(1, 7)]
+    f"<row_{r}_col_{c}>" for r in range(1, 7) for c in range(1, 7)
+]
 # Bilingual training text so the byte-level BPE has merges for Korean and English.
 _CORPUS = [
     "What is in this photo? Describe the picture and the text in it.",
@@ -40,23 +42,40 @@ def build_tokenizer(extra_specials: list[str] = ()):
     tok = Tokenizer(models.BPE(unk_token="<unk>"))
     tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
     tok.decoder = decoders.ByteLevel()
-    trainer = trainers.BpeTrainer(vocab_size=400 + len(specials), special_tokens=specials,
-                                  initial_alphabet=pre_tokenizers.ByteLevel.alphabet())
+    trainer = trainers.BpeTrainer(
+        vocab_size=400 + len(specials),
+        special_tokens=specials,
+        initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
+    )
     tok.train_from_iterator(_CORPUS, trainer)
-    fast = PreTrainedTokenizerFast(tokenizer_object=tok, pad_token="<pad>", unk_token="<unk>",
-                                   bos_token="<|im_start|>", eos_token="<|im_end|>",
-                                   additional_special_tokens=specials[2:])
+    fast = PreTrainedTokenizerFast(
+        tokenizer_object=tok,
+        pad_token="<pad>",
+        unk_token="<unk>",
+        bos_token="<|im_start|>",
+        eos_token="<|im_end|>",
+        additional_special_tokens=specials[2:],
+    )
     fast.chat_template = CHATML_TEMPLATE
     return fast
 
 
 def _llama_config(vocab_size: int, tok, hidden: int = 32):
     from transformers import LlamaConfig
-    return LlamaConfig(vocab_size=vocab_size, hidden_size=hidden, intermediate_size=64,
-                       num_hidden_layers=2, num_attention_heads=4, num_key_value_heads=2,
-                       max_position_embeddings=4096, pad_token_id=tok.pad_token_id,
-                       bos_token_id=tok.bos_token_id, eos_token_id=tok.eos_token_id,
-                       tie_word_embeddings=False)
+
+    return LlamaConfig(
+        vocab_size=vocab_size,
+        hidden_size=hidden,
+        intermediate_size=64,
+        num_hidden_layers=2,
+        num_attention_heads=4,
+        num_key_value_heads=2,
+        max_position_embeddings=4096,
+        pad_token_id=tok.pad_token_id,
+        bos_token_id=tok.bos_token_id,
+        eos_token_id=tok.eos_token_id,
+        tie_word_embeddings=False,
+    )
 
 
 def _finish(model, tok, path: Path, processor=None) -> Path:
@@ -70,40 +89,77 @@ def _finish(model, tok, path: Path, processor=None) -> Path:
 def build_tiny_llava(path: Path) -> Path:
     """LLaVA: CLIP vision tower (32px, patch 8 -> 16 tokens) + MLP projector + tiny Llama."""
     import torch
-    from transformers import (CLIPImageProcessorPil, CLIPVisionConfig, LlavaConfig,
-                              LlavaForConditionalGeneration, LlavaProcessor)
+    from transformers import (
+        CLIPImageProcessorPil,
+        CLIPVisionConfig,
+        LlavaConfig,
+        LlavaForConditionalGeneration,
+        LlavaProcessor,
+    )
+
     torch.manual_seed(0)
     tok = build_tokenizer()
-    vision = CLIPVisionConfig(image_size=32, patch_size=8, hidden_size=32, intermediate_size=64,
-                              num_hidden_layers=2, num_attention_heads=4, projection_dim=32)
-    cfg = LlavaConfig(vision_config=vision, text_config=_llama_config(len(tok), tok),
-                      image_token_index=tok.convert_tokens_to_ids("<image>"),
-                      vision_feature_select_strategy="default", vision_feature_layer=-1)
+    vision = CLIPVisionConfig(
+        image_size=32,
+        patch_size=8,
+        hidden_size=32,
+        intermediate_size=64,
+        num_hidden_layers=2,
+        num_attention_heads=4,
+        projection_dim=32,
+    )
+    cfg = LlavaConfig(
+        vision_config=vision,
+        text_config=_llama_config(len(tok), tok),
+        image_token_index=tok.convert_tokens_to_ids("<image>"),
+        vision_feature_select_strategy="default",
+        vision_feature_layer=-1,
+    )
     model = LlavaForConditionalGeneration(cfg).eval()
     ip = CLIPImageProcessorPil(size={"shortest_edge": 32}, crop_size={"height": 32, "width": 32})
-    proc = LlavaProcessor(image_processor=ip, tokenizer=tok, patch_size=8,
-                          vision_feature_select_strategy="default", num_additional_image_tokens=1,
-                          chat_template=CHATML_TEMPLATE)
+    proc = LlavaProcessor(
+        image_processor=ip,
+        tokenizer=tok,
+        patch_size=8,
+        vision_feature_select_strategy="default",
+        num_additional_image_tokens=1,
+        chat_template=CHATML_TEMPLATE,
+    )
     return _finish(model, tok, path, proc)
 
 
 def build_tiny_idefics3(path: Path) -> Path:
     """Idefics3 (the SmolVLM v1 class): SigLIP-style encoder + pixel-shuffle connector + Llama."""
     import torch
-    from transformers import (Idefics3Config, Idefics3ForConditionalGeneration,
-                              Idefics3ImageProcessorPil, Idefics3Processor)
+    from transformers import (
+        Idefics3Config,
+        Idefics3ForConditionalGeneration,
+        Idefics3ImageProcessorPil,
+        Idefics3Processor,
+    )
+
     torch.manual_seed(0)
     tok = build_tokenizer(IDEFICS3_SPECIALS)
     cfg = Idefics3Config(
-        vision_config=dict(image_size=32, patch_size=8, hidden_size=32, intermediate_size=64,
-                           num_hidden_layers=2, num_attention_heads=4),
+        vision_config=dict(
+            image_size=32,
+            patch_size=8,
+            hidden_size=32,
+            intermediate_size=64,
+            num_hidden_layers=2,
+            num_attention_heads=4,
+        ),
         text_config=_llama_config(len(tok), tok).to_dict(),
-        image_token_id=tok.convert_tokens_to_ids("<image>"), scale_factor=2)
+        image_token_id=tok.convert_tokens_to_ids("<image>"),
+        scale_factor=2,
+    )
     model = Idefics3ForConditionalGeneration(cfg).eval()
-    ip = Idefics3ImageProcessorPil(size={"longest_edge": 64}, max_image_size={"longest_edge": 32},
-                                   do_image_splitting=False)
-    proc = Idefics3Processor(image_processor=ip, tokenizer=tok, image_seq_len=4,
-                             chat_template=CHATML_TEMPLATE)
+    ip = Idefics3ImageProcessorPil(
+        size={"longest_edge": 64}, max_image_size={"longest_edge": 32}, do_image_splitting=False
+    )
+    proc = Idefics3Processor(
+        image_processor=ip, tokenizer=tok, image_seq_len=4, chat_template=CHATML_TEMPLATE
+    )
     return _finish(model, tok, path, proc)
 
 
@@ -111,6 +167,7 @@ def build_tiny_text_lm(path: Path) -> Path:
     """A text-only causal LM (stands in for the offline GGUF model in fast tests)."""
     import torch
     from transformers import LlamaForCausalLM
+
     torch.manual_seed(0)
     tok = build_tokenizer()
     return _finish(LlamaForCausalLM(_llama_config(len(tok), tok)).eval(), tok, path)
@@ -119,17 +176,28 @@ def build_tiny_text_lm(path: Path) -> Path:
 def build_tiny_sentence_transformer(path: Path) -> Path:
     """A 2-layer BERT with mean pooling, saved as a sentence-transformers folder."""
     import torch
-    from sentence_transformers import SentenceTransformer, models as st_models
+    from sentence_transformers import SentenceTransformer
+    from sentence_transformers import models as st_models
     from transformers import BertConfig, BertModel, BertTokenizerFast
+
     torch.manual_seed(0)
     words = sorted({w.lower().strip(".,?!") for line in _CORPUS for w in line.split()})
-    vocab = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"] + [chr(c) for c in range(33, 127)] + words
+    vocab = (
+        ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"] + [chr(c) for c in range(33, 127)] + words
+    )
     tmp = path / "_bert"
     tmp.mkdir(parents=True, exist_ok=True)
     (tmp / "vocab.txt").write_text("\n".join(dict.fromkeys(vocab)))
     tok = BertTokenizerFast(vocab_file=str(tmp / "vocab.txt"))
-    BertModel(BertConfig(vocab_size=len(tok), hidden_size=32, num_hidden_layers=2,
-                         num_attention_heads=4, intermediate_size=64)).save_pretrained(tmp)
+    BertModel(
+        BertConfig(
+            vocab_size=len(tok),
+            hidden_size=32,
+            num_hidden_layers=2,
+            num_attention_heads=4,
+            intermediate_size=64,
+        )
+    ).save_pretrained(tmp)
     tok.save_pretrained(tmp)
     word = st_models.Transformer(str(tmp), max_seq_length=128)
     st = SentenceTransformer(modules=[word, st_models.Pooling(word.get_embedding_dimension())])
@@ -155,16 +223,30 @@ def tiny_model_path(name: str, root: Path | None = None) -> Path:
 
 
 # ---- tiny CLIP and SigLIP (the vision toolkit: chatbot/vision, chatbot/training) ----------------
-TINY_VISION_SIDE = 32       # 32 px, patch 8: 16 patches, enough to tell colours, shapes and halves apart
-SIGLIP_TEXT_TOKENS = 64     # SigLIP pads every text to this many tokens and pools the last one
+TINY_VISION_SIDE = 32  # 32 px, patch 8: 16 patches, enough to tell colours, shapes and halves apart
+SIGLIP_TEXT_TOKENS = 64  # SigLIP pads every text to this many tokens and pools the last one
 
 
 def _tiny_tower_configs(tok, text_positions: int) -> tuple[dict, dict]:
-    text = dict(vocab_size=len(tok), hidden_size=32, intermediate_size=64, num_hidden_layers=2,
-                num_attention_heads=4, max_position_embeddings=text_positions,
-                bos_token_id=tok.bos_token_id, eos_token_id=tok.eos_token_id, pad_token_id=tok.pad_token_id)
-    vision = dict(image_size=TINY_VISION_SIDE, patch_size=8, hidden_size=32, intermediate_size=64,
-                  num_hidden_layers=2, num_attention_heads=4)
+    text = dict(
+        vocab_size=len(tok),
+        hidden_size=32,
+        intermediate_size=64,
+        num_hidden_layers=2,
+        num_attention_heads=4,
+        max_position_embeddings=text_positions,
+        bos_token_id=tok.bos_token_id,
+        eos_token_id=tok.eos_token_id,
+        pad_token_id=tok.pad_token_id,
+    )
+    vision = dict(
+        image_size=TINY_VISION_SIDE,
+        patch_size=8,
+        hidden_size=32,
+        intermediate_size=64,
+        num_hidden_layers=2,
+        num_attention_heads=4,
+    )
     return text, vision
 
 
@@ -174,6 +256,7 @@ def _save_in_place(model, processor, path: Path) -> Path:
     import os
     import shutil
     import tempfile
+
     path.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}-", dir=path.parent))
     try:
@@ -192,13 +275,17 @@ def build_tiny_clip(path: Path) -> Path:
     and the Pillow image processor (torchvision is not installed)."""
     import torch
     from transformers import CLIPConfig, CLIPImageProcessorPil, CLIPModel, CLIPProcessor
+
     from .tiny_diffusion import TEXT_MAX_TOKENS, build_clip_tokenizer
+
     torch.manual_seed(0)
     tok = build_clip_tokenizer()
     text, vision = _tiny_tower_configs(tok, TEXT_MAX_TOKENS)
     model = CLIPModel(CLIPConfig(text_config=text, vision_config=vision, projection_dim=32)).eval()
-    ip = CLIPImageProcessorPil(size={"shortest_edge": TINY_VISION_SIDE},
-                               crop_size={"height": TINY_VISION_SIDE, "width": TINY_VISION_SIDE})
+    ip = CLIPImageProcessorPil(
+        size={"shortest_edge": TINY_VISION_SIDE},
+        crop_size={"height": TINY_VISION_SIDE, "width": TINY_VISION_SIDE},
+    )
     return _save_in_place(model, CLIPProcessor(image_processor=ip, tokenizer=tok), path)
 
 
@@ -208,13 +295,15 @@ def build_tiny_siglip(path: Path) -> Path:
     SIGLIP_TEXT_TOKENS as SigLIP expects (it pools the last position, attention is bidirectional)."""
     import torch
     from transformers import SiglipConfig, SiglipImageProcessorPil, SiglipModel, SiglipProcessor
+
     from .tiny_diffusion import build_clip_tokenizer
+
     torch.manual_seed(0)
     tok = build_clip_tokenizer()
     tok.model_max_length = SIGLIP_TEXT_TOKENS
     text, vision = _tiny_tower_configs(tok, SIGLIP_TEXT_TOKENS)
     model = SiglipModel(SiglipConfig(text_config=text, vision_config=vision)).eval()
-    with torch.no_grad():      # the paper's start: t = 10, b = -10 (the random init leaves 0, 0)
+    with torch.no_grad():  # the paper's start: t = 10, b = -10 (the random init leaves 0, 0)
         model.logit_scale.fill_(SIGLIP_INIT_LOG_SCALE)
         model.logit_bias.fill_(SIGLIP_INIT_BIAS)
     ip = SiglipImageProcessorPil(size={"height": TINY_VISION_SIDE, "width": TINY_VISION_SIDE})

@@ -4,6 +4,7 @@
 code path a real checkpoint (sd-turbo) takes, so the generator is tested without
 a download. Random weights draw noise: assert on shapes, seeds and flow only.
 """
+
 from __future__ import annotations
 
 import os
@@ -13,7 +14,7 @@ from pathlib import Path
 
 from ..config import CACHE_DIR
 
-TEXT_MAX_TOKENS = 77   # CLIP's context length; the pipeline pads prompts to it
+TEXT_MAX_TOKENS = 77  # CLIP's context length; the pipeline pads prompts to it
 
 
 def build_clip_tokenizer():
@@ -40,7 +41,12 @@ def build_tiny_sd(path: Path, channels: tuple[int, ...] = (32, 64), seed: int = 
     channels so that timing noise does not dominate.
     """
     import torch
-    from diffusers import AutoencoderKL, DDIMScheduler, StableDiffusionPipeline, UNet2DConditionModel
+    from diffusers import (
+        AutoencoderKL,
+        DDIMScheduler,
+        StableDiffusionPipeline,
+        UNet2DConditionModel,
+    )
     from transformers import CLIPTextConfig, CLIPTextModel
 
     torch.manual_seed(seed)
@@ -48,25 +54,60 @@ def build_tiny_sd(path: Path, channels: tuple[int, ...] = (32, 64), seed: int = 
     tok = build_clip_tokenizer()
     text_dim = 32
     unet = UNet2DConditionModel(
-        sample_size=32, in_channels=4, out_channels=4, layers_per_block=1,
-        block_out_channels=channels, norm_num_groups=min(32, channels[0]),
+        sample_size=32,
+        in_channels=4,
+        out_channels=4,
+        layers_per_block=1,
+        block_out_channels=channels,
+        norm_num_groups=min(32, channels[0]),
         down_block_types=("DownBlock2D",) + ("CrossAttnDownBlock2D",) * (n - 1),
         up_block_types=("CrossAttnUpBlock2D",) * (n - 1) + ("UpBlock2D",),
-        cross_attention_dim=text_dim, attention_head_dim=8)
+        cross_attention_dim=text_dim,
+        attention_head_dim=8,
+    )
     vae = AutoencoderKL(
-        in_channels=3, out_channels=3, latent_channels=4, block_out_channels=channels,
-        down_block_types=("DownEncoderBlock2D",) * n, up_block_types=("UpDecoderBlock2D",) * n,
-        layers_per_block=1, norm_num_groups=min(32, channels[0]), sample_size=64)
-    text = CLIPTextModel(CLIPTextConfig(
-        vocab_size=len(tok), hidden_size=text_dim, intermediate_size=64, num_hidden_layers=2,
-        num_attention_heads=4, max_position_embeddings=TEXT_MAX_TOKENS,
-        bos_token_id=tok.bos_token_id, eos_token_id=tok.eos_token_id,
-        pad_token_id=tok.pad_token_id, projection_dim=text_dim))
-    scheduler = DDIMScheduler(beta_start=0.00085, beta_end=0.012, beta_schedule="scaled_linear",
-                              clip_sample=False, set_alpha_to_one=False, steps_offset=1)
+        in_channels=3,
+        out_channels=3,
+        latent_channels=4,
+        block_out_channels=channels,
+        down_block_types=("DownEncoderBlock2D",) * n,
+        up_block_types=("UpDecoderBlock2D",) * n,
+        layers_per_block=1,
+        norm_num_groups=min(32, channels[0]),
+        sample_size=64,
+    )
+    text = CLIPTextModel(
+        CLIPTextConfig(
+            vocab_size=len(tok),
+            hidden_size=text_dim,
+            intermediate_size=64,
+            num_hidden_layers=2,
+            num_attention_heads=4,
+            max_position_embeddings=TEXT_MAX_TOKENS,
+            bos_token_id=tok.bos_token_id,
+            eos_token_id=tok.eos_token_id,
+            pad_token_id=tok.pad_token_id,
+            projection_dim=text_dim,
+        )
+    )
+    scheduler = DDIMScheduler(
+        beta_start=0.00085,
+        beta_end=0.012,
+        beta_schedule="scaled_linear",
+        clip_sample=False,
+        set_alpha_to_one=False,
+        steps_offset=1,
+    )
     pipe = StableDiffusionPipeline(
-        vae=vae, text_encoder=text.eval(), tokenizer=tok, unet=unet, scheduler=scheduler,
-        safety_checker=None, feature_extractor=None, requires_safety_checker=False)
+        vae=vae,
+        text_encoder=text.eval(),
+        tokenizer=tok,
+        unet=unet,
+        scheduler=scheduler,
+        safety_checker=None,
+        feature_extractor=None,
+        requires_safety_checker=False,
+    )
     pipe.save_pretrained(path)
     return Path(path)
 
@@ -86,7 +127,7 @@ def tiny_sd_path(root: Path | None = None, name: str = "tiny-sd", **build_kwargs
         build_tiny_sd(tmp, **build_kwargs)
         try:
             os.replace(tmp, path)
-        except OSError:          # another process finished first: keep theirs
+        except OSError:  # another process finished first: keep theirs
             if not (path / "model_index.json").exists():
                 raise
     finally:

@@ -5,6 +5,7 @@ placeholder into image tokens (LLaVA family with CLIP/SigLIP + MLP projector,
 Idefics3/SmolVLM). Each image goes through the encoder and projector once per
 conversation; later turns reuse the projected features from the conversation's cache.
 """
+
 from __future__ import annotations
 
 import time
@@ -35,6 +36,7 @@ class TransformersVLM(LocalBackend):
 
     def load(self, progress: Progress = lambda s: None) -> None:
         from transformers import AutoModelForImageTextToText, AutoProcessor
+
         kwargs, self.device = load_kwargs(self.cfg)
         progress(f"processor for {self.name}")
         self.processor = AutoProcessor.from_pretrained(self.name)
@@ -45,17 +47,35 @@ class TransformersVLM(LocalBackend):
         self.image_token = self.processor.image_token
         self.image_token_id = self.tokenizer.convert_tokens_to_ids(self.image_token)
         gpu = self.device != "cpu"
-        self.max_side = self.cfg.max_image_side or (MAX_IMAGE_SIDE_GPU if gpu else MAX_IMAGE_SIDE_CPU)
+        self.max_side = self.cfg.max_image_side or (
+            MAX_IMAGE_SIDE_GPU if gpu else MAX_IMAGE_SIDE_CPU
+        )
         # Idefics3 tiles big images into many crops: great on a GPU, too many tokens for a CPU.
         split = self.cfg.image_splitting if self.cfg.image_splitting is not None else gpu
         ip = self.processor.image_processor
-        self.proc_kwargs = {"do_image_splitting": split} if hasattr(ip, "do_image_splitting") else {}
+        self.proc_kwargs = (
+            {"do_image_splitting": split} if hasattr(ip, "do_image_splitting") else {}
+        )
         parts = dict(self.model.model.named_children())
-        self.encoder_name = next((type(m).__name__ for n, m in parts.items() if "vision" in n), "vision encoder")
-        self.projector_name = next((type(m).__name__ for n, m in parts.items()
-                                    if any(w in n for w in ("projector", "connector", "merger"))), "projector")
-        self.llm_name = next((type(m).__name__ for n, m in parts.items()
-                              if any(w in n for w in ("language", "text"))), type(self.model).__name__)
+        self.encoder_name = next(
+            (type(m).__name__ for n, m in parts.items() if "vision" in n), "vision encoder"
+        )
+        self.projector_name = next(
+            (
+                type(m).__name__
+                for n, m in parts.items()
+                if any(w in n for w in ("projector", "connector", "merger"))
+            ),
+            "projector",
+        )
+        self.llm_name = next(
+            (
+                type(m).__name__
+                for n, m in parts.items()
+                if any(w in n for w in ("language", "text"))
+            ),
+            type(self.model).__name__,
+        )
         if self.device == "cpu" and self.cfg.engine == "int8":
             self.quantize_encoder(parts, progress)
 
@@ -64,10 +84,13 @@ class TransformersVLM(LocalBackend):
         turn on CPU is mostly the encoder's arithmetic (bench/bench_photo.py), and int8 features stay
         within cosine 0.998 of fp32. The LLM keeps its dtype: a photo prompt is short."""
         import torch
+
         progress("int8 vision encoder and projector (PyTorch dynamic quantization)")
         for name, module in parts.items():
             if any(w in name for w in ("vision", "projector", "connector", "merger")):
-                torch.ao.quantization.quantize_dynamic(module, {torch.nn.Linear}, dtype=torch.qint8, inplace=True)
+                torch.ao.quantization.quantize_dynamic(
+                    module, {torch.nn.Linear}, dtype=torch.qint8, inplace=True
+                )
 
     def encode_images(self, images, cache: dict) -> list[ImageEncoding]:
         return [self._encode(a, cache) for a in images]
@@ -78,9 +101,15 @@ class TransformersVLM(LocalBackend):
             enc = cache[key]
             return ImageEncoding(enc.sha256, enc.n_tokens, 0.0, True, enc.features, enc.expansion)
         import torch
+
         t = time.perf_counter()
-        inputs = self.processor(text=self.image_token, images=[bounded(att.pixels(), self.max_side)],
-                                add_special_tokens=False, return_tensors="pt", **self.proc_kwargs)
+        inputs = self.processor(
+            text=self.image_token,
+            images=[bounded(att.pixels(), self.max_side)],
+            add_special_tokens=False,
+            return_tensors="pt",
+            **self.proc_kwargs,
+        )
         pix = {k: v.to(self.device) for k, v in inputs.items() if k in _PIXEL_KEYS}
         pix["pixel_values"] = pix["pixel_values"].to(self.model.dtype)
         with torch.inference_mode():
@@ -91,18 +120,25 @@ class TransformersVLM(LocalBackend):
         expansion = inputs["input_ids"][0].tolist()
         n = expansion.count(self.image_token_id)
         if n != feats.shape[0]:
-            raise RuntimeError(f"{self.name}: processor made {n} image tokens but the projector "
-                               f"returned {feats.shape[0]} features")
+            raise RuntimeError(
+                f"{self.name}: processor made {n} image tokens but the projector "
+                f"returned {feats.shape[0]} features"
+            )
         enc = ImageEncoding(att.sha256, n, time.perf_counter() - t, False, feats, expansion)
         cache[key] = enc
         return enc
 
     def prompt(self, messages, encodings):
         import torch
-        text = self.processor.apply_chat_template(messages, add_generation_prompt=True, tokenize=False)
+
+        text = self.processor.apply_chat_template(
+            messages, add_generation_prompt=True, tokenize=False
+        )
         pieces = text.split(self.image_token)
         if len(pieces) != len(encodings) + 1:
-            raise RuntimeError(f"prompt has {len(pieces) - 1} image slots for {len(encodings)} images")
+            raise RuntimeError(
+                f"prompt has {len(pieces) - 1} image slots for {len(encodings)} images"
+            )
         ids: list[int] = []
         bos = self.tokenizer.bos_token
         if bos and getattr(self.tokenizer, "add_bos_token", False) and not text.startswith(bos):
@@ -123,8 +159,9 @@ class TransformersVLM(LocalBackend):
             mask = part == self.image_token_id
             if mask.any():
                 before = ids[:start].count(self.image_token_id)
-                emb[mask] = feats[before:before + int(mask.sum())].to(emb.device, emb.dtype)
+                emb[mask] = feats[before : before + int(mask.sum())].to(emb.device, emb.dtype)
             return emb[None]
+
         return ids, embed_from
 
     def describe(self) -> str:

@@ -13,40 +13,84 @@ Here every part is visible and editable instead:
 
 Pure Python + numpy; the embedder is imported only when a classifier is built.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .classifier import (DATA_FILE, HELD_OUT_EVERY, DrawClassifier, fit_logistic, is_held_out, load_dataset,
-                         sigmoid, split_dataset)
-from .prompt import (FOLLOWUP, NEW_SEED, PROMPT_HISTORY_CHARS, PROMPT_HISTORY_TURNS, SEED,
-                     fallback_prompt, parse_prompt_reply, prompt_messages, usable_prompt,
-                     write_prompt)
+from .classifier import (
+    DATA_FILE,
+    HELD_OUT_EVERY,
+    DrawClassifier,
+    fit_logistic,
+    is_held_out,
+    load_dataset,
+    sigmoid,
+    split_dataset,
+)
+from .prompt import (
+    FOLLOWUP,
+    NEW_SEED,
+    PROMPT_HISTORY_CHARS,
+    PROMPT_HISTORY_TURNS,
+    SEED,
+    fallback_prompt,
+    parse_prompt_reply,
+    prompt_messages,
+    usable_prompt,
+    write_prompt,
+)
 from .rules import COMMAND, explicit_decision, explicit_request, is_command, strip_command
 from .signal import first_json_object, hide_signal, parse_llm_signal
 
 __all__ = [
-    "Decision", "decide",
-    "COMMAND", "explicit_decision", "explicit_request", "is_command", "strip_command",
-    "first_json_object", "hide_signal", "parse_llm_signal",
-    "DATA_FILE", "HELD_OUT_EVERY", "DrawClassifier", "fit_logistic",
-    "is_held_out", "load_dataset", "sigmoid", "split_dataset",
-    "FOLLOWUP", "NEW_SEED", "PROMPT_HISTORY_CHARS", "PROMPT_HISTORY_TURNS", "SEED", "fallback_prompt",
-    "parse_prompt_reply", "prompt_messages", "usable_prompt", "write_prompt",
+    "Decision",
+    "decide",
+    "COMMAND",
+    "explicit_decision",
+    "explicit_request",
+    "is_command",
+    "strip_command",
+    "first_json_object",
+    "hide_signal",
+    "parse_llm_signal",
+    "DATA_FILE",
+    "HELD_OUT_EVERY",
+    "DrawClassifier",
+    "fit_logistic",
+    "is_held_out",
+    "load_dataset",
+    "sigmoid",
+    "split_dataset",
+    "FOLLOWUP",
+    "NEW_SEED",
+    "PROMPT_HISTORY_CHARS",
+    "PROMPT_HISTORY_TURNS",
+    "SEED",
+    "fallback_prompt",
+    "parse_prompt_reply",
+    "prompt_messages",
+    "usable_prompt",
+    "write_prompt",
 ]
 
 
 @dataclass
 class Decision:
     draw: bool
-    source: str        # "command" | "toggle" | "explicit" | "llm" | "classifier" | "none"
-    score: float       # 1.0 / 0.0 for rules, the probability for the classifier
-    reason: str        # shown in the reply's status step
+    source: str  # "command" | "toggle" | "explicit" | "llm" | "classifier" | "none"
+    score: float  # 1.0 / 0.0 for rules, the probability for the classifier
+    reason: str  # shown in the reply's status step
 
 
-def decide(text: str, toggle: bool = False, llm_signal: bool | None = None,
-           classifier: DrawClassifier | None = None, documents: bool = False,
-           picture: bool = False) -> Decision:
+def decide(
+    text: str,
+    toggle: bool = False,
+    llm_signal: bool | None = None,
+    classifier: DrawClassifier | None = None,
+    documents: bool = False,
+    picture: bool = False,
+) -> Decision:
     """Draw or not, and why, in this order of authority:
 
     1. `/imagine ...` or the UI's image toggle: always draw.
@@ -73,10 +117,18 @@ def decide(text: str, toggle: bool = False, llm_signal: bool | None = None,
     if classifier is not None:
         p = classifier.probability(text)
         if documents and not picture:
-            return Decision(False, "classifier", p, f"classifier: p={p:.2f}, but documents are in this "
-                            "conversation and no image to change: read as a question about them")
+            return Decision(
+                False,
+                "classifier",
+                p,
+                f"classifier: p={p:.2f}, but documents are in this "
+                "conversation and no image to change: read as a question about them",
+            )
         verdict = "asks" if p >= classifier.threshold else "does not ask"
-        return Decision(p >= classifier.threshold, "classifier", p,
-                        f"classifier: p={p:.2f} {verdict} for a picture (threshold {classifier.threshold})")
+        return Decision(
+            p >= classifier.threshold,
+            "classifier",
+            p,
+            f"classifier: p={p:.2f} {verdict} for a picture (threshold {classifier.threshold})",
+        )
     return Decision(False, "none", 0.0, reason)
-

@@ -2,6 +2,7 @@
 
 numpy and the embedder are imported inside functions: the app starts without them.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -12,8 +13,8 @@ from pathlib import Path
 
 from ..config import DRAW_THRESHOLD, PROJECT_ROOT
 
-DATA_FILE = PROJECT_ROOT / "data" / "draw_requests.jsonl"          # labelled ko/en messages
-HELD_OUT_EVERY = 5            # 1 message in 5 (by hash of its text) is held out from training
+DATA_FILE = PROJECT_ROOT / "data" / "draw_requests.jsonl"  # labelled ko/en messages
+HELD_OUT_EVERY = 5  # 1 message in 5 (by hash of its text) is held out from training
 
 
 def load_dataset(path: str | Path = DATA_FILE) -> list[dict]:
@@ -34,6 +35,7 @@ def split_dataset(rows: list[dict]) -> tuple[list[dict], list[dict]]:
 
 def sigmoid(z):
     import numpy as np
+
     return 1.0 / (1.0 + np.exp(-np.clip(z, -30, 30)))
 
 
@@ -44,14 +46,15 @@ def fit_logistic(X, y, l2: float = 0.1, iters: int = 50):
     deterministic; d is a few hundred, so the (d+1)^2 Hessian is cheap.
     """
     import numpy as np
+
     X = np.asarray(X, dtype=np.float64)
     y = np.asarray(y, dtype=np.float64)
     n, d = X.shape
-    Xb = np.hstack([X, np.ones((n, 1))])                        # (n, d+1): last column = bias
+    Xb = np.hstack([X, np.ones((n, 1))])  # (n, d+1): last column = bias
     pos = max(y.sum(), 1.0)
     weights = np.where(y > 0, n / (2 * pos), n / (2 * max(n - pos, 1.0)))
     reg = np.full(d + 1, l2)
-    reg[-1] = 0.0                                               # the intercept is not shrunk
+    reg[-1] = 0.0  # the intercept is not shrunk
     w = np.zeros(d + 1)
     for _ in range(iters):
         p = sigmoid(Xb @ w)
@@ -67,36 +70,48 @@ def fit_logistic(X, y, l2: float = 0.1, iters: int = 50):
 @dataclass
 class DrawClassifier:
     """p(draw | message) = sigmoid(coef . embed(message) + intercept)."""
+
     coef: list[float]
     intercept: float
-    embedder: str                      # model id or path the coefficients were fit on
-    profile: str = ""                  # embeddings profile, to find the embedder on another machine
+    embedder: str  # model id or path the coefficients were fit on
+    profile: str = ""  # embeddings profile, to find the embedder on another machine
     threshold: float = DRAW_THRESHOLD
-    meta: dict = field(default_factory=dict)   # training set size, held-out figures
+    meta: dict = field(default_factory=dict)  # training set size, held-out figures
 
     def _model(self):
         from ..embeddings import load_embedder
+
         return load_embedder(self.embedder)
 
     def embed(self, texts: list[str]):
-        return self._model().encode(list(texts), normalize_embeddings=True,
-                                    convert_to_numpy=True, show_progress_bar=False)
+        return self._model().encode(
+            list(texts), normalize_embeddings=True, convert_to_numpy=True, show_progress_bar=False
+        )
 
     def probabilities(self, texts: list[str]):
         import numpy as np
-        X = self.embed(texts)                                   # (n, dim)
+
+        X = self.embed(texts)  # (n, dim)
         if X.shape[1] != len(self.coef):
-            raise ValueError(f"the draw classifier was fit on {len(self.coef)}-d embeddings, "
-                             f"but {self.embedder} gives {X.shape[1]}-d: retrain it "
-                             "(python -m scripts.train_draw_classifier)")
+            raise ValueError(
+                f"the draw classifier was fit on {len(self.coef)}-d embeddings, "
+                f"but {self.embedder} gives {X.shape[1]}-d: retrain it "
+                "(python -m scripts.train_draw_classifier)"
+            )
         return sigmoid(X @ np.asarray(self.coef) + self.intercept)
 
     def probability(self, text: str) -> float:
         return float(self.probabilities([text])[0])
 
     @classmethod
-    def train(cls, rows: list[dict], embedder: str, profile: str = "", l2: float = 0.1,
-              threshold: float = DRAW_THRESHOLD) -> "DrawClassifier":
+    def train(
+        cls,
+        rows: list[dict],
+        embedder: str,
+        profile: str = "",
+        l2: float = 0.1,
+        threshold: float = DRAW_THRESHOLD,
+    ) -> "DrawClassifier":
         clf = cls(coef=[], intercept=0.0, embedder=embedder, profile=profile, threshold=threshold)
         X = clf.embed([r["text"] for r in rows])
         coef, intercept = fit_logistic(X, [1.0 if r["draw"] else 0.0 for r in rows], l2=l2)
@@ -108,7 +123,7 @@ class DrawClassifier:
         path = Path(path)
         path.parent.mkdir(parents=True, exist_ok=True)
         data = dataclasses.asdict(self)
-        if self.profile:                   # the path is machine-specific: keep only its name
+        if self.profile:  # the path is machine-specific: keep only its name
             data["embedder"] = "/".join(Path(self.embedder).parts[-2:])
         path.write_text(json.dumps(data, ensure_ascii=False) + "\n", encoding="utf-8")
         return path

@@ -4,6 +4,7 @@ The LLM writes the prompt as JSON (prompts/image_prompt.txt); when its reply is 
 usable, a deterministic fallback strips the request words and translates Korean
 through a small glossary (chatbot/data/ko_en_glossary.tsv).
 """
+
 from __future__ import annotations
 
 import functools
@@ -21,9 +22,11 @@ from ..prompts import sections
 from .rules import EN_LEAD, IMG_NOUN, KO_IMG, KO_MAKE, START, strip_command
 from .signal import first_json_object, parse_llm_signal
 
-GLOSSARY_FILE = Path(__file__).resolve().parent.parent / "data" / "ko_en_glossary.tsv"  # ko -> en words
-PROMPT_HISTORY_TURNS = 6      # turns of conversation the prompt writer sees
-PROMPT_HISTORY_CHARS = 300    # per turn: the prompt writer needs the gist, not whole answers
+GLOSSARY_FILE = (
+    Path(__file__).resolve().parent.parent / "data" / "ko_en_glossary.tsv"
+)  # ko -> en words
+PROMPT_HISTORY_TURNS = 6  # turns of conversation the prompt writer sees
+PROMPT_HISTORY_CHARS = 300  # per turn: the prompt writer needs the gist, not whole answers
 
 
 def _clip(text: str, limit: int) -> str:
@@ -31,17 +34,22 @@ def _clip(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
 
 
-def prompt_messages(history: list[tuple[str, str]], user_text: str,
-                    previous: ImageRequest | None) -> list[dict]:
+def prompt_messages(
+    history: list[tuple[str, str]], user_text: str, previous: ImageRequest | None
+) -> list[dict]:
     """The OpenAI-style messages asking the LLM for the JSON prompt."""
     system, user = sections("image_prompt")
     lines = []
     for role, text in history[-PROMPT_HISTORY_TURNS:]:
         text = parse_llm_signal(text)[0] if role == "assistant" else text
-        lines.append(f"{'User' if role == 'user' else 'Assistant'}: {_clip(text, PROMPT_HISTORY_CHARS)}")
-    user = (user.replace("{history}", "\n".join(lines) or "(none)")
-                .replace("{previous}", previous.prompt if previous else "(none)")
-                .replace("{request}", user_text))
+        lines.append(
+            f"{'User' if role == 'user' else 'Assistant'}: {_clip(text, PROMPT_HISTORY_CHARS)}"
+        )
+    user = (
+        user.replace("{history}", "\n".join(lines) or "(none)")
+        .replace("{previous}", previous.prompt if previous else "(none)")
+        .replace("{request}", user_text)
+    )
     return [{"role": "system", "content": system}, {"role": "user", "content": user}]
 
 
@@ -57,7 +65,9 @@ def usable_prompt(text) -> bool:
     letters = [c for c in t if not c.isspace()]
     if len(t) < 3 or "<|" in t or "\ufffd" in t or not letters:
         return False
-    ascii_share = sum(c.isascii() and (c.isalnum() or c in ",.-'()!&:;") for c in letters) / len(letters)
+    ascii_share = sum(c.isascii() and (c.isalnum() or c in ",.-'()!&:;") for c in letters) / len(
+        letters
+    )
     words = re.findall(r"[A-Za-z]{2,}", t)
     return ascii_share >= 0.9 and len(words) >= 1 and sum(map(len, words)) >= 0.5 * len(letters)
 
@@ -84,19 +94,27 @@ def parse_prompt_reply(reply: str) -> dict | None:
     if not usable_prompt(prompt):
         return None
     negative = obj.get("negative_prompt")
-    return {"prompt": _clip(prompt, MAX_IMAGE_PROMPT_CHARS),
-            "negative_prompt": _clip(negative, MAX_IMAGE_PROMPT_CHARS) if usable_prompt(negative) else "",
-            "new_seed": obj.get("new_seed") is True}
+    return {
+        "prompt": _clip(prompt, MAX_IMAGE_PROMPT_CHARS),
+        "negative_prompt": _clip(negative, MAX_IMAGE_PROMPT_CHARS)
+        if usable_prompt(negative)
+        else "",
+        "new_seed": obj.get("new_seed") is True,
+    }
 
 
 # Follow-ups refer to the previous picture; these cue words say so (ko/en).
 FOLLOWUP = re.compile(
     r"\b(?:same|again|another|instead|version|redo|it|its|him|her|them|more|less|background|"
     r"add|remove|change|zoom|one more|different)\b|같은|이번엔|이번에는|다시|하나 더|좀 더|더 |대신|"
-    r"바꿔|버전|그거|이거|그걸|이걸|배경|색을|색깔|으로 해|로 해", re.I)
+    r"바꿔|버전|그거|이거|그걸|이걸|배경|색을|색깔|으로 해|로 해",
+    re.I,
+)
 NEW_SEED = re.compile(
     r"\b(?:new seed|different seed|another seed|random seed|another one|another version|"
-    r"different version|new version|one more)\b|다른\s*버전|다른\s*시드|새\s*시드|새로|하나 더|랜덤", re.I)
+    r"different version|new version|one more)\b|다른\s*버전|다른\s*시드|새\s*시드|새로|하나 더|랜덤",
+    re.I,
+)
 SEED = re.compile(r"(?:\bseed|시드)\s*[:=#]?\s*(\d{1,10})\b", re.I)
 
 # Words a fallback prompt should not contain: the request itself, not the picture.
@@ -108,12 +126,15 @@ _STRIP_EN = re.compile(
     rf"(?:{IMG_NOUN}\s*(?:of|for|with|showing|where|:)?)?|^\s*(?:an?\s+)?{IMG_NOUN}\s+of\b"
     rf"|^\s*(?:{EN_LEAD}\b[\s,]*)+|\b(?:please|for me|thanks|thank you)\b|\b(?:same\s+\w+\s*,?\s*)?but\b"
     r"|\b(?:(?:an?|the)\s+)?(?:version|another one|one more|with a different seed|again)\b"
-    r"|\bseed\s*[:=#]?\s*\d+", re.I)
+    r"|\bseed\s*[:=#]?\s*\d+",
+    re.I,
+)
 _STRIP_KO = re.compile(
     rf"(?:{KO_IMG}\s*(?:을|를|으로|로)?\s*)?(?:좀\s*|하나\s*|한\s*장\s*)*"
     rf"(?:{KO_MAKE}|다시\s*그려|그려)\s*(?:해\s*)?(?:줘요|줘|주세요|주실\s*수\s*있나요|줄래요?|줄\s*수\s*있어|봐|달라)?"
     r"|부탁(?:해|해요|드려요|합니다)?|(?:으로|로)?\s*해\s*줘|바꿔\s*줘|같은\s*\S+?(?:인데|이고|지만)|"
-    r"이번엔|이번에는|[?!.~]+|시드\s*\d+")
+    r"이번엔|이번에는|[?!.~]+|시드\s*\d+"
+)
 
 
 @dataclass
@@ -129,15 +150,15 @@ class _Glossary:
                 if line.strip() and not line.startswith("#"):
                     ko, en = line.split("\t")
                     pairs.append((ko.strip(), en.strip()))
-        return cls(sorted(pairs, key=lambda p: -len(p[0])))    # longest first: 파란색 before 파란
+        return cls(sorted(pairs, key=lambda p: -len(p[0])))  # longest first: 파란색 before 파란
 
     def translate(self, text: str) -> list[str]:
         """English words for the Korean ones found, in the order they appear."""
         found, taken = [], [False] * len(text)
         for ko, en in self.pairs:
             for m in re.finditer(re.escape(ko), text):
-                if not any(taken[m.start():m.end()]):
-                    taken[m.start():m.end()] = [True] * (m.end() - m.start())
+                if not any(taken[m.start() : m.end()]):
+                    taken[m.start() : m.end()] = [True] * (m.end() - m.start())
                     found.append((m.start(), en))
         return [en for _, en in sorted(found)]
 
@@ -162,9 +183,15 @@ def fallback_prompt(user_text: str, previous: ImageRequest | None = None) -> str
     return _clip(text, MAX_IMAGE_PROMPT_CHARS)
 
 
-def write_prompt(complete: Callable[[list[dict]], str], history: list[tuple[str, str]],
-                 user_text: str, previous: ImageRequest | None, settings: GenerationSettings | None = None,
-                 signal: dict | None = None, init_image: str | None = None) -> ImageRequest:
+def write_prompt(
+    complete: Callable[[list[dict]], str],
+    history: list[tuple[str, str]],
+    user_text: str,
+    previous: ImageRequest | None,
+    settings: GenerationSettings | None = None,
+    signal: dict | None = None,
+    init_image: str | None = None,
+) -> ImageRequest:
     """The conversation -> an ImageRequest with an English prompt.
 
     `complete(messages) -> str` is the LLM (OpenAI-style messages in, whole reply out).
@@ -194,7 +221,9 @@ def write_prompt(complete: Callable[[list[dict]], str], history: list[tuple[str,
         negative, new_seed = "", False
     if not prompt.strip():
         raise UserError("draw.nothing")
-    negative = negative or (previous.negative_prompt if followup else "") or settings.negative_prompt
+    negative = (
+        negative or (previous.negative_prompt if followup else "") or settings.negative_prompt
+    )
 
     if m := SEED.search(text):
         seed = int(m.group(1))
@@ -205,7 +234,15 @@ def write_prompt(complete: Callable[[list[dict]], str], history: list[tuple[str,
     else:
         seed = random.randrange(2**31)
     if init_image is None and followup:
-        init_image = previous.init_image           # a variation of a photo stays one
-    return ImageRequest(prompt=prompt, negative_prompt=negative, seed=seed, steps=settings.steps,
-                        guidance=settings.guidance, width=settings.width, height=settings.height,
-                        init_image=init_image, strength=settings.strength)
+        init_image = previous.init_image  # a variation of a photo stays one
+    return ImageRequest(
+        prompt=prompt,
+        negative_prompt=negative,
+        seed=seed,
+        steps=settings.steps,
+        guidance=settings.guidance,
+        width=settings.width,
+        height=settings.height,
+        init_image=init_image,
+        strength=settings.strength,
+    )

@@ -1,4 +1,5 @@
 """The LLM's own signal: a `<draw>{"prompt": ...}</draw>` line at the end of its reply."""
+
 from __future__ import annotations
 
 import json
@@ -54,4 +55,3 @@ def first_json_object(text: str) -> dict | None:
         if isinstance(obj, dict):
             return obj
     return None
-

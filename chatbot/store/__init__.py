@@ -47,12 +47,28 @@ failed write (naming the file and what to do; nothing stored before is changed);
 (a StoreError) for ids. Owners of one data folder should be served by one process: the
 blob sweep after deletes and the crash recovery on open assume no other process is writing.
 """
+
 from __future__ import annotations
 
 from .api import DB_NAME, ConversationInfo, Store
 from .db import STATUSES
 from .errors import NotFound, StoreError
-from .limits import MAX_ARCHIVE_MB, MAX_CONVERSATIONS_PER_OWNER, MAX_STORED_MB_PER_OWNER, MAX_TITLE_CHARS
+from .limits import (
+    MAX_ARCHIVE_MB,
+    MAX_CONVERSATIONS_PER_OWNER,
+    MAX_STORED_MB_PER_OWNER,
+    MAX_TITLE_CHARS,
+)
 
-__all__ = ["Store", "ConversationInfo", "NotFound", "StoreError", "STATUSES", "DB_NAME",
-           "MAX_CONVERSATIONS_PER_OWNER", "MAX_STORED_MB_PER_OWNER", "MAX_ARCHIVE_MB", "MAX_TITLE_CHARS"]
+__all__ = [
+    "Store",
+    "ConversationInfo",
+    "NotFound",
+    "StoreError",
+    "STATUSES",
+    "DB_NAME",
+    "MAX_CONVERSATIONS_PER_OWNER",
+    "MAX_STORED_MB_PER_OWNER",
+    "MAX_ARCHIVE_MB",
+    "MAX_TITLE_CHARS",
+]

@@ -4,6 +4,7 @@ Every method takes the owner first and answers NotFound for another owner's ids 
 for ids that do not exist. Each call runs in its own session and transaction, so one
 Store is shared by all Gradio worker threads.
 """
+
 from __future__ import annotations
 
 import re
@@ -22,19 +23,37 @@ from chatbot.conversation import Turn, UserError
 from . import limits
 from .db import WRITE, ConversationRow, TurnRow, as_utc, describe, make_engine, migrate, utcnow
 from .errors import NotFound, StoreError
-from .files import Blobs, extensions, owned, prepare_dir, register, release, still_held, write_failure
-from .records import (INTERRUPTED_NOTE, check_owner, check_title, default_title, row_record, shas_of,
-                      turn_from_record, turn_record)
+from .files import (
+    Blobs,
+    extensions,
+    owned,
+    prepare_dir,
+    register,
+    release,
+    still_held,
+    write_failure,
+)
+from .records import (
+    INTERRUPTED_NOTE,
+    check_owner,
+    check_title,
+    default_title,
+    row_record,
+    shas_of,
+    turn_from_record,
+    turn_record,
+)
 from .transfer import Transfer
 
 DB_NAME = "chatbot.db"
 CONVERSATION_ID = re.compile(r"[0-9a-f]{32}")
-EXPIRE_BATCH = 200   # conversations expire() deletes per transaction
+EXPIRE_BATCH = 200  # conversations expire() deletes per transaction
 
 
 @dataclass(frozen=True)
 class ConversationInfo:
     """One line of the sidebar."""
+
     id: str
     title: str
     created: datetime
@@ -94,20 +113,31 @@ class Store(Transfer):
             with (self._writes if write else self._reads)() as s, s.begin():
                 yield s
         except exc.DBAPIError as e:
-            reason = str(e.orig).strip().splitlines()[0] if str(e.orig).strip() else type(e.orig).__name__
-            raise StoreError(f"The database {describe(self.engine)} failed: {reason}. This change was "
-                             f"not saved and nothing stored before was changed; check the disk "
-                             f"or the database server, then try again.") from e
+            reason = (
+                str(e.orig).strip().splitlines()[0]
+                if str(e.orig).strip()
+                else type(e.orig).__name__
+            )
+            raise StoreError(
+                f"The database {describe(self.engine)} failed: {reason}. This change was "
+                f"not saved and nothing stored before was changed; check the disk "
+                f"or the database server, then try again."
+            ) from e
 
     def interrupt_streaming(self) -> int:
         """Replies left "streaming" by a crash become "interrupted" (their text is kept)."""
         with self.session(write=True) as s:
-            done = s.execute(update(TurnRow).where(TurnRow.status == "streaming").values(
-                status="interrupted", error=func.coalesce(TurnRow.error, INTERRUPTED_NOTE)))
+            done = s.execute(
+                update(TurnRow)
+                .where(TurnRow.status == "streaming")
+                .values(status="interrupted", error=func.coalesce(TurnRow.error, INTERRUPTED_NOTE))
+            )
         return done.rowcount
 
     # ---- conversations ---------------------------------------------------------------------
-    def conversation(self, s: Session, owner: str, conversation_id: str, lock: bool = False) -> ConversationRow:
+    def conversation(
+        self, s: Session, owner: str, conversation_id: str, lock: bool = False
+    ) -> ConversationRow:
         """The owner's conversation row (locked for update when asked), or NotFound."""
         check_owner(owner)
         valid = isinstance(conversation_id, str) and CONVERSATION_ID.fullmatch(conversation_id)
@@ -127,9 +157,15 @@ class Store(Transfer):
         check_owner(owner)
         count = s.scalar(select(func.count()).where(ConversationRow.owner == owner))
         if count >= limits.MAX_CONVERSATIONS_PER_OWNER:
-            raise UserError("store.too_many_conversations", count=count, limit=limits.MAX_CONVERSATIONS_PER_OWNER)
+            raise UserError(
+                "store.too_many_conversations",
+                count=count,
+                limit=limits.MAX_CONVERSATIONS_PER_OWNER,
+            )
         conversation_id, now = secrets.token_hex(16), utcnow()
-        s.add(ConversationRow(id=conversation_id, owner=owner, title=title, created=now, updated=now))
+        s.add(
+            ConversationRow(id=conversation_id, owner=owner, title=title, created=now, updated=now)
+        )
         return conversation_id
 
     def list(self, owner: str, query: str = "") -> list[ConversationInfo]:
@@ -139,11 +175,15 @@ class Store(Transfer):
         stmt = select(ConversationRow).where(ConversationRow.owner == owner)
         if (query or "").strip():
             pattern = like_pattern(query.strip())
-            in_turns = exists().where(TurnRow.conversation_id == ConversationRow.id,
-                                      TurnRow.text.ilike(pattern, escape="\\"))
+            in_turns = exists().where(
+                TurnRow.conversation_id == ConversationRow.id,
+                TurnRow.text.ilike(pattern, escape="\\"),
+            )
             stmt = stmt.where(or_(ConversationRow.title.ilike(pattern, escape="\\"), in_turns))
         with self.session() as s:
-            rows = s.scalars(stmt.order_by(ConversationRow.updated.desc(), ConversationRow.id)).all()
+            rows = s.scalars(
+                stmt.order_by(ConversationRow.updated.desc(), ConversationRow.id)
+            ).all()
         return [info_of(r) for r in rows]
 
     def info(self, owner: str, conversation_id: str) -> ConversationInfo:
@@ -156,9 +196,12 @@ class Store(Transfer):
         with self.session(write=True) as s:
             conv = self.conversation(s, owner, conversation_id, lock=True)
             if not title:
-                first = s.scalar(select(TurnRow.text).where(TurnRow.conversation_id == conv.id,
-                                                            TurnRow.role == "user")
-                                 .order_by(TurnRow.position).limit(1))
+                first = s.scalar(
+                    select(TurnRow.text)
+                    .where(TurnRow.conversation_id == conv.id, TurnRow.role == "user")
+                    .order_by(TurnRow.position)
+                    .limit(1)
+                )
                 title = default_title(first or "")
             conv.title, conv.updated = title, utcnow()
 
@@ -176,18 +219,24 @@ class Store(Transfer):
             return 0
         try:
             cutoff = utcnow() - timedelta(days=days)
-        except OverflowError:            # before year 1: nothing is that old
+        except OverflowError:  # before year 1: nothing is that old
             return 0
         expired = 0
         while True:
             with self.session(write=True) as s:
-                rows = s.execute(select(ConversationRow.id, ConversationRow.owner)
-                                 .where(ConversationRow.updated < cutoff).order_by(ConversationRow.id)
-                                 .limit(EXPIRE_BATCH).with_for_update()).all()
+                rows = s.execute(
+                    select(ConversationRow.id, ConversationRow.owner)
+                    .where(ConversationRow.updated < cutoff)
+                    .order_by(ConversationRow.id)
+                    .limit(EXPIRE_BATCH)
+                    .with_for_update()
+                ).all()
                 by_owner: dict[str, list[str]] = defaultdict(list)
                 for conversation_id, owner in rows:
                     by_owner[owner].append(conversation_id)
-                released = set().union(*(self.drop(s, owner, ids) for owner, ids in by_owner.items()))
+                released = set().union(
+                    *(self.drop(s, owner, ids) for owner, ids in by_owner.items())
+                )
             self.sweep(released)
             expired += len(rows)
             if len(rows) < EXPIRE_BATCH:
@@ -208,21 +257,29 @@ class Store(Transfer):
         (and end in the file's extension, so a photo shows inline)."""
         with self.session() as s:
             conv = self.conversation(s, owner, conversation_id)
-            rows = s.scalars(select(TurnRow).where(TurnRow.conversation_id == conv.id)
-                             .order_by(TurnRow.position)).all()
+            rows = s.scalars(
+                select(TurnRow).where(TurnRow.conversation_id == conv.id).order_by(TurnRow.position)
+            ).all()
             records = [row_record(r) for r in rows]
             exts = extensions(s, owner, set().union(*(shas_of(r) for r in records)))
-        return [turn_from_record(r, lambda sha: self.blobs.location(sha, exts.get(sha))) for r in records]
+        return [
+            turn_from_record(r, lambda sha: self.blobs.location(sha, exts.get(sha)))
+            for r in records
+        ]
 
-    def add_turn(self, owner: str, conversation_id: str, turn: Turn, status: str | None = None) -> int:
+    def add_turn(
+        self, owner: str, conversation_id: str, turn: Turn, status: str | None = None
+    ) -> int:
         """Append a turn (its files are stored first); returns its position (0-based). status
         defaults to what the turn shows: "stopped", "failed" (error set) or "done"."""
         if turn.attachments or turn.files:
-            self.info(owner, conversation_id)        # NotFound before storing any file
+            self.info(owner, conversation_id)  # NotFound before storing any file
         record = turn_record(turn, status, self.keeper(owner))
         with self.session(write=True) as s:
             conv = self.conversation(s, owner, conversation_id, lock=True)
-            last = s.scalar(select(func.max(TurnRow.position)).where(TurnRow.conversation_id == conv.id))
+            last = s.scalar(
+                select(func.max(TurnRow.position)).where(TurnRow.conversation_id == conv.id)
+            )
             position, now = (-1 if last is None else last) + 1, utcnow()
             s.add(TurnRow(conversation_id=conv.id, position=position, created=now, **record))
             if not conv.title and turn.role == "user":
@@ -230,11 +287,12 @@ class Store(Transfer):
             conv.updated = now
         return position
 
-    def update_turn(self, owner: str, conversation_id: str, position: int, turn: Turn,
-                    status: str | None = None) -> None:
+    def update_turn(
+        self, owner: str, conversation_id: str, position: int, turn: Turn, status: str | None = None
+    ) -> None:
         """Replace the turn at position (a streaming reply as it grows, then its final state)."""
         if turn.attachments or turn.files:
-            self.info(owner, conversation_id)        # NotFound before storing any file
+            self.info(owner, conversation_id)  # NotFound before storing any file
         record = turn_record(turn, status, self.keeper(owner))
         with self.session(write=True) as s:
             conv = self.conversation(s, owner, conversation_id, lock=True)
@@ -256,16 +314,22 @@ class Store(Transfer):
         with self.session(write=True) as s:
             conv = self.conversation(s, owner, conversation_id, lock=True)
             gone = self.turn_shas(s, conv.id, since=n_turns)
-            dropped = s.execute(delete(TurnRow).where(TurnRow.conversation_id == conv.id,
-                                                      TurnRow.position >= n_turns)).rowcount
+            dropped = s.execute(
+                delete(TurnRow).where(
+                    TurnRow.conversation_id == conv.id, TurnRow.position >= n_turns
+                )
+            ).rowcount
             if dropped:
                 conv.updated = utcnow()
             released = release(s, owner, gone)
         self.sweep(released)
 
     def turn_shas(self, s: Session, conversation_id: str, since: int = 0) -> set[str]:
-        rows = s.scalars(select(TurnRow).where(TurnRow.conversation_id == conversation_id,
-                                               TurnRow.position >= since))
+        rows = s.scalars(
+            select(TurnRow).where(
+                TurnRow.conversation_id == conversation_id, TurnRow.position >= since
+            )
+        )
         return set().union(*(shas_of(row_record(r)) for r in rows))
 
     # ---- files ----------------------------------------------------------------------------
@@ -280,13 +344,15 @@ class Store(Transfer):
             raise write_failure(repr(name), e) from e
         try:
             with self.blobs.lock:
-                placed = None               # the blob this call moved into place, if any
+                placed = None  # the blob this call moved into place, if any
                 try:
                     with self.session(write=True) as s:
                         ext = register(s, owner, staged.sha256, name, staged.size)
                         target = self.blobs.location(staged.sha256, ext)
                         if not target.is_file():
-                            self.blobs.commit(staged, ext)   # inside: a failed move rolls the row back
+                            self.blobs.commit(
+                                staged, ext
+                            )  # inside: a failed move rolls the row back
                             placed = target
                 except BaseException:
                     if placed is not None:
@@ -317,6 +383,7 @@ class Store(Transfer):
 
     def keeper(self, owner: str):
         """keep(path, name, sha_hint) -> sha256: store a turn's file unless the owner has it."""
+
         def keep(path: str, name: str, sha_hint: str) -> str:
             if path:
                 known = self.blobs.sha_of(Path(path))
@@ -327,6 +394,7 @@ class Store(Transfer):
             if sha_hint and self.owns(owner, sha_hint):
                 return sha_hint
             raise StoreError(f"Cannot store {name!r}: its file {path or '(no path)'} is gone.")
+
         return keep
 
     def sweep(self, released: set[tuple[str, str]]) -> None:
@@ -340,4 +408,4 @@ class Store(Transfer):
                 try:
                     self.blobs.remove(sha, ext)
                 except OSError:
-                    pass   # a stale blob costs disk space, not correctness: nobody can read it
+                    pass  # a stale blob costs disk space, not correctness: nobody can read it

@@ -6,6 +6,7 @@ Markdown's relative links work once the archive is unpacked. Reading an archive 
 all of it (entry names, sizes, JSON, every record, every file's hash) before anything is
 written; any problem is a UserError that says what is wrong.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -26,7 +27,9 @@ from .records import check_record, shas_of
 FORMAT = "chatbot-conversation"
 VERSION = 1
 MEMBER = re.compile(r"files/(" + SHA256.pattern + r")(\.[A-Za-z0-9]{1,8})?")
-CITATION = re.compile(r"\[(?:([^\[\]\n]+?) )?(p\.|sheet|slide|§) ([^\[\]\n]+?)\](?!\()")   # [p. 3] [slide 2] [§ Setup]
+CITATION = re.compile(
+    r"\[(?:([^\[\]\n]+?) )?(p\.|sheet|slide|§) ([^\[\]\n]+?)\](?!\()"
+)  # [p. 3] [slide 2] [§ Setup]
 
 
 def extension(name: str) -> str:
@@ -43,8 +46,9 @@ def link(sha256: str, names: dict[str, str]) -> str:
 def to_markdown(title: str, records: list[dict], names: dict[str, str]) -> str:
     """The conversation to read: pictures inline, documents and citations as file links.
     names maps sha256 -> stored file name (for extensions and link text)."""
-    documents = {a["name"]: a["sha256"] for r in records for a in r["attachments"]
-                 if a["kind"] != "image"}
+    documents = {
+        a["name"]: a["sha256"] for r in records for a in r["attachments"] if a["kind"] != "image"
+    }
     out = [f"# {title or 'Conversation'}", ""]
     for rec in records:
         out += [f"### {'You' if rec['role'] == 'user' else 'Assistant'}", ""]
@@ -52,7 +56,11 @@ def to_markdown(title: str, records: list[dict], names: dict[str, str]) -> str:
             out += [cite_links(rec["text"], documents, names), ""]
         for a in rec["attachments"]:
             target = link(a["sha256"], names)
-            out.append(f"![{a['name']}]({target})" if a["kind"] == "image" else f"[📎 {a['name']}]({target})")
+            out.append(
+                f"![{a['name']}]({target})"
+                if a["kind"] == "image"
+                else f"[📎 {a['name']}]({target})"
+            )
         out += [f"![picture {i + 1}]({link(sha, names)})" for i, sha in enumerate(rec["files"])]
         out += steps_markdown(rec["steps"], documents, names)
         if rec["card"]:
@@ -66,7 +74,9 @@ def to_markdown(title: str, records: list[dict], names: dict[str, str]) -> str:
     return "\n".join(out).rstrip() + "\n"
 
 
-def steps_markdown(steps: list[dict], documents: dict[str, str], names: dict[str, str]) -> list[str]:
+def steps_markdown(
+    steps: list[dict], documents: dict[str, str], names: dict[str, str]
+) -> list[str]:
     if not steps:
         return []
     lines = ["", "<details><summary>Steps</summary>", ""]
@@ -79,24 +89,37 @@ def steps_markdown(steps: list[dict], documents: dict[str, str], names: dict[str
 def cite_links(text: str, documents: dict[str, str], names: dict[str, str]) -> str:
     """'[report.pdf p. 3]' -> a link to the stored PDF at page 3; '[p. 3]' links when the
     conversation has a single document."""
+
     def replace(m: re.Match) -> str:
         file, unit, page = m.groups()
-        sha = documents.get(file) if file else (next(iter(documents.values())) if len(documents) == 1 else None)
+        sha = (
+            documents.get(file)
+            if file
+            else (next(iter(documents.values())) if len(documents) == 1 else None)
+        )
         if sha is None:
             return m.group(0)
         anchor = f"#page={page}" if unit == "p." else ""
         return f"{m.group(0)}({link(sha, names)}{anchor})"
+
     return CITATION.sub(replace, text)
 
 
 # ---- writing --------------------------------------------------------------------------
-def write_archive(dest: Path, meta: dict, records: list[dict], blobs: dict[str, tuple[Path, str]]) -> Path:
+def write_archive(
+    dest: Path, meta: dict, records: list[dict], blobs: dict[str, tuple[Path, str]]
+) -> Path:
     """Write the zip to a temporary file next to dest, then move it into place, so a failed
     export never leaves half an archive. blobs maps sha256 -> (stored path, name)."""
     dest = Path(dest)
     names = {sha: name for sha, (_, name) in blobs.items()}
-    doc = {"format": FORMAT, "version": VERSION, **meta, "turns": records,
-           "files": {sha: {"name": name} for sha, name in names.items()}}
+    doc = {
+        "format": FORMAT,
+        "version": VERSION,
+        **meta,
+        "turns": records,
+        "files": {sha: {"name": name} for sha, name in names.items()},
+    }
     fd, temp = tempfile.mkstemp(prefix=".export-", suffix=".zip", dir=dest.parent)
     try:
         with os.fdopen(fd, "wb") as raw, zipfile.ZipFile(raw, "w", zipfile.ZIP_DEFLATED) as z:
@@ -115,12 +138,13 @@ def write_archive(dest: Path, meta: dict, records: list[dict], blobs: dict[str, 
 @dataclass
 class Archive:
     """A validated archive: its title, turn records, and the zip entry of each file."""
+
     path: Path
     title: str
     records: list[dict]
-    members: dict[str, str]      # sha256 -> entry name in the zip
-    names: dict[str, str]        # sha256 -> file name
-    sizes: dict[str, int]        # sha256 -> size in bytes
+    members: dict[str, str]  # sha256 -> entry name in the zip
+    names: dict[str, str]  # sha256 -> file name
+    sizes: dict[str, int]  # sha256 -> size in bytes
 
 
 def bad(path: Path, why: str) -> UserError:
@@ -135,7 +159,9 @@ def read_archive(path: Path) -> Archive:
     except OSError as e:
         raise bad(path, f"it cannot be read ({e.strerror})") from e
     if size > cap:
-        raise UserError("import.too_big", name=path.name, mb=size / 2**20, limit=limits.MAX_ARCHIVE_MB)
+        raise UserError(
+            "import.too_big", name=path.name, mb=size / 2**20, limit=limits.MAX_ARCHIVE_MB
+        )
     try:
         with zipfile.ZipFile(path) as z:
             members = check_entries(path, z.infolist(), cap)
@@ -162,7 +188,9 @@ def check_entries(path: Path, infos: list[zipfile.ZipInfo], cap: int) -> dict[st
         seen[name] = info
     total = sum(i.file_size for i in seen.values())
     if total > cap:
-        raise UserError("import.unpacks_too_big", name=path.name, mb=total / 2**20, limit=limits.MAX_ARCHIVE_MB)
+        raise UserError(
+            "import.unpacks_too_big", name=path.name, mb=total / 2**20, limit=limits.MAX_ARCHIVE_MB
+        )
     if "conversation.json" not in seen:
         raise bad(path, "conversation.json is missing")
     return seen
@@ -181,7 +209,10 @@ def load_document(path: Path, z: zipfile.ZipFile) -> dict:
     if not isinstance(doc, dict) or doc.get("format") != FORMAT:
         raise bad(path, f"conversation.json does not say format {FORMAT!r}")
     if doc.get("version") != VERSION:
-        raise bad(path, f"format version {doc.get('version')!r} is not supported (this app reads {VERSION})")
+        raise bad(
+            path,
+            f"format version {doc.get('version')!r} is not supported (this app reads {VERSION})",
+        )
     return doc
 
 
@@ -207,8 +238,14 @@ def check_document(path: Path, doc: dict, entries: dict[str, zipfile.ZipInfo]) -
         info = listed.get(sha)
         name = info.get("name") if isinstance(info, dict) else None
         names[sha] = name if isinstance(name, str) and name else Path(by_sha[sha]).name
-    return Archive(path, title, records, {sha: by_sha[sha] for sha in needed}, names,
-                   {sha: entries[by_sha[sha]].file_size for sha in needed})
+    return Archive(
+        path,
+        title,
+        records,
+        {sha: by_sha[sha] for sha in needed},
+        names,
+        {sha: entries[by_sha[sha]].file_size for sha in needed},
+    )
 
 
 def verify_member(path: Path, z: zipfile.ZipFile, member: str, sha256: str) -> None:
@@ -223,4 +260,3 @@ def verify_member(path: Path, z: zipfile.ZipFile, member: str, sha256: str) -> N
             digest.update(chunk)
     if digest.hexdigest() != sha256:
         raise bad(path, f"{member} does not match its sha256 (damaged or edited)")
-

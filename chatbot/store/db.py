@@ -5,6 +5,7 @@ so writers queue instead of failing, write transactions begun IMMEDIATE so two w
 cannot deadlock on a lock upgrade); PostgreSQL by URL. The schema below is the head of
 the Alembic history in migrations/; migrate() brings any older database up to it.
 """
+
 from __future__ import annotations
 
 from datetime import datetime, timezone
@@ -13,8 +14,21 @@ from pathlib import Path
 from alembic import command
 from alembic.config import Config
 from alembic.util import CommandError
-from sqlalchemy import (JSON, BigInteger, CheckConstraint, DateTime, Engine, ForeignKey, Index,
-                        Integer, String, Text, create_engine, event, exc)
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    CheckConstraint,
+    DateTime,
+    Engine,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    create_engine,
+    event,
+    exc,
+)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from .errors import StoreError
@@ -22,8 +36,8 @@ from .errors import StoreError
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 STATUSES = ("done", "stopped", "failed", "streaming", "interrupted")
 ROLES = ("user", "assistant")
-BUSY_TIMEOUT_MS = 30_000   # how long a SQLite writer waits for another before giving up
-WRITE = {"store_write": True}   # execution option: this transaction will write
+BUSY_TIMEOUT_MS = 30_000  # how long a SQLite writer waits for another before giving up
+WRITE = {"store_write": True}  # execution option: this transaction will write
 
 
 def utcnow() -> datetime:
@@ -32,7 +46,11 @@ def utcnow() -> datetime:
 
 def as_utc(value: datetime) -> datetime:
     """SQLite hands back naive datetimes; everything stored is UTC."""
-    return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value.astimezone(timezone.utc)
+    return (
+        value.replace(tzinfo=timezone.utc)
+        if value.tzinfo is None
+        else value.astimezone(timezone.utc)
+    )
 
 
 class Base(DeclarativeBase):
@@ -52,7 +70,8 @@ class ConversationRow(Base):
 class TurnRow(Base):
     __tablename__ = "turns"
     conversation_id: Mapped[str] = mapped_column(
-        String(32), ForeignKey("conversations.id", ondelete="CASCADE"), primary_key=True)
+        String(32), ForeignKey("conversations.id", ondelete="CASCADE"), primary_key=True
+    )
     position: Mapped[int] = mapped_column(Integer, primary_key=True)
     role: Mapped[str] = mapped_column(String(16))
     text: Mapped[str] = mapped_column(Text, default="")
@@ -65,14 +84,17 @@ class TurnRow(Base):
     files: Mapped[list] = mapped_column(JSON)
     created: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     __table_args__ = (
-        CheckConstraint("status IN ('done', 'stopped', 'failed', 'streaming', 'interrupted')",
-                        name="ck_turns_status"),
+        CheckConstraint(
+            "status IN ('done', 'stopped', 'failed', 'streaming', 'interrupted')",
+            name="ck_turns_status",
+        ),
         CheckConstraint("role IN ('user', 'assistant')", name="ck_turns_role"),
     )
 
 
 class FileRow(Base):
     """Which owner may read which blob (the blob itself is on disk, named by its sha256 and ext)."""
+
     __tablename__ = "files"
     owner: Mapped[str] = mapped_column(String(255), primary_key=True)
     sha256: Mapped[str] = mapped_column(String(64), primary_key=True)
@@ -88,8 +110,9 @@ class FileRow(Base):
 def make_engine(url: str) -> Engine:
     """An engine with the per-connection settings each backend needs."""
     if url.startswith("sqlite"):
-        engine = create_engine(url, connect_args={"timeout": BUSY_TIMEOUT_MS / 1000},
-                               pool_size=5, max_overflow=20)
+        engine = create_engine(
+            url, connect_args={"timeout": BUSY_TIMEOUT_MS / 1000}, pool_size=5, max_overflow=20
+        )
         event.listen(engine, "connect", sqlite_connect)
         event.listen(engine, "begin", sqlite_begin)
         return engine
@@ -141,9 +164,11 @@ def migrate(engine: Engine, revision: str = "head") -> None:
             cfg.attributes["connection"] = connection
             command.upgrade(cfg, revision)
     except CommandError as e:
-        raise StoreError(f"The database {describe(engine)} has a schema this version does not know "
-                         f"({e}); it was probably written by newer code. Run the newer version, "
-                         f"or point --data-dir / the database URL elsewhere.") from e
+        raise StoreError(
+            f"The database {describe(engine)} has a schema this version does not know "
+            f"({e}); it was probably written by newer code. Run the newer version, "
+            f"or point --data-dir / the database URL elsewhere."
+        ) from e
     except exc.DBAPIError as e:
         raise open_error(engine, e) from e
 
@@ -152,11 +177,17 @@ def open_error(engine: Engine, error: exc.DBAPIError) -> StoreError:
     """Explain why a database could not be opened, without touching it."""
     where, reason = describe(engine), str(error.orig).strip() or type(error.orig).__name__
     if engine.dialect.name != "sqlite":
-        return StoreError(f"Cannot use the database {where}: {reason}. Check that the server is "
-                          f"running and the URL, user and password are right.")
+        return StoreError(
+            f"Cannot use the database {where}: {reason}. Check that the server is "
+            f"running and the URL, user and password are right."
+        )
     if "not a database" in reason or "malformed" in reason or "corrupt" in reason:
-        return StoreError(f"The database file {where} is damaged or is not a SQLite database "
-                          f"({reason}). It was left untouched. Move it aside (for example to "
-                          f"{where}.corrupt) to start with an empty store, or restore a backup.")
-    return StoreError(f"Cannot open the database file {where} ({reason}). Check that its folder "
-                      f"exists and is writable, and that the disk is not full.")
+        return StoreError(
+            f"The database file {where} is damaged or is not a SQLite database "
+            f"({reason}). It was left untouched. Move it aside (for example to "
+            f"{where}.corrupt) to start with an empty store, or restore a backup."
+        )
+    return StoreError(
+        f"Cannot open the database file {where} ({reason}). Check that its folder "
+        f"exists and is writable, and that the disk is not full."
+    )

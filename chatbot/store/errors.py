@@ -4,6 +4,7 @@ StoreError means the store could not do its job (a damaged database, a full or r
 disk); its message names the file and what to do. NotFound is one StoreError for both a
 missing id and another owner's id, so ids cannot be probed.
 """
+
 from __future__ import annotations
 
 

@@ -11,6 +11,7 @@ are two blobs; one owner has one path per sha256. It is written to a private tem
 whole file or none. Blobs are shared by content; the files table says which owner may read
 which, and a blob is removed once no owner has it any more.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -35,9 +36,9 @@ from .errors import NotFound, StoreError
 
 SHA256 = re.compile(r"[0-9a-f]{64}")
 EXT = re.compile(r"[a-z0-9]{1,8}")
-BLOB_NAME = re.compile(r"([0-9a-f]{62})(?:\.([a-z0-9]{1,8}))?")     # the part after ab/
+BLOB_NAME = re.compile(r"([0-9a-f]{62})(?:\.([a-z0-9]{1,8}))?")  # the part after ab/
 CHUNK = 1 << 20
-STALE_TEMP_S = 3600    # a temporary blob this old was left by a crash
+STALE_TEMP_S = 3600  # a temporary blob this old was left by a crash
 
 
 def is_sha256(value) -> bool:
@@ -54,6 +55,7 @@ def extension_of(name: str) -> str:
 @dataclass
 class Staged:
     """A blob written to a temporary file, hashed, not yet in place."""
+
     temp: Path
     sha256: str
     size: int
@@ -140,9 +142,11 @@ def read_chunks(source):
 def write_failure(what: str, error: OSError) -> StoreError:
     """A failed disk write, in words: which file, why, and what to do."""
     reason = error.strerror or str(error)
-    return StoreError(f"Could not store {what}: {reason} ({error.filename or 'data directory'}). "
-                      f"Nothing stored before was changed. Free some disk space or fix the "
-                      f"folder's permissions, then try again.")
+    return StoreError(
+        f"Could not store {what}: {reason} ({error.filename or 'data directory'}). "
+        f"Nothing stored before was changed. Free some disk space or fix the "
+        f"folder's permissions, then try again."
+    )
 
 
 def prepare_dir(data_dir: Path) -> None:
@@ -154,9 +158,11 @@ def prepare_dir(data_dir: Path) -> None:
             os.close(fd)
             os.unlink(probe)
     except OSError as e:
-        raise StoreError(f"The data directory {data_dir} cannot be written ({e.strerror or e}: "
-                         f"{e.filename or data_dir}). Choose another data directory, or make this one "
-                         f"writable by the user running the app.") from e
+        raise StoreError(
+            f"The data directory {data_dir} cannot be written ({e.strerror or e}: "
+            f"{e.filename or data_dir}). Choose another data directory, or make this one "
+            f"writable by the user running the app."
+        ) from e
 
 
 # ---- ownership rows -----------------------------------------------------------------------
@@ -166,14 +172,22 @@ def register(session: Session, owner: str, sha256: str, name: str, size: int) ->
     row = session.get(FileRow, (owner, sha256))
     if row is not None:
         return row.ext or ""
-    used = session.scalar(select(func.coalesce(func.sum(FileRow.size), 0))
-                          .where(FileRow.owner == owner))
+    used = session.scalar(
+        select(func.coalesce(func.sum(FileRow.size), 0)).where(FileRow.owner == owner)
+    )
     cap = limits.MAX_STORED_MB_PER_OWNER * 2**20
     if used + size > cap:
-        raise UserError("store.quota", name=name, mb=size / 2**20, total=(used + size) / 2**20,
-                        limit=limits.MAX_STORED_MB_PER_OWNER)
+        raise UserError(
+            "store.quota",
+            name=name,
+            mb=size / 2**20,
+            total=(used + size) / 2**20,
+            limit=limits.MAX_STORED_MB_PER_OWNER,
+        )
     ext = extension_of(name)
-    session.add(FileRow(owner=owner, sha256=sha256, name=name, ext=ext, size=size, created=utcnow()))
+    session.add(
+        FileRow(owner=owner, sha256=sha256, name=name, ext=ext, size=size, created=utcnow())
+    )
     return ext
 
 
@@ -186,26 +200,32 @@ def owned(session: Session, owner: str, sha256: str) -> FileRow:
 
 def referenced(session: Session, owner: str) -> set[str]:
     """Every sha256 the owner's turns still point to (attachments and generated files)."""
-    rows = session.execute(select(TurnRow.attachments, TurnRow.files)
-                           .join(ConversationRow, ConversationRow.id == TurnRow.conversation_id)
-                           .where(ConversationRow.owner == owner))
-    return {sha for attachments, files in rows
-            for sha in [a.get("sha256") for a in attachments] + list(files)}
+    rows = session.execute(
+        select(TurnRow.attachments, TurnRow.files)
+        .join(ConversationRow, ConversationRow.id == TurnRow.conversation_id)
+        .where(ConversationRow.owner == owner)
+    )
+    return {
+        sha
+        for attachments, files in rows
+        for sha in [a.get("sha256") for a in attachments] + list(files)
+    }
 
 
 def extensions(session: Session, owner: str, shas: set[str]) -> dict[str, str]:
     """sha256 -> the extension of the owner's blob ('' for none), for those the owner has."""
     if not shas:
         return {}
-    rows = session.execute(select(FileRow.sha256, FileRow.ext)
-                           .where(FileRow.owner == owner, FileRow.sha256.in_(shas)))
+    rows = session.execute(
+        select(FileRow.sha256, FileRow.ext).where(FileRow.owner == owner, FileRow.sha256.in_(shas))
+    )
     return {sha: ext or "" for sha, ext in rows}
 
 
 def release(session: Session, owner: str, candidates: set[str]) -> set[tuple[str, str]]:
     """Drop the owner's rows for candidates no turn of theirs uses any more (call after the
     turns are deleted and flushed); returns the blobs released, as (sha256, ext)."""
-    if not candidates:                   # most updates (a growing reply): no owner-wide scan
+    if not candidates:  # most updates (a growing reply): no owner-wide scan
         return set()
     unused = set(candidates) - referenced(session, owner)
     if not unused:
@@ -219,6 +239,9 @@ def still_held(session: Session, candidates: set[tuple[str, str]]) -> set[tuple[
     """Which of these blobs, (sha256, ext), some owner still has."""
     if not candidates:
         return set()
-    rows = session.execute(select(FileRow.sha256, FileRow.ext)
-                           .where(FileRow.sha256.in_({sha for sha, _ in candidates})))
+    rows = session.execute(
+        select(FileRow.sha256, FileRow.ext).where(
+            FileRow.sha256.in_({sha for sha, _ in candidates})
+        )
+    )
     return {(sha, ext or "") for sha, ext in rows} & set(candidates)

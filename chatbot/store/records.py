@@ -5,6 +5,7 @@ sha256 (the store keeps their bytes), so a record carries no local paths. Loaded
 (Attachment.image) and parsed documents are not stored: the pipeline reloads them lazily
 from the attachment's path.
 """
+
 from __future__ import annotations
 
 import math
@@ -20,8 +21,7 @@ from .files import is_sha256
 
 KINDS = ("image", "document", "table")
 FIELDS = ("role", "text", "status", "error", "steps", "metrics", "card", "attachments", "files")
-INTERRUPTED_NOTE = ("The server stopped while this reply was being written; "
-                    "the text so far is kept.")
+INTERRUPTED_NOTE = "The server stopped while this reply was being written; the text so far is kept."
 
 # keep_file(path, name, sha256_hint) -> sha256 of the stored copy
 KeepFile = Callable[[str, str, str], str]
@@ -47,7 +47,7 @@ def jsonable(value):
         return value if math.isfinite(value) else None
     if value is None or isinstance(value, (str, int, bool)):
         return value
-    if hasattr(value, "item"):           # numpy / torch scalars
+    if hasattr(value, "item"):  # numpy / torch scalars
         return jsonable(value.item())
     return str(value)
 
@@ -56,26 +56,40 @@ def turn_record(turn: Turn, status: str | None, keep_file: KeepFile) -> dict:
     """A turn as a record; keep_file stores each attachment and generated file."""
     if turn.role not in ROLES:
         raise ValueError(f"role must be one of {', '.join(ROLES)}, not {turn.role!r}")
-    attachments = [{"kind": a.kind, "name": a.name,
-                    "sha256": keep_file(a.path, a.name, a.sha256)} for a in turn.attachments]
+    attachments = [
+        {"kind": a.kind, "name": a.name, "sha256": keep_file(a.path, a.name, a.sha256)}
+        for a in turn.attachments
+    ]
     files = [keep_file(p, Path(p).name, "") for p in turn.files]
-    return {"role": turn.role, "text": turn.text or "", "status": status_of(turn, status),
-            "error": turn.error,
-            "steps": [{"title": s.title, "detail": s.detail, "done": bool(s.done)} for s in turn.steps],
-            "metrics": jsonable(turn.metrics or {}), "card": jsonable(turn.card),
-            "attachments": attachments, "files": files}
+    return {
+        "role": turn.role,
+        "text": turn.text or "",
+        "status": status_of(turn, status),
+        "error": turn.error,
+        "steps": [{"title": s.title, "detail": s.detail, "done": bool(s.done)} for s in turn.steps],
+        "metrics": jsonable(turn.metrics or {}),
+        "card": jsonable(turn.card),
+        "attachments": attachments,
+        "files": files,
+    }
 
 
 def turn_from_record(record: dict, locate: Callable[[str], Path]) -> Turn:
     """A Turn again; locate(sha256) gives the stored file's path. image stays None."""
     return Turn(
-        role=record["role"], text=record["text"],
-        attachments=[Attachment(a["kind"], a["name"], str(locate(a["sha256"])), a["sha256"])
-                     for a in record["attachments"]],
+        role=record["role"],
+        text=record["text"],
+        attachments=[
+            Attachment(a["kind"], a["name"], str(locate(a["sha256"])), a["sha256"])
+            for a in record["attachments"]
+        ],
         steps=[Step(s["title"], s["detail"], s["done"]) for s in record["steps"]],
         files=[str(locate(sha)) for sha in record["files"]],
-        error=record["error"], stopped=record["status"] in ("stopped", "interrupted"),
-        metrics=dict(record["metrics"]), card=record["card"])
+        error=record["error"],
+        stopped=record["status"] in ("stopped", "interrupted"),
+        metrics=dict(record["metrics"]),
+        card=record["card"],
+    )
 
 
 def row_record(row: TurnRow) -> dict:
@@ -92,15 +106,17 @@ def default_title(text: str) -> str:
     """The first words of a message, on one line, cut to MAX_TITLE_CHARS."""
     line = re.sub(r"\s+", " ", text or "").strip()
     cap = limits.MAX_TITLE_CHARS
-    return line if len(line) <= cap else line[:cap - 1].rstrip() + "…"
+    return line if len(line) <= cap else line[: cap - 1].rstrip() + "…"
 
 
 # ---- what callers pass --------------------------------------------------------------------
 def check_owner(owner) -> None:
     """Owners are opaque, but never empty: an empty owner would be everyone's."""
     if not isinstance(owner, str) or not owner or len(owner) > limits.MAX_OWNER_CHARS:
-        raise ValueError(f"owner must be a non-empty string of at most {limits.MAX_OWNER_CHARS} "
-                         f"characters (MAX_OWNER_CHARS)")
+        raise ValueError(
+            f"owner must be a non-empty string of at most {limits.MAX_OWNER_CHARS} "
+            f"characters (MAX_OWNER_CHARS)"
+        )
 
 
 def check_title(title: str) -> str:
@@ -124,18 +140,34 @@ def check_record(raw) -> dict:
     expect(rec["error"] is None or isinstance(rec["error"], str), "error must be a string or null")
     expect(isinstance(rec["metrics"], dict), "metrics must be an object")
     expect(rec["card"] is None or isinstance(rec["card"], dict), "card must be an object or null")
-    expect(isinstance(rec["steps"], list) and all(
-        isinstance(s, dict) and isinstance(s.get("title"), str) and isinstance(s.get("detail"), str)
-        and isinstance(s.get("done"), bool) for s in rec["steps"]),
-        "steps must be a list of {title, detail, done}")
+    expect(
+        isinstance(rec["steps"], list)
+        and all(
+            isinstance(s, dict)
+            and isinstance(s.get("title"), str)
+            and isinstance(s.get("detail"), str)
+            and isinstance(s.get("done"), bool)
+            for s in rec["steps"]
+        ),
+        "steps must be a list of {title, detail, done}",
+    )
     rec["steps"] = [{k: s[k] for k in ("title", "detail", "done")} for s in rec["steps"]]
-    expect(isinstance(rec["attachments"], list) and all(
-        isinstance(a, dict) and a.get("kind") in KINDS and isinstance(a.get("name"), str)
-        and is_sha256(a.get("sha256")) for a in rec["attachments"]),
-        "attachments must be a list of {kind, name, sha256}")
+    expect(
+        isinstance(rec["attachments"], list)
+        and all(
+            isinstance(a, dict)
+            and a.get("kind") in KINDS
+            and isinstance(a.get("name"), str)
+            and is_sha256(a.get("sha256"))
+            for a in rec["attachments"]
+        ),
+        "attachments must be a list of {kind, name, sha256}",
+    )
     rec["attachments"] = [{k: a[k] for k in ("kind", "name", "sha256")} for a in rec["attachments"]]
-    expect(isinstance(rec["files"], list) and all(is_sha256(f) for f in rec["files"]),
-           "files must be a list of sha256 strings")
+    expect(
+        isinstance(rec["files"], list) and all(is_sha256(f) for f in rec["files"]),
+        "files must be a list of sha256 strings",
+    )
     if rec["status"] == "streaming":
         rec["status"], rec["error"] = "interrupted", rec["error"] or INTERRUPTED_NOTE
     return rec

@@ -3,6 +3,7 @@
 A mixin, Transfer, that Store inherits; it relies on Store's session(), conversation(),
 new_conversation(), put(), sweep() and blobs.
 """
+
 from __future__ import annotations
 
 import zipfile
@@ -24,20 +25,25 @@ from .records import check_owner, default_title, row_record, shas_of
 class Transfer:
     """The export / import methods of Store."""
 
-    def snapshot(self, owner: str, conversation_id: str) -> tuple[ConversationRow, list[dict], dict[str, str],
-                                                                  dict[str, str]]:
+    def snapshot(
+        self, owner: str, conversation_id: str
+    ) -> tuple[ConversationRow, list[dict], dict[str, str], dict[str, str]]:
         """The conversation, its turn records, its files' names and their blobs' extensions,
         read in one transaction."""
         with self.session() as s:
             conv = self.conversation(s, owner, conversation_id)
-            rows = s.scalars(select(TurnRow).where(TurnRow.conversation_id == conv.id)
-                             .order_by(TurnRow.position)).all()
+            rows = s.scalars(
+                select(TurnRow).where(TurnRow.conversation_id == conv.id).order_by(TurnRow.position)
+            ).all()
             records = [row_record(r) for r in rows]
             shas = set().union(*(shas_of(r) for r in records))
             names, exts = {sha: sha for sha in shas}, {}
             if shas:
-                for sha, name, ext in s.execute(select(FileRow.sha256, FileRow.name, FileRow.ext)
-                                                .where(FileRow.owner == owner, FileRow.sha256.in_(shas))):
+                for sha, name, ext in s.execute(
+                    select(FileRow.sha256, FileRow.name, FileRow.ext).where(
+                        FileRow.owner == owner, FileRow.sha256.in_(shas)
+                    )
+                ):
                     names[sha], exts[sha] = name, ext
         return conv, records, names, exts
 
@@ -50,9 +56,14 @@ class Transfer:
     def export_archive(self, owner: str, conversation_id: str, dest_zip: str | Path) -> Path:
         """A zip with conversation.json, conversation.md and files/; import_archive reads it."""
         conv, records, names, exts = self.snapshot(owner, conversation_id)
-        blobs = {sha: (self.blobs.location(sha, exts.get(sha)), name) for sha, name in names.items()}
-        meta = {"title": conv.title, "created": as_utc(conv.created).isoformat(),
-                "updated": as_utc(conv.updated).isoformat()}
+        blobs = {
+            sha: (self.blobs.location(sha, exts.get(sha)), name) for sha, name in names.items()
+        }
+        meta = {
+            "title": conv.title,
+            "created": as_utc(conv.created).isoformat(),
+            "updated": as_utc(conv.updated).isoformat(),
+        }
         try:
             return write_archive(Path(dest_zip), meta, records, blobs)
         except OSError as e:
@@ -74,7 +85,7 @@ class Transfer:
                     stored.add(sha)
             return self.insert_conversation(owner, archive)
         except BaseException:
-            with suppress(StoreError):       # undo the files this import added; keep its error
+            with suppress(StoreError):  # undo the files this import added; keep its error
                 with self.session(write=True) as s:
                     released = release(s, owner, stored)
                 self.sweep(released)
@@ -85,13 +96,21 @@ class Transfer:
         with self.session() as s:
             count = s.scalar(select(func.count()).where(ConversationRow.owner == owner))
             have = set(s.scalars(select(FileRow.sha256).where(FileRow.owner == owner)))
-            used = s.scalar(select(func.coalesce(func.sum(FileRow.size), 0)).where(FileRow.owner == owner))
+            used = s.scalar(
+                select(func.coalesce(func.sum(FileRow.size), 0)).where(FileRow.owner == owner)
+            )
         if count >= limits.MAX_CONVERSATIONS_PER_OWNER:
-            raise UserError("import.too_many_conversations", count=count, limit=limits.MAX_CONVERSATIONS_PER_OWNER)
+            raise UserError(
+                "import.too_many_conversations",
+                count=count,
+                limit=limits.MAX_CONVERSATIONS_PER_OWNER,
+            )
         new = sorted(set(archive.members) - have)
         total = used + sum(archive.sizes[sha] for sha in new)
         if total > limits.MAX_STORED_MB_PER_OWNER * 2**20:
-            raise UserError("import.quota", total=total / 2**20, limit=limits.MAX_STORED_MB_PER_OWNER)
+            raise UserError(
+                "import.quota", total=total / 2**20, limit=limits.MAX_STORED_MB_PER_OWNER
+            )
         return new
 
     def insert_conversation(self, owner: str, archive: Archive) -> str:
@@ -101,6 +120,8 @@ class Transfer:
         with self.session(write=True) as s:
             conversation_id, now = self.new_conversation(s, owner, title), utcnow()
             s.flush()
-            s.add_all(TurnRow(conversation_id=conversation_id, position=i, created=now, **record)
-                      for i, record in enumerate(archive.records))
+            s.add_all(
+                TurnRow(conversation_id=conversation_id, position=i, created=now, **record)
+                for i, record in enumerate(archive.records)
+            )
         return conversation_id

@@ -7,9 +7,18 @@
     projector.py    train_projector(stage, data, model, out, settings): choice/token accuracy before/after
 Commands: scripts/train_clip.py, scripts/train_projector.py. Imports are light until a trainer runs.
 """
+
 from __future__ import annotations
 
 from .data import DataError, Pair, load_pairs, split_pairs, write_synthetic
 from .loop import TrainReport, TrainSettings
 
-__all__ = ["DataError", "Pair", "load_pairs", "split_pairs", "write_synthetic", "TrainReport", "TrainSettings"]
+__all__ = [
+    "DataError",
+    "Pair",
+    "load_pairs",
+    "split_pairs",
+    "write_synthetic",
+    "TrainReport",
+    "TrainSettings",
+]

@@ -6,6 +6,7 @@ held-out images (recall@1 image->text and text->image) is measured before and af
 with a caption counted right when it is any caption of the image (identical captions of
 different images, "two red circles", are not held against the model).
 """
+
 from __future__ import annotations
 
 import time
@@ -52,42 +53,73 @@ def recall_at_1(vm: VisionModel, groups) -> dict:
     sim = img @ txt.T
     i2t = sum(texts[j] in groups[g][1] for g, j in enumerate(sim.argmax(1).tolist())) / len(groups)
     t2i = sum(texts[j] in groups[g][1] for j, g in enumerate(sim.argmax(0).tolist())) / len(texts)
-    return {"recall@1 image->text": i2t, "recall@1 text->image": t2i,
-            "chance": 1 / len(set(texts)), "images": len(groups)}
+    return {
+        "recall@1 image->text": i2t,
+        "recall@1 text->image": t2i,
+        "chance": 1 / len(set(texts)),
+        "images": len(groups),
+    }
 
 
-def train_contrastive(data: str | Path, model_path: str | Path, out: str | Path,
-                      settings: TrainSettings = TrainSettings()) -> TrainReport:
+def train_contrastive(
+    data: str | Path,
+    model_path: str | Path,
+    out: str | Path,
+    settings: TrainSettings = TrainSettings(),
+) -> TrainReport:
     """Fine-tune the CLIP/SigLIP at model_path on data/captions.jsonl; save to out (with its processor)."""
-    train, held = split_pairs(load_pairs(data, "captions"))      # a bad folder stops before any import
+    train, held = split_pairs(load_pairs(data, "captions"))  # a bad folder stops before any import
     import torch
     from transformers import AutoModel, AutoProcessor
+
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     device, bf16 = pick_device(settings)
     torch.manual_seed(settings.seed)
     model = AutoModel.from_pretrained(str(model_path)).to(device)
-    vm = VisionModel(str(model_path), model, AutoProcessor.from_pretrained(str(model_path)),
-                     model_kind(model.config), device)
-    groups, held_groups = group_by_image(train), group_by_image(held)[:settings.eval_pairs]
+    vm = VisionModel(
+        str(model_path),
+        model,
+        AutoProcessor.from_pretrained(str(model_path)),
+        model_kind(model.config),
+        device,
+    )
+    groups, held_groups = group_by_image(train), group_by_image(held)[: settings.eval_pairs]
     fixed = batch_indices(len(groups), settings.batch_size, -1, settings.seed)
     loss_before, before = fixed_loss(vm, groups, fixed), recall_at_1(vm, held_groups)
 
     def loss_at(step: int):
         vm.model.train()
-        return batch_loss(vm, groups, batch_indices(len(groups), settings.batch_size, step, settings.seed), step)
+        return batch_loss(
+            vm, groups, batch_indices(len(groups), settings.batch_size, step, settings.seed), step
+        )
 
     t0 = time.perf_counter()
     params = {n: p for n, p in model.named_parameters() if p.requires_grad}
-    losses, start = train_steps(params, loss_at, settings, out, device, bf16, f"{vm.kind} fine-tuning")
+    losses, start = train_steps(
+        params, loss_at, settings, out, device, bf16, f"{vm.kind} fine-tuning"
+    )
     seconds = time.perf_counter() - t0
     report = TrainReport(
-        task=f"{vm.kind} contrastive fine-tuning", model=str(model_path), out=str(out), steps=settings.steps,
-        resumed_from=start, train_pairs=len(train), held_out_pairs=len(held), losses=losses,
-        loss_before=loss_before, loss_after=fixed_loss(vm, groups, fixed), eval_before=before,
-        eval_after=recall_at_1(vm, held_groups), seconds=seconds,
-        pairs_per_s=(settings.steps - start) * min(settings.batch_size, len(groups)) / max(seconds, 1e-9),
-        device=device, bf16=bf16)
+        task=f"{vm.kind} contrastive fine-tuning",
+        model=str(model_path),
+        out=str(out),
+        steps=settings.steps,
+        resumed_from=start,
+        train_pairs=len(train),
+        held_out_pairs=len(held),
+        losses=losses,
+        loss_before=loss_before,
+        loss_after=fixed_loss(vm, groups, fixed),
+        eval_before=before,
+        eval_after=recall_at_1(vm, held_groups),
+        seconds=seconds,
+        pairs_per_s=(settings.steps - start)
+        * min(settings.batch_size, len(groups))
+        / max(seconds, 1e-9),
+        device=device,
+        bf16=bf16,
+    )
     model.eval().save_pretrained(out)
     vm.processor.save_pretrained(out)
     report.save()
@@ -96,6 +128,7 @@ def train_contrastive(data: str | Path, model_path: str | Path, out: str | Path,
 
 def fixed_loss(vm: VisionModel, groups, idx: list[int]) -> float:
     import torch
+
     vm.model.eval()
     with torch.no_grad():
         return float(batch_loss(vm, groups, idx, 0))

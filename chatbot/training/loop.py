@@ -6,6 +6,7 @@ a running generator, and the checkpoint holds the trainable weights, the optimis
 the losses so far. Only trainable parameters are saved (a projector, LoRA adapters), so a
 checkpoint of a 7B LLaVA's stage 1 is megabytes, not gigabytes.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -28,18 +29,19 @@ class TrainSettings:
     steps: int = 100
     batch_size: int = 16
     lr: float = 1e-4
-    device: str = "auto"              # auto | cpu | cuda | mps
-    bf16: bool | None = None          # None: on for CUDA GPUs that support it (autocast; weights stay fp32)
+    device: str = "auto"  # auto | cpu | cuda | mps
+    bf16: bool | None = None  # None: on for CUDA GPUs that support it (autocast; weights stay fp32)
     save_every: int = TRAIN_SAVE_EVERY
-    resume: bool = False              # continue from OUT/checkpoint/training_state.pt if it is there
+    resume: bool = False  # continue from OUT/checkpoint/training_state.pt if it is there
     seed: int = 0
-    eval_pairs: int = 64              # held-out pairs evaluated before and after
-    progress: bool = True             # tqdm bar on stderr
+    eval_pairs: int = 64  # held-out pairs evaluated before and after
+    progress: bool = True  # tqdm bar on stderr
 
 
 @dataclass
 class TrainReport:
     """What a run did, printed by the commands and saved as OUT/train_report.json."""
+
     task: str
     model: str
     out: str
@@ -48,7 +50,7 @@ class TrainReport:
     train_pairs: int
     held_out_pairs: int
     losses: list[float] = field(default_factory=list)
-    loss_before: float = 0.0          # on one fixed training batch, before and after training
+    loss_before: float = 0.0  # on one fixed training batch, before and after training
     loss_after: float = 0.0
     eval_before: dict = field(default_factory=dict)
     eval_after: dict = field(default_factory=dict)
@@ -64,19 +66,26 @@ class TrainReport:
 
     def summary(self) -> str:
         def fmt(d: dict) -> str:
-            return ", ".join(f"{k} {v:.3f}" if isinstance(v, float) else f"{k} {v}" for k, v in d.items())
-        return "\n".join([
-            f"{self.task}: {self.steps} steps ({self.resumed_from} resumed) on {self.train_pairs} pairs, "
-            f"{self.held_out_pairs} held out; {self.device}{' bf16' if self.bf16 else ''}",
-            f"loss on a fixed training batch: {self.loss_before:.4f} -> {self.loss_after:.4f}",
-            f"held out before: {fmt(self.eval_before)}",
-            f"held out after:  {fmt(self.eval_after)}",
-            f"{self.seconds:.1f} s, {self.pairs_per_s:.1f} pairs/s -> {self.out}"])
+            return ", ".join(
+                f"{k} {v:.3f}" if isinstance(v, float) else f"{k} {v}" for k, v in d.items()
+            )
+
+        return "\n".join(
+            [
+                f"{self.task}: {self.steps} steps ({self.resumed_from} resumed) on {self.train_pairs} pairs, "
+                f"{self.held_out_pairs} held out; {self.device}{' bf16' if self.bf16 else ''}",
+                f"loss on a fixed training batch: {self.loss_before:.4f} -> {self.loss_after:.4f}",
+                f"held out before: {fmt(self.eval_before)}",
+                f"held out after:  {fmt(self.eval_after)}",
+                f"{self.seconds:.1f} s, {self.pairs_per_s:.1f} pairs/s -> {self.out}",
+            ]
+        )
 
 
 def pick_device(settings: TrainSettings) -> tuple[str, bool]:
     """(device, bf16). bf16 autocast only on CUDA GPUs that support it, unless told otherwise."""
     import torch
+
     device = resolve_device(settings.device)
     bf16 = settings.bf16
     if bf16 is None:
@@ -86,7 +95,12 @@ def pick_device(settings: TrainSettings) -> tuple[str, bool]:
 
 def autocast(device: str, bf16: bool):
     import torch
-    return torch.autocast(device_type="cuda", dtype=torch.bfloat16) if bf16 else contextlib.nullcontext()
+
+    return (
+        torch.autocast(device_type="cuda", dtype=torch.bfloat16)
+        if bf16
+        else contextlib.nullcontext()
+    )
 
 
 def batch_indices(n: int, batch_size: int, step: int, seed: int) -> list[int]:
@@ -95,17 +109,31 @@ def batch_indices(n: int, batch_size: int, step: int, seed: int) -> list[int]:
     return rng.sample(range(n), min(batch_size, n))
 
 
-def train_steps(params: dict, loss_at: Callable[[int], object], settings: TrainSettings, out: Path,
-                device: str, bf16: bool, desc: str) -> tuple[list[float], int]:
+def train_steps(
+    params: dict,
+    loss_at: Callable[[int], object],
+    settings: TrainSettings,
+    out: Path,
+    device: str,
+    bf16: bool,
+    desc: str,
+) -> tuple[list[float], int]:
     """Run steps [start, settings.steps) with AdamW over `params` (name -> Parameter).
     Returns (all losses, the step it resumed from). Saves a checkpoint every save_every
     steps and at the end."""
     import torch
     from tqdm.auto import tqdm
+
     opt = torch.optim.AdamW(list(params.values()), lr=settings.lr, weight_decay=0.0)
-    start, losses = (load_state(out, params, opt) if settings.resume else (0, []))
-    bar = tqdm(range(start, settings.steps), initial=start, total=settings.steps, desc=desc,
-               disable=not settings.progress, dynamic_ncols=True)
+    start, losses = load_state(out, params, opt) if settings.resume else (0, [])
+    bar = tqdm(
+        range(start, settings.steps),
+        initial=start,
+        total=settings.steps,
+        desc=desc,
+        disable=not settings.progress,
+        dynamic_ncols=True,
+    )
     for step in bar:
         opt.zero_grad(set_to_none=True)
         with autocast(device, bf16):
@@ -130,11 +158,20 @@ def save_state(out: Path, params: dict, opt, step: int, losses: list[float]) -> 
     """Trainable weights + optimiser + step + losses, written to a temporary file and renamed
     (a run killed while saving leaves the previous checkpoint intact)."""
     import torch
+
     path = checkpoint_path(out)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(".tmp")
-    torch.save({"step": step, "losses": losses, "optimizer": opt.state_dict(), "saved": time.time(),
-                "params": {k: v.detach().cpu() for k, v in params.items()}}, tmp)
+    torch.save(
+        {
+            "step": step,
+            "losses": losses,
+            "optimizer": opt.state_dict(),
+            "saved": time.time(),
+            "params": {k: v.detach().cpu() for k, v in params.items()},
+        },
+        tmp,
+    )
     os.replace(tmp, path)
     return path
 
@@ -142,6 +179,7 @@ def save_state(out: Path, params: dict, opt, step: int, losses: list[float]) -> 
 def load_state(out: Path, params: dict, opt) -> tuple[int, list[float]]:
     """Restore a checkpoint into `params` and `opt`; (0, []) when there is none."""
     import torch
+
     path = checkpoint_path(out)
     if not path.exists():
         print(f"--resume: no checkpoint at {path}, starting at step 0")

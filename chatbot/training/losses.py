@@ -11,13 +11,14 @@ question, "do these match?", with a learned temperature t and bias b:
 No softmax over the batch, so the loss needs no all-gather and scores read alone. The
 bias starts at -10 because nearly all N^2 pairs are negatives.
 """
+
 from __future__ import annotations
 
 import math
 
 from ..config import CLIP_MAX_LOGIT_SCALE, SIGLIP_INIT_BIAS, SIGLIP_INIT_LOG_SCALE
 
-CLIP_INIT_LOG_SCALE = math.log(1 / 0.07)   # CLIP's initial temperature 0.07
+CLIP_INIT_LOG_SCALE = math.log(1 / 0.07)  # CLIP's initial temperature 0.07
 
 
 def clip_loss(image_emb, text_emb, log_scale):
@@ -25,9 +26,10 @@ def clip_loss(image_emb, text_emb, log_scale):
     a scalar tensor, clamped so that 1/tau <= CLIP_MAX_LOGIT_SCALE."""
     import torch
     import torch.nn.functional as F
+
     img, txt = F.normalize(image_emb, dim=-1), F.normalize(text_emb, dim=-1)
     scale = log_scale.clamp(max=math.log(CLIP_MAX_LOGIT_SCALE)).exp()
-    logits = scale * img @ txt.T                       # [N images, N texts]
+    logits = scale * img @ txt.T  # [N images, N texts]
     target = torch.arange(len(img), device=img.device)
     return (F.cross_entropy(logits, target) + F.cross_entropy(logits.T, target)) / 2
 
@@ -36,9 +38,12 @@ def siglip_loss(image_emb, text_emb, log_scale, bias):
     """Pairwise sigmoid loss, summed over the N x N pairs and divided by N (the paper's form)."""
     import torch
     import torch.nn.functional as F
+
     img, txt = F.normalize(image_emb, dim=-1), F.normalize(text_emb, dim=-1)
     logits = log_scale.exp() * img @ txt.T + bias
-    z = 2 * torch.eye(len(img), device=img.device, dtype=logits.dtype) - 1   # +1 diagonal, -1 elsewhere
+    z = (
+        2 * torch.eye(len(img), device=img.device, dtype=logits.dtype) - 1
+    )  # +1 diagonal, -1 elsewhere
     return -F.logsigmoid(z * logits).sum() / len(img)
 
 
@@ -54,7 +59,9 @@ def make_loss_head(kind: str):
             self.kind = kind
             start = SIGLIP_INIT_LOG_SCALE if kind == "siglip" else CLIP_INIT_LOG_SCALE
             self.log_scale = torch.nn.Parameter(torch.tensor(float(start)))
-            self.bias = torch.nn.Parameter(torch.tensor(SIGLIP_INIT_BIAS)) if kind == "siglip" else None
+            self.bias = (
+                torch.nn.Parameter(torch.tensor(SIGLIP_INIT_BIAS)) if kind == "siglip" else None
+            )
 
         def forward(self, image_emb, text_emb):
             if self.kind == "siglip":

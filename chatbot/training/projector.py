@@ -13,6 +13,7 @@ Held-out evaluation, before and after: caption (or answer) choice accuracy — t
 ranks the true text against up to 7 other held-out texts for the same prompt by mean
 token log-likelihood given the image — and teacher-forced token accuracy on the target.
 """
+
 from __future__ import annotations
 
 import time
@@ -24,7 +25,7 @@ from .data import Pair, load_image, load_pairs, split_pairs
 from .loop import TrainReport, TrainSettings, batch_indices, pick_device, train_steps
 
 STAGE1_PROMPT = {"en": "Describe the image briefly.", "ko": "이미지를 짧게 설명해 주세요."}
-CHOICES = 8                                  # candidates per held-out pair in the choice accuracy
+CHOICES = 8  # candidates per held-out pair in the choice accuracy
 LORA_TARGETS = r".*language_model.*\.(q_proj|k_proj|v_proj|o_proj)"
 
 
@@ -46,10 +47,15 @@ def encode(processor, pair: Pair, target: str | None = None) -> dict:
     """One example: chat prompt with the image, then the target text and the end-of-sequence
     token. labels are -100 everywhere but on the target tokens."""
     import torch
+
     tok = processor.tokenizer
-    messages = [{"role": "user", "content": [{"type": "image"}, {"type": "text", "text": prompt_for(pair)}]}]
+    messages = [
+        {"role": "user", "content": [{"type": "image"}, {"type": "text", "text": prompt_for(pair)}]}
+    ]
     prompt = processor.apply_chat_template(messages, add_generation_prompt=True, tokenize=False)
-    enc = processor(text=prompt, images=[load_image(pair.image)], return_tensors="pt", add_special_tokens=False)
+    enc = processor(
+        text=prompt, images=[load_image(pair.image)], return_tensors="pt", add_special_tokens=False
+    )
     answer = tok(target if target is not None else pair.text, add_special_tokens=False)["input_ids"]
     answer = answer[:TRAIN_MAX_CAPTION_TOKENS] + [tok.eos_token_id]
     ids = enc["input_ids"][0]
@@ -62,13 +68,20 @@ def encode(processor, pair: Pair, target: str | None = None) -> dict:
 def collate(examples: list[dict], pad_id: int, device: str) -> dict:
     """Right-padded batch; padding is masked out of attention and loss."""
     import torch
+
     n = max(len(e["input_ids"]) for e in examples)
-    batch = {"input_ids": torch.full((len(examples), n), pad_id), "labels": torch.full((len(examples), n), -100),
-             "attention_mask": torch.zeros((len(examples), n), dtype=torch.long)}
+    batch = {
+        "input_ids": torch.full((len(examples), n), pad_id),
+        "labels": torch.full((len(examples), n), -100),
+        "attention_mask": torch.zeros((len(examples), n), dtype=torch.long),
+    }
     for i, e in enumerate(examples):
         k = len(e["input_ids"])
-        batch["input_ids"][i, :k], batch["labels"][i, :k], batch["attention_mask"][i, :k] = \
-            e["input_ids"], e["labels"], 1
+        batch["input_ids"][i, :k], batch["labels"][i, :k], batch["attention_mask"][i, :k] = (
+            e["input_ids"],
+            e["labels"],
+            1,
+        )
     for key in examples[0]:
         if key not in batch:
             batch[key] = torch.cat([e[key] for e in examples])
@@ -78,10 +91,13 @@ def collate(examples: list[dict], pad_id: int, device: str) -> dict:
 def token_stats(model, batch) -> tuple:
     """Per sequence: mean NLL over the target tokens, next-token hits and target length."""
     import torch
+
     logits = model(**{k: v for k, v in batch.items() if k != "labels"}).logits[:, :-1].float()
     labels = batch["labels"][:, 1:]
     mask = labels != -100
-    nll = torch.nn.functional.cross_entropy(logits.transpose(1, 2), labels.clamp(min=0), reduction="none")
+    nll = torch.nn.functional.cross_entropy(
+        logits.transpose(1, 2), labels.clamp(min=0), reduction="none"
+    )
     n = mask.sum(1)
     return (nll * mask).sum(1) / n.clamp(min=1), ((logits.argmax(-1) == labels) & mask).sum(1), n
 
@@ -89,25 +105,44 @@ def token_stats(model, batch) -> tuple:
 def evaluate(model, processor, held: list[Pair], device: str) -> dict:
     """Choice accuracy and token accuracy on the held-out pairs (see the module docstring)."""
     import torch
+
     model.eval()
     pad, right, hits, total = processor.tokenizer.pad_token_id, 0, 0, 0
     with torch.no_grad():
         for i, pair in enumerate(held):
-            others = list(dict.fromkeys(p.text for p in held if prompt_for(p) == prompt_for(pair)
-                                        and p.text != pair.text))
-            cands = [pair.text] + [others[(i + k) % len(others)] for k in range(min(CHOICES - 1, len(others)))]
-            nll, h, n = token_stats(model, collate([encode(processor, pair, c) for c in cands], pad, device))
+            others = list(
+                dict.fromkeys(
+                    p.text
+                    for p in held
+                    if prompt_for(p) == prompt_for(pair) and p.text != pair.text
+                )
+            )
+            cands = [pair.text] + [
+                others[(i + k) % len(others)] for k in range(min(CHOICES - 1, len(others)))
+            ]
+            nll, h, n = token_stats(
+                model, collate([encode(processor, pair, c) for c in cands], pad, device)
+            )
             right += int(nll.argmin()) == 0
             hits, total = hits + int(h[0]), total + int(n[0])
-    return {"choice accuracy": right / len(held), "token accuracy": hits / max(total, 1),
-            "candidates": min(CHOICES, len({p.text for p in held})), "pairs": len(held)}
+    return {
+        "choice accuracy": right / len(held),
+        "token accuracy": hits / max(total, 1),
+        "candidates": min(CHOICES, len({p.text for p in held})),
+        "pairs": len(held),
+    }
 
 
 def add_lora(model, r: int, alpha: int):
     """LoRA adapters on the LLM's attention projections (the vision tower gets none)."""
     from peft import LoraConfig, get_peft_model
-    return get_peft_model(model, LoraConfig(r=r, lora_alpha=alpha, lora_dropout=0.0,
-                                            target_modules=LORA_TARGETS, bias="none"))
+
+    return get_peft_model(
+        model,
+        LoraConfig(
+            r=r, lora_alpha=alpha, lora_dropout=0.0, target_modules=LORA_TARGETS, bias="none"
+        ),
+    )
 
 
 def prepare(model, stage: int, lora_r: int, lora_alpha: int):
@@ -122,17 +157,28 @@ def prepare(model, stage: int, lora_r: int, lora_alpha: int):
     return model, {n: p for n, p in model.named_parameters() if p.requires_grad}
 
 
-def train_projector(stage: int, data: str | Path, model_path: str | Path, out: str | Path,
-                    settings: TrainSettings = TrainSettings(), lora_r: int = 8,
-                    lora_alpha: int = 16) -> TrainReport:
+def train_projector(
+    stage: int,
+    data: str | Path,
+    model_path: str | Path,
+    out: str | Path,
+    settings: TrainSettings = TrainSettings(),
+    lora_r: int = 8,
+    lora_alpha: int = 16,
+) -> TrainReport:
     """Stage 1 on DATA/captions.jsonl or stage 2 on DATA/qa.jsonl; the trained VLM is saved
     to `out` with its processor (LoRA merged), loadable by path."""
     if stage not in (1, 2):
-        raise ValueError(f"stage is 1 (projector on captions) or 2 (projector + LoRA on questions), not {stage}")
-    train, held = split_pairs(load_pairs(data, "captions" if stage == 1 else "qa"))   # before any import
+        raise ValueError(
+            f"stage is 1 (projector on captions) or 2 (projector + LoRA on questions), not {stage}"
+        )
+    train, held = split_pairs(
+        load_pairs(data, "captions" if stage == 1 else "qa")
+    )  # before any import
     import torch
     from transformers import AutoModelForImageTextToText, AutoProcessor
-    held = held[:settings.eval_pairs]
+
+    held = held[: settings.eval_pairs]
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     device, bf16 = pick_device(settings)
@@ -144,8 +190,14 @@ def train_projector(stage: int, data: str | Path, model_path: str | Path, out: s
     n = settings.batch_size
 
     def batch_at(step: int) -> dict:
-        return collate([encode(processor, train[i]) for i in batch_indices(len(train), n, step, settings.seed)],
-                       pad, device)
+        return collate(
+            [
+                encode(processor, train[i])
+                for i in batch_indices(len(train), n, step, settings.seed)
+            ],
+            pad,
+            device,
+        )
 
     fixed = batch_at(-1)
     loss_before, before = fixed_batch_loss(model, fixed), evaluate(model, processor, held, device)
@@ -155,14 +207,28 @@ def train_projector(stage: int, data: str | Path, model_path: str | Path, out: s
         return model(**batch_at(step)).loss
 
     t0 = time.perf_counter()
-    losses, start = train_steps(params, loss_at, settings, out, device, bf16, f"projector stage {stage}")
+    losses, start = train_steps(
+        params, loss_at, settings, out, device, bf16, f"projector stage {stage}"
+    )
     seconds = time.perf_counter() - t0
     report = TrainReport(
-        task=f"projector stage {stage}" + (" (+ LoRA)" if stage == 2 else ""), model=str(model_path),
-        out=str(out), steps=settings.steps, resumed_from=start, train_pairs=len(train), held_out_pairs=len(held),
-        losses=losses, loss_before=loss_before, loss_after=fixed_batch_loss(model, fixed), eval_before=before,
-        eval_after=evaluate(model, processor, held, device), seconds=seconds,
-        pairs_per_s=(settings.steps - start) * min(n, len(train)) / max(seconds, 1e-9), device=device, bf16=bf16)
+        task=f"projector stage {stage}" + (" (+ LoRA)" if stage == 2 else ""),
+        model=str(model_path),
+        out=str(out),
+        steps=settings.steps,
+        resumed_from=start,
+        train_pairs=len(train),
+        held_out_pairs=len(held),
+        losses=losses,
+        loss_before=loss_before,
+        loss_after=fixed_batch_loss(model, fixed),
+        eval_before=before,
+        eval_after=evaluate(model, processor, held, device),
+        seconds=seconds,
+        pairs_per_s=(settings.steps - start) * min(n, len(train)) / max(seconds, 1e-9),
+        device=device,
+        bf16=bf16,
+    )
     save_model(model, processor, out, stage)
     report.save()
     return report
@@ -170,6 +236,7 @@ def train_projector(stage: int, data: str | Path, model_path: str | Path, out: s
 
 def fixed_batch_loss(model, batch) -> float:
     import torch
+
     model.eval()
     with torch.no_grad():
         return float(model(**batch).loss)

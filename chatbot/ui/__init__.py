@@ -1,11 +1,12 @@
 """Gradio UI: the only package that imports gradio.
 
-    layout.py    the components (chat, box, buttons, image card, hidden API outputs)
-    handlers.py  one plain method per chat event, over the pipeline's public methods; owners
-    files.py     files served to (and accepted from) their owner only: the middleware, the owner cookie
-    conversations.py  the sidebar and /conversations, /open, /export, /delete, /rename
-    wiring.py    which event calls which handler; the API endpoints (/chat, /redraw, ...)
+layout.py    the components (chat, box, buttons, image card, hidden API outputs)
+handlers.py  one plain method per chat event, over the pipeline's public methods; owners
+files.py     files served to (and accepted from) their owner only: the middleware, the owner cookie
+conversations.py  the sidebar and /conversations, /open, /export, /delete, /rename
+wiring.py    which event calls which handler; the API endpoints (/chat, /redraw, ...)
 """
+
 from __future__ import annotations
 
 import gradio as gr
@@ -24,12 +25,14 @@ __all__ = ["I18N", "build_ui", "launch_options", "Handlers", "api_reply", "heade
 
 def build_ui(pipeline: Pipeline) -> gr.Blocks:
     store, secret = pipeline.history.store, pipeline.history.browser_secret()
-    access = Access(store, secret)   # files served to, and taken from, their owner only
-    if store is not None:            # the store's files are served from it (owner-checked), never copied
+    access = Access(store, secret)  # files served to, and taken from, their owner only
+    if store is not None:  # the store's files are served from it (owner-checked), never copied
         gr.set_static_paths([str(store.blobs.root)])
     handlers = Handlers(pipeline, access)
     # Gradio's own upload cache is swept hourly of files older than TEMP_FILES_MAX_AGE_S
-    with gr.Blocks(title="Multimodal chatbot", delete_cache=(SWEEP_EVERY_S, TEMP_FILES_MAX_AGE_S)) as demo:
+    with gr.Blocks(
+        title="Multimodal chatbot", delete_cache=(SWEEP_EVERY_S, TEMP_FILES_MAX_AGE_S)
+    ) as demo:
         layout = build_layout(handlers.header(), secret)
         wire(layout, handlers, ConversationHandlers(pipeline, access), demo)
     demo.file_access = access
@@ -40,4 +43,8 @@ def launch_options(demo: gr.Blocks) -> dict:
     """What demo.launch() needs besides the address: OwnerFiles in front of Gradio's routes, and
     no static-file worker processes (they would serve files without asking it)."""
     from starlette.middleware import Middleware
-    return {"app_kwargs": {"middleware": [Middleware(OwnerFiles, access=demo.file_access)]}, "num_workers": 0}
+
+    return {
+        "app_kwargs": {"middleware": [Middleware(OwnerFiles, access=demo.file_access)]},
+        "num_workers": 0,
+    }

@@ -5,6 +5,7 @@ restart finds its conversations again; a program sends `Authorization: Bearer <s
 without either, a client is a fresh anonymous owner for its session. The store only ever
 sees a hash of the secret. Another owner's id answers "not found", as a missing id does.
 """
+
 from __future__ import annotations
 
 import tempfile
@@ -16,7 +17,16 @@ from .. import validate
 from ..conversation import Conversation, UserError
 from ..messages import text
 from ..pipeline import Pipeline
-from .handlers import browser_language, new_secret, owner_of, proven, render, same, session_conv, signed_in
+from .handlers import (
+    browser_language,
+    new_secret,
+    owner_of,
+    proven,
+    render,
+    same,
+    session_conv,
+    signed_in,
+)
 
 
 class ConversationHandlers:
@@ -25,7 +35,9 @@ class ConversationHandlers:
     def __init__(self, pipeline: Pipeline, access=None):
         self.pipeline = pipeline
         self.store = pipeline.history.store
-        self.access = access   # ui/files.Access: files handed out by owner, the browser's owner cookie
+        self.access = (
+            access  # ui/files.Access: files handed out by owner, the browser's owner cookie
+        )
 
     def show(self, owner: str):
         """show(path) for this owner's files (Handlers.shower)."""
@@ -39,14 +51,19 @@ class ConversationHandlers:
     def listing(self, owner: str, query: str = "") -> list[dict]:
         if self.store is None or not owner:
             return []
-        return [{"id": c.id, "title": c.title, "updated": c.updated.isoformat(timespec="seconds")}
-                for c in self.store.list(owner, query)]
+        return [
+            {"id": c.id, "title": c.title, "updated": c.updated.isoformat(timespec="seconds")}
+            for c in self.store.list(owner, query)
+        ]
 
     def _open(self, owner: str, conversation_id: str, lang: str | None = None) -> Conversation:
         """lang: the reader's language for the error (the browser's, or the conversation's)."""
         from ..store import NotFound
+
         if self.store is None:
-            raise gr.Error(self.pipeline.history.problem or text("conversation.not_saved_here", lang))
+            raise gr.Error(
+                self.pipeline.history.problem or text("conversation.not_saved_here", lang)
+            )
         try:
             return self.pipeline.open(owner, validate.conversation_id(conversation_id))
         except UserError as exc:
@@ -57,10 +74,17 @@ class ConversationHandlers:
     # ---- the browser's sidebar ----------------------------------------------------------
     def choices(self, owner: str, query: str = "", selected: str | None = None):
         items = self.listing(owner, query)
-        return gr.update(choices=[(f"{c['title'] or '…'} · {c['updated'][:16].replace('T', ' ')}", c["id"])
-                                  for c in items], value=selected)
+        return gr.update(
+            choices=[
+                (f"{c['title'] or '…'} · {c['updated'][:16].replace('T', ' ')}", c["id"])
+                for c in items
+            ],
+            value=selected,
+        )
 
-    def on_load(self, secret: str | None, request: gr.Request = None, profile: gr.OAuthProfile | None = None):
+    def on_load(
+        self, secret: str | None, request: gr.Request = None, profile: gr.OAuthProfile | None = None
+    ):
         """A browser arrives: its owner (a signed-in user, else the browser's secret, new if none),
         the signed token the page sets as its owner cookie (files are served by it, ui/files.py)
         and its newest conversation, shown by `show` once the cookie is set."""
@@ -84,7 +108,9 @@ class ConversationHandlers:
         return Conversation(owner=owner), [], self.choices(owner)
 
     def search(self, query: str, conv: Conversation | None):
-        return self.choices(conv.owner if conv else "", query or "", conv.id if conv and conv.saved else None)
+        return self.choices(
+            conv.owner if conv else "", query or "", conv.id if conv and conv.saved else None
+        )
 
     def rename_ui(self, title: str, conv: Conversation | None):
         if conv is not None and conv.saved:
@@ -105,7 +131,9 @@ class ConversationHandlers:
     def import_ui(self, file, conv: Conversation | None):
         owner, lang = (conv.owner, conv.language) if conv else ("", None)
         if self.store is None or not owner:
-            raise gr.Error(self.pipeline.history.problem or text("conversation.not_saved_here", lang))
+            raise gr.Error(
+                self.pipeline.history.problem or text("conversation.not_saved_here", lang)
+            )
         path = file if isinstance(file, str) else file.name
         try:
             if self.access is not None and self.access.foreign(owner, [path]) is not None:
@@ -116,16 +144,23 @@ class ConversationHandlers:
         opened = self._open(owner, new_id, lang)
         return opened, self.render(opened), self.choices(owner, selected=new_id)
 
-    def _export(self, owner: str, conversation_id: str, fmt: str = "zip", lang: str | None = None) -> str:
+    def _export(
+        self, owner: str, conversation_id: str, fmt: str = "zip", lang: str | None = None
+    ) -> str:
         from ..store import NotFound
-        self._open(owner, conversation_id, lang)   # a well-formed id of this owner, or "not found"
-        folder = Path(tempfile.mkdtemp(prefix="chatbot-export-"))   # a fresh folder per export
+
+        self._open(owner, conversation_id, lang)  # a well-formed id of this owner, or "not found"
+        folder = Path(tempfile.mkdtemp(prefix="chatbot-export-"))  # a fresh folder per export
         try:
             if fmt == "md":
                 path = folder / "conversation.md"
-                path.write_text(self.store.export_markdown(owner, conversation_id), encoding="utf-8")
+                path.write_text(
+                    self.store.export_markdown(owner, conversation_id), encoding="utf-8"
+                )
                 return str(path)
-            return str(self.store.export_archive(owner, conversation_id, folder / "conversation.zip"))
+            return str(
+                self.store.export_archive(owner, conversation_id, folder / "conversation.zip")
+            )
         except NotFound:
             raise gr.Error(text("conversation.not_found", lang, id=conversation_id)) from None
 
@@ -137,28 +172,47 @@ class ConversationHandlers:
 
     def open_api(self, conversation_id: str, conv, request: gr.Request):
         """Open one of the caller's conversations: its turns as JSON; later /chat calls continue it."""
-        conv = self._open(session_conv(conv, request).owner, conversation_id, browser_language(request))
-        turns = [{"role": t.role, "text": t.text, "error": t.error, "stopped": t.stopped,
-                  "steps": [s.title for s in t.steps], "files": t.files, "image_request": t.card,
-                  "attachments": [{"name": a.name, "kind": a.kind, "sha256": a.sha256} for a in t.attachments]}
-                 for t in conv.turns]
+        conv = self._open(
+            session_conv(conv, request).owner, conversation_id, browser_language(request)
+        )
+        turns = [
+            {
+                "role": t.role,
+                "text": t.text,
+                "error": t.error,
+                "stopped": t.stopped,
+                "steps": [s.title for s in t.steps],
+                "files": t.files,
+                "image_request": t.card,
+                "attachments": [
+                    {"name": a.name, "kind": a.kind, "sha256": a.sha256} for a in t.attachments
+                ],
+            }
+            for t in conv.turns
+        ]
         return turns, conv
 
     def export_api(self, conversation_id: str, conv, request: gr.Request):
         """One of the caller's conversations as a JSON archive (zip with its files)."""
         conv = session_conv(conv, request)
-        return self.show(conv.owner)(self._export(conv.owner, conversation_id, "zip", browser_language(request))), conv
+        return self.show(conv.owner)(
+            self._export(conv.owner, conversation_id, "zip", browser_language(request))
+        ), conv
 
     def delete_api(self, conversation_id: str, conv, request: gr.Request):
         """Delete one of the caller's conversations; the remaining list."""
         conv = session_conv(conv, request)
         opened = self._open(conv.owner, conversation_id, browser_language(request))
         self.pipeline.forget(opened)
-        return self.listing(conv.owner), (Conversation(owner=conv.owner) if conv.id == conversation_id else conv)
+        return self.listing(conv.owner), (
+            Conversation(owner=conv.owner) if conv.id == conversation_id else conv
+        )
 
     def rename_api(self, conversation_id: str, title: str, conv, request: gr.Request):
         """Rename one of the caller's conversations; the list."""
         conv = session_conv(conv, request)
-        self._open(conv.owner, conversation_id, browser_language(request))   # not found for anyone else's id
+        self._open(
+            conv.owner, conversation_id, browser_language(request)
+        )  # not found for anyone else's id
         self.store.rename(conv.owner, conversation_id, title or "")
         return self.listing(conv.owner), conv

@@ -23,6 +23,7 @@ Space "Sign in with Hugging Face" its session.
 The middleware also stamps each request with the time it arrived (RECEIVED_AT): a /chat that waits
 in the queue knows when it was sent, so a /stop sent after it cancels it before it starts.
 """
+
 from __future__ import annotations
 
 import base64
@@ -38,12 +39,12 @@ from http.cookies import SimpleCookie
 from pathlib import Path
 
 OWNER_COOKIE = "chatbot-owner"
-RECEIVED_AT = "chatbot_received_at"   # request.state attribute: time.monotonic() on arrival
+RECEIVED_AT = "chatbot_received_at"  # request.state attribute: time.monotonic() on arrival
 FILE_ROUTE = re.compile(r"/gradio_api/file(?:=|/)(.+)$")
 UPLOAD_ROUTE = re.compile(r"/gradio_api/upload/?$")
-CHECK_COPY_EVERY_S = 60.0   # how often a cached copy handed out again is checked (and touched)
+CHECK_COPY_EVERY_S = 60.0  # how often a cached copy handed out again is checked (and touched)
 NOT_FOUND = b"Not found"
-STARTED = time.time()       # cache files older than this were left by an earlier run
+STARTED = time.time()  # cache files older than this were left by an earlier run
 
 # Sets the owner cookie from the page-load token. Embedded in another site's page (a Space's
 # iframe on https), a SameSite=Strict cookie would never be sent: there it is partitioned instead.
@@ -66,7 +67,7 @@ class OwnerTokens:
     """owner <-> the browser's cookie value: `owner.signature` (HMAC-SHA256)."""
 
     def __init__(self, secret: str | None = None):
-        base = (secret or secrets.token_urlsafe(32)).encode()   # no data folder: valid until restart
+        base = (secret or secrets.token_urlsafe(32)).encode()  # no data folder: valid until restart
         self.key = hmac.new(base, b"chatbot owner cookie", hashlib.sha256).digest()
 
     def _mac(self, owner: str) -> str:
@@ -87,15 +88,18 @@ class Access:
 
     def __init__(self, store=None, secret: str | None = None, cache_dir: str | Path | None = None):
         from gradio.utils import get_upload_folder
+
         self.store = store
         self.tokens = OwnerTokens(secret)
         self.cache = Path(os.path.realpath(cache_dir or get_upload_folder()))
         self.store_root = Path(os.path.realpath(store.blobs.root)) if store is not None else None
         self._lock = threading.Lock()
-        self._owners: dict[str, set[str]] = {}     # cache file -> owners it was granted to
-        self._public: set[str] = set()              # cache files shown to a client without a secret
-        self._unclaimed: dict[str, int] = {}        # uploads by clients without a secret, not yet sent
-        self._copies: dict[tuple, tuple[str, float]] = {}   # (source, mtime, size) -> (copy, checked at)
+        self._owners: dict[str, set[str]] = {}  # cache file -> owners it was granted to
+        self._public: set[str] = set()  # cache files shown to a client without a secret
+        self._unclaimed: dict[str, int] = {}  # uploads by clients without a secret, not yet sent
+        self._copies: dict[
+            tuple, tuple[str, float]
+        ] = {}  # (source, mtime, size) -> (copy, checked at)
         self._prune_at = 1024
 
     # ---- grants (handlers) ------------------------------------------------------------
@@ -138,7 +142,7 @@ class Access:
             copy = str(real)
         else:
             copy = self._copy(real)
-            if copy is None:          # gone: Gradio reports it as it always did
+            if copy is None:  # gone: Gradio reports it as it always did
                 return path
         self.grant(copy, owner, public=not proven)
         return copy
@@ -147,6 +151,7 @@ class Access:
         """Gradio's own copy of the file into its cache (the same name Gradio would give it),
         made once per file version; a copy handed out again is touched so the sweep spares it."""
         from gradio.processing_utils import save_file_to_cache
+
         try:
             st = source.stat()
         except OSError:
@@ -188,14 +193,17 @@ class Access:
         return None
 
     # ---- checks (middleware) -----------------------------------------------------------
-    def requesters(self, headers: dict[str, str], app=None, session: dict | None = None) -> set[str]:
+    def requesters(
+        self, headers: dict[str, str], app=None, session: dict | None = None
+    ) -> set[str]:
         """Every owner the request proves: browser cookie, bearer secret, signed-in user."""
         from .handlers import owner_of
+
         owners: set[str] = set()
         cookies = SimpleCookie()
         try:
             cookies.load(headers.get("cookie", ""))
-        except Exception:   # a malformed cookie header proves nothing
+        except Exception:  # a malformed cookie header proves nothing
             cookies = SimpleCookie()
         if OWNER_COOKIE in cookies and (owner := self.tokens.owner(cookies[OWNER_COOKIE].value)):
             owners.add(owner)
@@ -208,8 +216,10 @@ class Access:
             for name in (f"access-token-{cookie_id}", f"access-token-unsecure-{cookie_id}"):
                 if name in cookies and (user := tokens.get(cookies[name].value)):
                     owners.add(owner_of(f"user:{user}"))
-        try:   # "Sign in with Hugging Face" on a Space keeps the user in the session
-            hf_user = (session or {}).get("oauth_info", {}).get("userinfo", {}).get("preferred_username")
+        try:  # "Sign in with Hugging Face" on a Space keeps the user in the session
+            hf_user = (
+                (session or {}).get("oauth_info", {}).get("userinfo", {}).get("preferred_username")
+            )
         except AttributeError:
             hf_user = None
         if hf_user:
@@ -227,7 +237,7 @@ class Access:
                 try:
                     if os.path.realpath(self.store.path(owner, sha)) == str(real):
                         return True
-                except Exception:   # NotFound, or a store error: not served
+                except Exception:  # NotFound, or a store error: not served
                     continue
             return False
         if is_within(real, self.cache):
@@ -239,7 +249,7 @@ class Access:
                 return True
             if granted:
                 return False
-            try:   # granted to nobody: fresh (an example, an upload of a client without a secret) or left over
+            try:  # granted to nobody: fresh (an example, an upload of a client without a secret) or left over
                 return real.stat().st_mtime >= STARTED
             except OSError:
                 return False
@@ -267,22 +277,41 @@ class OwnerFiles:
         return await self.app(scope, receive, send)
 
     def _owners(self, scope) -> set[str]:
-        headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope.get("headers", [])}
+        headers = {
+            k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope.get("headers", [])
+        }
         return self.access.requesters(headers, scope.get("app"), scope.get("session"))
 
     async def _file(self, requested: str, scope, receive, send):
         import anyio
-        verdict = await anyio.to_thread.run_sync(self.access.may_read, requested, self._owners(scope))
+
+        verdict = await anyio.to_thread.run_sync(
+            self.access.may_read, requested, self._owners(scope)
+        )
         if verdict is False:
-            await send({"type": "http.response.start", "status": 404,
-                        "headers": [(b"content-type", b"text/plain; charset=utf-8"),
-                                    (b"content-length", str(len(NOT_FOUND)).encode()),
-                                    (b"cache-control", b"no-store")]})
-            await send({"type": "http.response.body", "body": NOT_FOUND if scope["method"] == "GET" else b""})
+            await send(
+                {
+                    "type": "http.response.start",
+                    "status": 404,
+                    "headers": [
+                        (b"content-type", b"text/plain; charset=utf-8"),
+                        (b"content-length", str(len(NOT_FOUND)).encode()),
+                        (b"cache-control", b"no-store"),
+                    ],
+                }
+            )
+            await send(
+                {
+                    "type": "http.response.body",
+                    "body": NOT_FOUND if scope["method"] == "GET" else b"",
+                }
+            )
             return
 
         async def send_hardened(message):
-            if message["type"] == "http.response.start":   # an uploaded page or SVG never runs script here
+            if (
+                message["type"] == "http.response.start"
+            ):  # an uploaded page or SVG never runs script here
                 headers = list(message.get("headers", []))
                 kind = next((v for k, v in headers if k.lower() == b"content-type"), b"").lower()
                 headers.append((b"x-content-type-options", b"nosniff"))
@@ -290,6 +319,7 @@ class OwnerFiles:
                     headers.append((b"content-security-policy", b"sandbox; script-src 'none'"))
                 message = {**message, "headers": headers}
             await send(message)
+
         await self.app(scope, receive, send_hardened)
 
     async def _upload(self, scope, receive, send):
@@ -321,4 +351,5 @@ class OwnerFiles:
                             self.access.uploaded(p)
             await send(start)
             await send({"type": "http.response.body", "body": body})
+
         await self.app(scope, receive, capture)

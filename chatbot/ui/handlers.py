@@ -6,6 +6,7 @@ is re-rendered from the Conversation, so undo / retry / clear only edit the Conv
 Nothing here reads the pipeline's internals: respond, redraw, forget and status are its
 whole interface.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -22,8 +23,7 @@ from ..messages import text
 from ..pipeline import Pipeline
 from .files import RECEIVED_AT
 
-
-ANONYMOUS = "a-"   # the owner of an API client that sent no secret: it cannot prove who it is
+ANONYMOUS = "a-"  # the owner of an API client that sent no secret: it cannot prove who it is
 
 
 def new_secret() -> str:
@@ -67,7 +67,7 @@ def signed_in(request: gr.Request | None, profile=None) -> str | None:
 
 
 def browser_language(request: gr.Request | None) -> str | None:
-    """"ko" or "en" from the browser's Accept-Language: the language of every message shown
+    """ "ko" or "en" from the browser's Accept-Language: the language of every message shown
     (errors, steps; like gr.I18n's labels) and the hint for speech recognition."""
     header = (request.headers.get("accept-language", "") if request is not None else "") or ""
     first = header.split(",")[0].split("-")[0].strip().lower()
@@ -78,8 +78,11 @@ def session_conv(conv: Conversation | None, request: gr.Request | None) -> Conve
     """An API caller's session conversation, owned by its signed-in user or bearer secret,
     else by a fresh anonymous owner kept for the session."""
     secret = bearer(request)
-    owner = (signed_in(request) or (owner_of(secret) if secret else None)
-             or (conv.owner if conv and conv.owner else anonymous_owner()))
+    owner = (
+        signed_in(request)
+        or (owner_of(secret) if secret else None)
+        or (conv.owner if conv and conv.owner else anonymous_owner())
+    )
     return conv if conv is not None and conv.owner == owner else Conversation(owner=owner)
 
 
@@ -91,15 +94,20 @@ def render(conv: Conversation | None, show=same) -> list[dict]:
     """Conversation -> Chatbot messages; each chain step is a collapsible 'thought'. show(path):
     the path to hand out for a file (Handlers.shower: owner-checked serving)."""
     msgs: list[dict] = []
-    for t in (conv.turns if conv else []):
+    for t in conv.turns if conv else []:
         if t.role == "user":
             msgs += [{"role": "user", "content": {"path": show(a.path)}} for a in t.attachments]
             if t.text:
                 msgs.append({"role": "user", "content": t.text})
             continue
         for s in t.steps:
-            msgs.append({"role": "assistant", "content": s.detail or "…",
-                         "metadata": {"title": s.title, "status": "done" if s.done else "pending"}})
+            msgs.append(
+                {
+                    "role": "assistant",
+                    "content": s.detail or "…",
+                    "metadata": {"title": s.title, "status": "done" if s.done else "pending"},
+                }
+            )
         if t.text:
             msgs.append({"role": "assistant", "content": t.text + (" ⏹" if t.stopped else "")})
         msgs += [{"role": "assistant", "content": {"path": show(f)}} for f in t.files]
@@ -111,23 +119,43 @@ def render(conv: Conversation | None, show=same) -> list[dict]:
 def api_reply(reply: Turn, show=same) -> tuple[str, list[str], dict]:
     """What /chat returns: text as text, files as downloadable files, the chain as JSON."""
     text = (reply.text + (f"\n\n⚠️ {reply.error}" if reply.error else "")).strip()
-    info = {"steps": [{"title": s.title, "detail": s.detail, "done": s.done} for s in reply.steps],
-            "stopped": reply.stopped, "error": reply.error, "metrics": reply.metrics, "image_request": reply.card,
-            "tools": reply.tools, "sources": reply.sources}
+    info = {
+        "steps": [{"title": s.title, "detail": s.detail, "done": s.done} for s in reply.steps],
+        "stopped": reply.stopped,
+        "error": reply.error,
+        "metrics": reply.metrics,
+        "image_request": reply.card,
+        "tools": reply.tools,
+        "sources": reply.sources,
+    }
     return text, [show(f) for f in reply.files], info
 
 
 def header(status: dict, lang: str | None = None) -> str:
     """The chain as the page's header: profile and why, what each box runs, loading state
     (labels in the reader's language; the reasons are the config's own words)."""
-    chain = status["llm"] if status["progress"] == "ready" else f"{status['llm']} — {status['error'] or status['progress']}"
+    chain = (
+        status["llm"]
+        if status["progress"] == "ready"
+        else f"{status['llm']} — {status['error'] or status['progress']}"
+    )
     if status["progress"] == "ready" and not status["sees_images"]:
         chain += text("header.ocr", lang)
     if status.get("engine_reason"):
         chain += text("header.engine", lang, reason=status["engine_reason"])
-    gen = status["generator"] or text("header.no_generator", lang, reason=status["generator_reason"])
-    return text("header.chain", lang, profile=status["profile"], reason=status["reason"], progress=status["progress"],
-                chain=chain, generator=gen, saving=status.get("saving", ""))
+    gen = status["generator"] or text(
+        "header.no_generator", lang, reason=status["generator_reason"]
+    )
+    return text(
+        "header.chain",
+        lang,
+        profile=status["profile"],
+        reason=status["reason"],
+        progress=status["progress"],
+        chain=chain,
+        generator=gen,
+        saving=status.get("saving", ""),
+    )
 
 
 def paced(replies, interval: float = STREAM_UPDATE_S):
@@ -146,7 +174,7 @@ def paced(replies, interval: float = STREAM_UPDATE_S):
         if held is not None:
             yield held
     finally:
-        replies.close()   # a client gone or a job cancelled reaches the pipeline at once (Handlers._guard)
+        replies.close()  # a client gone or a job cancelled reaches the pipeline at once (Handlers._guard)
 
 
 class Handlers:
@@ -154,7 +182,9 @@ class Handlers:
 
     def __init__(self, pipeline: Pipeline, access=None):
         self.pipeline = pipeline
-        self.access = access   # ui/files.Access: files handed out and taken in by owner (None: as they are)
+        self.access = (
+            access  # ui/files.Access: files handed out and taken in by owner (None: as they are)
+        )
 
     def shower(self, conv):
         """show(path) for the files of this conversation: granted to its owner (ui/files.py)."""
@@ -192,11 +222,19 @@ class Handlers:
             raise
 
     def _run(self, conv, text, files, draw=False, language=None, queued_at=None):
-        conv = conv or Conversation()   # the page's load event gives every browser its own owner first
+        conv = (
+            conv or Conversation()
+        )  # the page's load event gives every browser its own owner first
         queued_at = queued_at if queued_at is not None else conv.queued_at
         conv.queued_at = None
-        for reply in paced(self._guard(conv, self.pipeline.respond(conv, text, files, draw=draw, queued_at=queued_at,
-                                                                   language=language))):
+        for reply in paced(
+            self._guard(
+                conv,
+                self.pipeline.respond(
+                    conv, text, files, draw=draw, queued_at=queued_at, language=language
+                ),
+            )
+        ):
             yield conv, reply
 
     def mark_queued(self, conv):
@@ -209,11 +247,17 @@ class Handlers:
         try:
             text, files = validate.message(message)
             self._check_files(conv, files)
-        except UserError as exc:   # shown, and the conversation is left as it was
+        except UserError as exc:  # shown, and the conversation is left as it was
             error = exc.text(browser_language(request))
-            yield render(conv, self.shower(conv)) + [{"role": "assistant", "content": f"⚠️ {error}"}], gr.skip(), conv
+            yield (
+                render(conv, self.shower(conv)) + [{"role": "assistant", "content": f"⚠️ {error}"}],
+                gr.skip(),
+                conv,
+            )
             return
-        for conv, _ in self._run(conv, text, files, draw, browser_language(request), received_at(request)):
+        for conv, _ in self._run(
+            conv, text, files, draw, browser_language(request), received_at(request)
+        ):
             yield render(conv, self.shower(conv)), None, conv
 
     def chat_api(self, message, conv, request: gr.Request = None):
@@ -223,11 +267,15 @@ class Handlers:
         try:
             text, files = validate.message(message)
             self._check_files(conv, files)
-        except UserError as exc:   # nothing is added to the conversation
-            yield (*api_reply(Turn("assistant", error=exc.text(browser_language(request))), show), conv)
+        except UserError as exc:  # nothing is added to the conversation
+            yield (
+                *api_reply(Turn("assistant", error=exc.text(browser_language(request))), show),
+                conv,
+            )
             return
-        for conv, reply in self._run(conv, text, files, language=browser_language(request),
-                                     queued_at=received_at(request)):
+        for conv, reply in self._run(
+            conv, text, files, language=browser_language(request), queued_at=received_at(request)
+        ):
             yield (*api_reply(reply, show), conv)
 
     def redraw_ui(self, conv, prompt, negative, seed, steps):
@@ -240,8 +288,12 @@ class Handlers:
         """Draw an image request again (fields of /chat's info["image_request"]) without asking the LLM."""
         conv = session_conv(conv, request)
         show = self.shower(conv)
-        redraw = self.pipeline.redraw(conv, image_request, received_at(request), browser_language(request))
-        for reply in self._guard(conv, redraw):   # checked there: validate.image_edits, a Stop while queued
+        redraw = self.pipeline.redraw(
+            conv, image_request, received_at(request), browser_language(request)
+        )
+        for reply in self._guard(
+            conv, redraw
+        ):  # checked there: validate.image_edits, a Stop while queued
             yield (*api_reply(reply, show), conv)
 
     def card(self, conv) -> tuple | None:
@@ -263,13 +315,17 @@ class Handlers:
         if user is None:
             yield render(conv, self.shower(conv)), conv
             return
-        for conv, _ in self._run(conv, user.text, [a.path for a in user.attachments], language=conv.language):
+        for conv, _ in self._run(
+            conv, user.text, [a.path for a in user.attachments], language=conv.language
+        ):
             yield render(conv, self.shower(conv)), conv
 
     def undo(self, conv):
         user = self.pipeline.undo(conv) if conv else None
         show = self.shower(conv)
-        box_value = {"text": user.text, "files": [show(a.path) for a in user.attachments]} if user else None
+        box_value = (
+            {"text": user.text, "files": [show(a.path) for a in user.attachments]} if user else None
+        )
         return render(conv, show), box_value, conv
 
     def clear(self, conv):
@@ -280,7 +336,12 @@ class Handlers:
     def read_aloud(self, conv):
         """The last reply, spoken (espeak-ng); a clear message where no synthesiser exists."""
         from ..voice_out import read_aloud
-        reply = next((t for t in reversed(conv.turns) if t.role == "assistant" and t.text), None) if conv else None
+
+        reply = (
+            next((t for t in reversed(conv.turns) if t.role == "assistant" and t.text), None)
+            if conv
+            else None
+        )
         try:
             return self.shower(conv)(read_aloud(reply.text if reply else ""))
         except UserError as exc:

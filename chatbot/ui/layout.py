@@ -2,6 +2,7 @@
 
 Labels follow the browser's language (ko/en) through gr.I18n.
 """
+
 from __future__ import annotations
 
 import os
@@ -14,31 +15,70 @@ from ..config import IDLE_CONVERSATION_S, MAX_GENERATION_STEPS, MAX_MESSAGE_CHAR
 ASSETS = PROJECT_ROOT / "assets"
 
 I18N = gr.I18n(
-    en={"placeholder": "Ask anything; drop in photos, PDFs, Office files, tables, voice notes or short videos, "
-                       "or press the microphone…",
-        "stop": "⏹ Stop", "retry": "🔄 Retry", "undo": "↩️ Undo", "clear": "🗑️ Clear", "speak": "🔊 Read aloud",
-        "chat": "Conversation", "examples": "Examples", "draw": "🎨 Image mode: draw a picture for my message",
-        "card": "🎨 Image card: edit the prompt or seed and redraw (no new LLM call)", "prompt": "Prompt",
-        "negative": "Negative prompt", "seed": "Seed", "steps": "Steps", "redraw": "🎨 Redraw",
-        "history": "Conversations", "new_chat": "➕ New chat", "search": "Search titles and text…",
-        "title": "Title", "rename": "✏️ Rename", "delete": "🗑️ Delete conversation",
-        "confirm_delete": "⚠️ Delete for good", "export_md": "⬇️ Markdown", "export_zip": "⬇️ Archive (zip)",
-        "import": "⬆️ Import archive", "exported": "Export"},
-    ko={"placeholder": "무엇이든 물어보세요. 사진, PDF, 오피스 문서, 표, 음성, 짧은 동영상을 올리거나 마이크를 누르세요…",
-        "stop": "⏹ 중지", "retry": "🔄 다시 생성", "undo": "↩️ 되돌리기", "clear": "🗑️ 지우기", "speak": "🔊 읽어 주기",
-        "chat": "대화", "examples": "예시", "draw": "🎨 이미지 모드: 메시지마다 그림 그리기",
-        "card": "🎨 이미지 카드: 프롬프트나 시드를 고쳐 다시 그리기 (LLM 호출 없음)", "prompt": "프롬프트",
-        "negative": "네거티브 프롬프트", "seed": "시드", "steps": "스텝", "redraw": "🎨 다시 그리기",
-        "history": "대화 목록", "new_chat": "➕ 새 대화", "search": "제목과 내용 검색…",
-        "title": "제목", "rename": "✏️ 이름 바꾸기", "delete": "🗑️ 대화 삭제",
-        "confirm_delete": "⚠️ 영구 삭제", "export_md": "⬇️ 마크다운", "export_zip": "⬇️ 아카이브 (zip)",
-        "import": "⬆️ 아카이브 가져오기", "exported": "내보내기"},
+    en={
+        "placeholder": "Ask anything; drop in photos, PDFs, Office files, tables, voice notes or short videos, "
+        "or press the microphone…",
+        "stop": "⏹ Stop",
+        "retry": "🔄 Retry",
+        "undo": "↩️ Undo",
+        "clear": "🗑️ Clear",
+        "speak": "🔊 Read aloud",
+        "chat": "Conversation",
+        "examples": "Examples",
+        "draw": "🎨 Image mode: draw a picture for my message",
+        "card": "🎨 Image card: edit the prompt or seed and redraw (no new LLM call)",
+        "prompt": "Prompt",
+        "negative": "Negative prompt",
+        "seed": "Seed",
+        "steps": "Steps",
+        "redraw": "🎨 Redraw",
+        "history": "Conversations",
+        "new_chat": "➕ New chat",
+        "search": "Search titles and text…",
+        "title": "Title",
+        "rename": "✏️ Rename",
+        "delete": "🗑️ Delete conversation",
+        "confirm_delete": "⚠️ Delete for good",
+        "export_md": "⬇️ Markdown",
+        "export_zip": "⬇️ Archive (zip)",
+        "import": "⬆️ Import archive",
+        "exported": "Export",
+    },
+    ko={
+        "placeholder": "무엇이든 물어보세요. 사진, PDF, 오피스 문서, 표, 음성, 짧은 동영상을 올리거나 마이크를 누르세요…",
+        "stop": "⏹ 중지",
+        "retry": "🔄 다시 생성",
+        "undo": "↩️ 되돌리기",
+        "clear": "🗑️ 지우기",
+        "speak": "🔊 읽어 주기",
+        "chat": "대화",
+        "examples": "예시",
+        "draw": "🎨 이미지 모드: 메시지마다 그림 그리기",
+        "card": "🎨 이미지 카드: 프롬프트나 시드를 고쳐 다시 그리기 (LLM 호출 없음)",
+        "prompt": "프롬프트",
+        "negative": "네거티브 프롬프트",
+        "seed": "시드",
+        "steps": "스텝",
+        "redraw": "🎨 다시 그리기",
+        "history": "대화 목록",
+        "new_chat": "➕ 새 대화",
+        "search": "제목과 내용 검색…",
+        "title": "제목",
+        "rename": "✏️ 이름 바꾸기",
+        "delete": "🗑️ 대화 삭제",
+        "confirm_delete": "⚠️ 영구 삭제",
+        "export_md": "⬇️ 마크다운",
+        "export_zip": "⬇️ 아카이브 (zip)",
+        "import": "⬆️ 아카이브 가져오기",
+        "exported": "내보내기",
+    },
 )
 
 
 @dataclass
 class Layout:
     """Every component the wiring needs, by role."""
+
     conv: gr.State
     head: gr.Markdown
     chatbot: gr.Chatbot
@@ -50,22 +90,24 @@ class Layout:
     clear: gr.Button
     speak: gr.Button
     spoken: gr.Audio
-    card: list            # prompt, negative, seed, steps
+    card: list  # prompt, negative, seed, steps
     redraw: gr.Button
     timer: gr.Timer
-    api: dict             # hidden components behind the API endpoints
-    sidebar: dict         # the conversation list and its buttons
+    api: dict  # hidden components behind the API endpoints
+    sidebar: dict  # the conversation list and its buttons
     owner: gr.BrowserState
 
 
 def build_sidebar() -> dict:
     """The owner's conversations, newest first, with search, rename, delete, export, import."""
     with gr.Sidebar(label=I18N("history"), open=True):
-        if os.environ.get("SPACE_ID"):   # on a Hugging Face Space: conversations follow the HF user
+        if os.environ.get("SPACE_ID"):  # on a Hugging Face Space: conversations follow the HF user
             gr.LoginButton()
-        bar = {"new": gr.Button(I18N("new_chat"), size="sm"),
-               "search": gr.Textbox(placeholder=I18N("search"), show_label=False),
-               "list": gr.Radio([], label=I18N("history"), elem_id="conversation-list")}
+        bar = {
+            "new": gr.Button(I18N("new_chat"), size="sm"),
+            "search": gr.Textbox(placeholder=I18N("search"), show_label=False),
+            "list": gr.Radio([], label=I18N("history"), elem_id="conversation-list"),
+        }
         bar["title"] = gr.Textbox(label=I18N("title"), max_lines=1)
         bar["rename"] = gr.Button(I18N("rename"), size="sm")
         bar["delete"] = gr.Button(I18N("delete"), size="sm", variant="secondary")
@@ -83,13 +125,21 @@ def build_layout(header_text: str, browser_secret: str | None = None) -> Layout:
     # a random secret per browser, encrypted with a key that survives restarts (history.browser_secret)
     owner = gr.BrowserState(None, storage_key="chatbot-owner", secret=browser_secret)
     sidebar = build_sidebar()
-    conv = gr.State(None, time_to_live=IDLE_CONVERSATION_S)   # idle sessions leave memory; the store keeps them
+    conv = gr.State(
+        None, time_to_live=IDLE_CONVERSATION_S
+    )  # idle sessions leave memory; the store keeps them
     head = gr.Markdown(header_text)
     chatbot = gr.Chatbot(label=I18N("chat"), height=560, buttons=["copy"])
-    box = gr.MultimodalTextbox(placeholder=I18N("placeholder"), file_count="multiple",
-                               sources=["upload", "microphone"], max_plain_text_length=MAX_MESSAGE_CHARS * 2,
-                               show_label=False, autofocus=True, elem_id="chat-box",
-                               interactive=False)   # until the page's load event has given it its owner
+    box = gr.MultimodalTextbox(
+        placeholder=I18N("placeholder"),
+        file_count="multiple",
+        sources=["upload", "microphone"],
+        max_plain_text_length=MAX_MESSAGE_CHARS * 2,
+        show_label=False,
+        autofocus=True,
+        elem_id="chat-box",
+        interactive=False,
+    )  # until the page's load event has given it its owner
     draw_toggle = gr.Checkbox(False, label=I18N("draw"))
     with gr.Row():
         stop = gr.Button(I18N("stop"), variant="stop", size="sm")
@@ -97,27 +147,63 @@ def build_layout(header_text: str, browser_secret: str | None = None) -> Layout:
         undo = gr.Button(I18N("undo"), size="sm")
         clear = gr.Button(I18N("clear"), size="sm")
         speak = gr.Button(I18N("speak"), size="sm")
-    spoken = gr.Audio(label=I18N("speak"), autoplay=True, visible=True, interactive=False, type="filepath")
+    spoken = gr.Audio(
+        label=I18N("speak"), autoplay=True, visible=True, interactive=False, type="filepath"
+    )
     example = ASSETS / "example.png"
     if example.exists():
-        gr.Examples([[{"text": "What is in this photo?", "files": [str(example)]}],
-                     [{"text": "이 사진에 무엇이 있나요?", "files": [str(example)]}]],
-                    inputs=[box], label=I18N("examples"))
+        gr.Examples(
+            [
+                [{"text": "What is in this photo?", "files": [str(example)]}],
+                [{"text": "이 사진에 무엇이 있나요?", "files": [str(example)]}],
+            ],
+            inputs=[box],
+            label=I18N("examples"),
+        )
     with gr.Accordion(I18N("card"), open=False):
         card_prompt = gr.Textbox(label=I18N("prompt"), lines=2)
         with gr.Row():
             card_negative = gr.Textbox(label=I18N("negative"))
             card_seed = gr.Number(label=I18N("seed"), precision=0, minimum=0)
-            card_steps = gr.Number(label=I18N("steps"), precision=0, minimum=1, maximum=MAX_GENERATION_STEPS)
+            card_steps = gr.Number(
+                label=I18N("steps"), precision=0, minimum=1, maximum=MAX_GENERATION_STEPS
+            )
         redraw = gr.Button(I18N("redraw"))
-    api = {"text": gr.Textbox(visible=False), "info": gr.JSON(visible=False),
-           "files": gr.File(file_count="multiple", visible=False), "request": gr.JSON(visible=False),
-           "status": gr.JSON(visible=False), "chat": gr.Button(visible=False),
-           "redraw": gr.Button(visible=False), "status_button": gr.Button(visible=False),
-           "id": gr.Textbox(visible=False), "title": gr.Textbox(visible=False), "list": gr.JSON(visible=False),
-           "turns": gr.JSON(visible=False), "archive": gr.File(visible=False),
-           **{name: gr.Button(visible=False) for name in ("conversations", "open", "export", "delete", "rename")}}
-    return Layout(conv=conv, head=head, chatbot=chatbot, box=box, draw_toggle=draw_toggle, stop=stop,
-                  retry=retry, undo=undo, clear=clear, speak=speak, spoken=spoken,
-                  card=[card_prompt, card_negative, card_seed, card_steps],
-                  redraw=redraw, timer=gr.Timer(1.0), api=api, sidebar=sidebar, owner=owner)
+    api = {
+        "text": gr.Textbox(visible=False),
+        "info": gr.JSON(visible=False),
+        "files": gr.File(file_count="multiple", visible=False),
+        "request": gr.JSON(visible=False),
+        "status": gr.JSON(visible=False),
+        "chat": gr.Button(visible=False),
+        "redraw": gr.Button(visible=False),
+        "status_button": gr.Button(visible=False),
+        "id": gr.Textbox(visible=False),
+        "title": gr.Textbox(visible=False),
+        "list": gr.JSON(visible=False),
+        "turns": gr.JSON(visible=False),
+        "archive": gr.File(visible=False),
+        **{
+            name: gr.Button(visible=False)
+            for name in ("conversations", "open", "export", "delete", "rename")
+        },
+    }
+    return Layout(
+        conv=conv,
+        head=head,
+        chatbot=chatbot,
+        box=box,
+        draw_toggle=draw_toggle,
+        stop=stop,
+        retry=retry,
+        undo=undo,
+        clear=clear,
+        speak=speak,
+        spoken=spoken,
+        card=[card_prompt, card_negative, card_seed, card_steps],
+        redraw=redraw,
+        timer=gr.Timer(1.0),
+        api=api,
+        sidebar=sidebar,
+        owner=owner,
+    )

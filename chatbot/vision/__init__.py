@@ -8,20 +8,49 @@
 
 Pure Python at import: torch and transformers are imported by the functions that run models.
 """
+
 from __future__ import annotations
 
 from .context import CLOSE, OPEN, render_labels, render_search, render_vision_context
 from .encoder import IMAGE_KEY_TAG, Photo, VisionModel, image_key, load_vision_model, pixels_sha256
 from .labels import TEMPLATES, LabelResult, LabelScore, label_photo
-from .labelsets import DEFAULT_LABEL_SET, LABEL_SETS, Label, label_set, parse_typed_labels, to_english
+from .labelsets import (
+    DEFAULT_LABEL_SET,
+    LABEL_SETS,
+    Label,
+    label_set,
+    parse_typed_labels,
+    to_english,
+)
 from .search import Hit, SearchResult, search_photos
 from .tools import Decision, decide, parse_tool_signal
 
 __all__ = [
-    "CLOSE", "OPEN", "render_labels", "render_search", "render_vision_context",
-    "IMAGE_KEY_TAG", "Photo", "VisionModel", "image_key", "load_vision_model", "pixels_sha256",
-    "TEMPLATES", "LabelResult", "LabelScore", "label_photo",
-    "DEFAULT_LABEL_SET", "LABEL_SETS", "Label", "label_set", "parse_typed_labels", "to_english",
-    "Hit", "SearchResult", "search_photos",
-    "Decision", "decide", "parse_tool_signal",
+    "CLOSE",
+    "OPEN",
+    "render_labels",
+    "render_search",
+    "render_vision_context",
+    "IMAGE_KEY_TAG",
+    "Photo",
+    "VisionModel",
+    "image_key",
+    "load_vision_model",
+    "pixels_sha256",
+    "TEMPLATES",
+    "LabelResult",
+    "LabelScore",
+    "label_photo",
+    "DEFAULT_LABEL_SET",
+    "LABEL_SETS",
+    "Label",
+    "label_set",
+    "parse_typed_labels",
+    "to_english",
+    "Hit",
+    "SearchResult",
+    "search_photos",
+    "Decision",
+    "decide",
+    "parse_tool_signal",
 ]

@@ -5,6 +5,7 @@ one is reused by the other: image embeddings go into the dict the caller passes 
 conversation's image_cache), keyed by (IMAGE_KEY_TAG, model, sha256); text embeddings of
 label sets are kept on the model object because they do not depend on the conversation.
 """
+
 from __future__ import annotations
 
 import functools
@@ -13,15 +14,16 @@ from dataclasses import dataclass, field
 
 from ..config import VISION_EMBED_BATCH
 
-IMAGE_KEY_TAG = "vision-embedding"   # keeps these apart from the VLM's (model, sha256) encodings
+IMAGE_KEY_TAG = "vision-embedding"  # keeps these apart from the VLM's (model, sha256) encodings
 
 
 @dataclass
 class Photo:
     """One photo to label or search: the caller's id (file name, attachment id), the image,
     and its content hash (computed from the pixels when not given)."""
+
     id: str
-    image: object                     # PIL.Image.Image, or a no-argument loader of one
+    image: object  # PIL.Image.Image, or a no-argument loader of one
     sha256: str = ""
 
     def __post_init__(self):
@@ -49,6 +51,7 @@ def image_key(model_name: str, sha256: str) -> tuple[str, str, str]:
 class VisionModel:
     """A loaded dual encoder. `kind` is "clip" (scores compared by softmax over the candidates)
     or "siglip" (each candidate scored alone by a sigmoid), read from the checkpoint's config."""
+
     name: str
     model: object
     processor: object
@@ -78,10 +81,12 @@ class VisionModel:
     def embed_texts(self, texts: list[str]):
         """L2-normalised text embeddings, [len(texts), dim] float32 on the CPU."""
         import torch
+
         out = []
         for i in range(0, len(texts), VISION_EMBED_BATCH):
-            inputs = self.processor.tokenizer(texts[i:i + VISION_EMBED_BATCH], return_tensors="pt",
-                                              **self.text_kwargs())
+            inputs = self.processor.tokenizer(
+                texts[i : i + VISION_EMBED_BATCH], return_tensors="pt", **self.text_kwargs()
+            )
             inputs = {k: v.to(self.device) for k, v in inputs.items()}
             with torch.inference_mode():
                 out.append(features(self.model.get_text_features(**inputs)))
@@ -90,21 +95,31 @@ class VisionModel:
     def embed_images(self, images: list):
         """L2-normalised image embeddings, [len(images), dim] float32 on the CPU."""
         import torch
+
         out = []
         for i in range(0, len(images), VISION_EMBED_BATCH):
-            batch = [im.convert("RGB") for im in images[i:i + VISION_EMBED_BATCH]]
+            batch = [im.convert("RGB") for im in images[i : i + VISION_EMBED_BATCH]]
             pix = self.processor.image_processor(images=batch, return_tensors="pt")["pixel_values"]
             with torch.inference_mode():
-                out.append(features(self.model.get_image_features(
-                    pixel_values=pix.to(self.device, self.model.dtype))))
+                out.append(
+                    features(
+                        self.model.get_image_features(
+                            pixel_values=pix.to(self.device, self.model.dtype)
+                        )
+                    )
+                )
         return normalise(torch.cat(out))
 
     def photo_embeddings(self, photos: list[Photo], cache: dict):
         """Embeddings of the photos, [n, dim]: from the cache where present, the rest computed
         in batches and stored. Returns (embeddings, how many were computed now)."""
         import torch
-        missing = [p for p in dict((p.sha256, p) for p in photos).values()
-                   if image_key(self.name, p.sha256) not in cache]
+
+        missing = [
+            p
+            for p in dict((p.sha256, p) for p in photos).values()
+            if image_key(self.name, p.sha256) not in cache
+        ]
         if missing:
             for p, emb in zip(missing, self.embed_images([p.pixels() for p in missing])):
                 cache[image_key(self.name, p.sha256)] = emb
@@ -117,6 +132,7 @@ class VisionModel:
         a {}", ...), renormalised (CLIP's prompt ensembling). Kept per model, since label
         sets are embedded again for every photo otherwise."""
         import torch
+
         key = (tuple(labels), templates)
         if key not in self.text_cache:
             prompts = [t.format(label) for label in labels for t in templates]
@@ -135,11 +151,12 @@ def features(out):
 
 def normalise(x):
     import torch
+
     return torch.nn.functional.normalize(x.float(), dim=-1)
 
 
 def model_kind(config) -> str:
-    """"siglip" for SigLIP checkpoints (sigmoid scoring), else "clip"."""
+    """ "siglip" for SigLIP checkpoints (sigmoid scoring), else "clip"."""
     return "siglip" if str(getattr(config, "model_type", "")).startswith("siglip") else "clip"
 
 
@@ -147,12 +164,20 @@ def model_kind(config) -> str:
 def load_vision_model(name: str, device: str = "cpu") -> VisionModel:
     """Load a CLIP/SigLIP checkpoint once per process (hub id or local path, read-only after)."""
     from transformers import AutoModel, AutoProcessor
+
     try:
         processor = AutoProcessor.from_pretrained(name)
-    except ImportError as exc:     # SigLIP's SentencePiece tokenizer needs the sentencepiece package
-        raise ImportError(f"the processor of {name} needs a package that is not installed: {exc}") from exc
+    except ImportError as exc:  # SigLIP's SentencePiece tokenizer needs the sentencepiece package
+        raise ImportError(
+            f"the processor of {name} needs a package that is not installed: {exc}"
+        ) from exc
     model = AutoModel.from_pretrained(name).to(device).eval()
     if not hasattr(model, "get_image_features") or not hasattr(model, "get_text_features"):
         raise ValueError(f"{name} is a {type(model).__name__}, not a CLIP/SigLIP dual encoder")
-    return VisionModel(name=str(name), model=model, processor=processor,
-                       kind=model_kind(model.config), device=device)
+    return VisionModel(
+        name=str(name),
+        model=model,
+        processor=processor,
+        kind=model_kind(model.config),
+        device=device,
+    )

@@ -4,6 +4,7 @@ SigLIP scores each candidate alone (sigmoid, several can be likely or none).
 The result names the scoring it used, because the two read differently: 0.4 under a
 softmax over 80 labels is a confident answer, 0.4 under a sigmoid is a maybe.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -26,20 +27,20 @@ TEMPLATES = (
 
 @dataclass(frozen=True)
 class LabelScore:
-    label: str          # the English label the model read
-    name: str           # what is shown: the Korean name for Korean users where there is one
-    score: float        # probability: softmax share (clip) or independent sigmoid (siglip)
+    label: str  # the English label the model read
+    name: str  # what is shown: the Korean name for Korean users where there is one
+    score: float  # probability: softmax share (clip) or independent sigmoid (siglip)
 
 
 @dataclass(frozen=True)
 class LabelResult:
     photo_id: str
     model: str
-    scoring: str                        # "softmax" (CLIP) | "sigmoid" (SigLIP)
-    label_set: str                      # "everyday", "imagenet", "typed" or "typed+everyday"
-    candidates: int                     # how many labels were scored
-    labels: list[LabelScore]            # the top ones, best first
-    untranslated: list[str] = field(default_factory=list)   # Korean labels scored as typed
+    scoring: str  # "softmax" (CLIP) | "sigmoid" (SigLIP)
+    label_set: str  # "everyday", "imagenet", "typed" or "typed+everyday"
+    candidates: int  # how many labels were scored
+    labels: list[LabelScore]  # the top ones, best first
+    untranslated: list[str] = field(default_factory=list)  # Korean labels scored as typed
     lang: str = "en"
 
     @property
@@ -57,8 +58,9 @@ def candidate_labels(labels: str | list[str] | None) -> tuple[list[Label], str]:
     if len(typed) >= 2:
         return typed, "typed"
     seen = {lab.en.lower() for lab in typed}
-    return typed + [lab for lab in label_set(DEFAULT_LABEL_SET) if lab.en.lower() not in seen], \
-        f"typed+{DEFAULT_LABEL_SET}"
+    return typed + [
+        lab for lab in label_set(DEFAULT_LABEL_SET) if lab.en.lower() not in seen
+    ], f"typed+{DEFAULT_LABEL_SET}"
 
 
 def display_lang(labels: str | list[str] | None) -> str:
@@ -67,9 +69,15 @@ def display_lang(labels: str | list[str] | None) -> str:
     return "ko" if any(is_korean(t) for t in typed) else "en"
 
 
-def label_photo(model: VisionModel, photo: Photo, labels: str | list[str] | None = None, *,
-                cache: dict | None = None, lang: str | None = None,
-                top: int | None = VISION_TOP_LABELS) -> LabelResult:
+def label_photo(
+    model: VisionModel,
+    photo: Photo,
+    labels: str | list[str] | None = None,
+    *,
+    cache: dict | None = None,
+    lang: str | None = None,
+    top: int | None = VISION_TOP_LABELS,
+) -> LabelResult:
     """Zero-shot labels for one photo.
 
     labels: a shipped set's name ("everyday", "imagenet"), or labels typed by the user in
@@ -79,6 +87,7 @@ def label_photo(model: VisionModel, photo: Photo, labels: str | list[str] | None
     top: how many labels to return (None: all, e.g. to check that a softmax sums to 1).
     """
     import torch
+
     cands, set_name = candidate_labels(labels)
     lang = lang or display_lang(labels)
     image, _ = model.photo_embeddings([photo], cache if cache is not None else {})
@@ -88,7 +97,12 @@ def label_photo(model: VisionModel, photo: Photo, labels: str | list[str] | None
     probs = torch.sigmoid(logits) if model.scoring == "sigmoid" else torch.softmax(logits, dim=-1)
     order = torch.argsort(probs, descending=True).tolist()[:top]
     return LabelResult(
-        photo_id=photo.id, model=model.name, scoring=model.scoring, label_set=set_name,
-        candidates=len(cands), lang=lang,
+        photo_id=photo.id,
+        model=model.name,
+        scoring=model.scoring,
+        label_set=set_name,
+        candidates=len(cands),
+        lang=lang,
         labels=[LabelScore(cands[i].en, cands[i].shown(lang), float(probs[i])) for i in order],
-        untranslated=[c.ko for c in cands if c.ko and c.en == c.ko])
+        untranslated=[c.ko for c in cands if c.ko and c.en == c.ko],
+    )

@@ -5,6 +5,7 @@ CLIP and SigLIP read English, so Korean labels are scored through their English 
 A Korean word with no English entry is scored as typed and reported as untranslated,
 so the caller can say why such a label scores poorly.
 """
+
 from __future__ import annotations
 
 import functools
@@ -24,6 +25,7 @@ HANGUL = re.compile(r"[\uac00-\ud7a3\u3131-\u318e]")
 @dataclass(frozen=True)
 class Label:
     """One candidate: `en` is what the model reads, `ko` the Korean name shown to Korean users."""
+
     en: str
     ko: str = ""
 
@@ -55,16 +57,56 @@ def ko_to_en() -> dict[str, str]:
 
 @functools.lru_cache(maxsize=1)
 def en_to_ko() -> dict[str, str]:
-    table = {en: ko for ko, en in json.loads((DATA_DIR / "ko_en.json").read_text(encoding="utf-8")).items()}
+    table = {
+        en: ko
+        for ko, en in json.loads((DATA_DIR / "ko_en.json").read_text(encoding="utf-8")).items()
+    }
     table.update({lab.en: lab.ko for name in LABEL_SETS for lab in label_set(name) if lab.ko})
     return table
 
 
 # Particles and sentence endings that follow a noun in a question ("고양이야?", "개인지", "바다가").
-_KO_ENDINGS = sorted(["이야", "야", "이냐", "냐", "이니", "니", "인지", "이에요", "예요", "일까요", "일까",
-                      "인가요", "인가", "이지", "지", "이나", "나", "이랑", "랑", "하고", "와", "과", "이",
-                      "가", "은", "는", "을", "를", "도", "요", "의", "에", "에서", "로", "으로"],
-                     key=len, reverse=True)
+_KO_ENDINGS = sorted(
+    [
+        "이야",
+        "야",
+        "이냐",
+        "냐",
+        "이니",
+        "니",
+        "인지",
+        "이에요",
+        "예요",
+        "일까요",
+        "일까",
+        "인가요",
+        "인가",
+        "이지",
+        "지",
+        "이나",
+        "나",
+        "이랑",
+        "랑",
+        "하고",
+        "와",
+        "과",
+        "이",
+        "가",
+        "은",
+        "는",
+        "을",
+        "를",
+        "도",
+        "요",
+        "의",
+        "에",
+        "에서",
+        "로",
+        "으로",
+    ],
+    key=len,
+    reverse=True,
+)
 
 
 def strip_particle(word: str) -> str:
@@ -74,11 +116,23 @@ def strip_particle(word: str) -> str:
     if word in known or not is_korean(word):
         return word
     for end in _KO_ENDINGS:
-        if word.endswith(end) and len(word) > len(end) and word[:-len(end)] in known:
-            return word[:-len(end)]
-    for end in ("이야", "야", "인지", "이에요", "예요", "일까요", "일까", "인가요", "인가", "이냐", "냐"):
+        if word.endswith(end) and len(word) > len(end) and word[: -len(end)] in known:
+            return word[: -len(end)]
+    for end in (
+        "이야",
+        "야",
+        "인지",
+        "이에요",
+        "예요",
+        "일까요",
+        "일까",
+        "인가요",
+        "인가",
+        "이냐",
+        "냐",
+    ):
         if word.endswith(end) and len(word) > len(end):
-            return word[:-len(end)]
+            return word[: -len(end)]
     return word
 
 
@@ -115,17 +169,39 @@ _EN_LEAD = re.compile(
     r"could (?:it|this) be|can (?:it|this) be|might (?:it|this) be|would (?:it|this) be|"
     r"(?:does|do) (?:it|this|the (?:photo|picture|image)) (?:show|contain|have)|do you see|"
     r"(?:choose|pick|decide) (?:between|among|from)|between|among|one of|either|labels?(?: it)?(?: as)?|"
-    r"classify (?:it|this|the \w+) (?:as|into))[\s,]+", re.I)
+    r"classify (?:it|this|the \w+) (?:as|into))[\s,]+",
+    re.I,
+)
 _EN_SPLIT = re.compile(r"\s*(?:,|;|/|\bor\b|\band\b)\s*", re.I)
 _EN_ARTICLE = re.compile(r"^(?:(?:a|an|the|some|either|maybe|perhaps|just)\s+)+", re.I)
 _KO_CHOICE = re.compile(r"(.+?)\s*(?:중에서?|중)\s*(?:뭐|무엇|어느|어떤|하나|골라|택)")
 _KO_ALT = re.compile(r"\s*(?:,|、|/|\s아니면\s|\s또는\s|\s혹은\s)\s*")
 _KO_ASK = re.compile(r"(\S+(?:야|냐|니|인지|예요|이에요|일까요|일까|인가요|인가))(?=[\s?,.!~]|$)")
-_QUESTION_WORDS = {"뭐", "무엇", "뭔", "뭘", "누구", "어디", "무슨", "어떤", "어느", "what", "which", "who",
-                   "where", "how", "why", "what is it", "which one", "which is it"}
+_QUESTION_WORDS = {
+    "뭐",
+    "무엇",
+    "뭔",
+    "뭘",
+    "누구",
+    "어디",
+    "무슨",
+    "어떤",
+    "어느",
+    "what",
+    "which",
+    "who",
+    "where",
+    "how",
+    "why",
+    "what is it",
+    "which one",
+    "which is it",
+}
 _WH_START = re.compile(r"^\s*(?:what|which|who|where|how|why)\b", re.I)
-_KO_LEAD = re.compile(r"^(?:이거|이건|이게|이것은|이것이|그거|그건|저거|저건|이\s*사진(?:은|이|에)?|"
-                      r"사진(?:은|이|에)?|이\s*동물(?:은|이)?|동물(?:은|이)?)\s+")
+_KO_LEAD = re.compile(
+    r"^(?:이거|이건|이게|이것은|이것이|그거|그건|저거|저건|이\s*사진(?:은|이|에)?|"
+    r"사진(?:은|이|에)?|이\s*동물(?:은|이)?|동물(?:은|이)?)\s+"
+)
 
 
 def _clean(items: list[str], korean: bool) -> list[str]:
@@ -135,7 +211,12 @@ def _clean(items: list[str], korean: bool) -> list[str]:
         item = _KO_LEAD.sub("", item) if korean else _EN_ARTICLE.sub("", item)
         if korean:
             item = " ".join(strip_particle(w) for w in item.split())
-        if item and item.lower() not in _QUESTION_WORDS and len(item) <= MAX_LABEL_CHARS and len(item.split()) <= 5:
+        if (
+            item
+            and item.lower() not in _QUESTION_WORDS
+            and len(item) <= MAX_LABEL_CHARS
+            and len(item.split()) <= 5
+        ):
             out.append(item.lower() if not korean else item)
     return list(dict.fromkeys(out))[:MAX_TYPED_LABELS]
 
@@ -159,9 +240,9 @@ def parse_typed_labels(text: str) -> list[str]:
     if _WH_START.match(t) and not choice:
         return []
     if lead:
-        t = t[lead.end():]
+        t = t[lead.end() :]
     elif _WH_START.match(t) or not choice:
-        return []     # "what is this animal?", "which one is better, python or java?": no candidates
+        return []  # "what is this animal?", "which one is better, python or java?": no candidates
     return _clean(_EN_SPLIT.split(t), korean=False)
 
 

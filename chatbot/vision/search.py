@@ -5,6 +5,7 @@ Every photo is embedded once per model: the embeddings live in the dict the call
 (the conversation's image_cache, keyed by model and sha256), so a second search over the
 same photos only embeds the query, a few milliseconds even for a thousand photos.
 """
+
 from __future__ import annotations
 
 import time
@@ -19,26 +20,33 @@ from .labelsets import to_english
 @dataclass(frozen=True)
 class Hit:
     id: str
-    score: float        # cosine similarity between the query and the photo
-    rank: int           # 1 = best
+    score: float  # cosine similarity between the query and the photo
+    rank: int  # 1 = best
 
 
 @dataclass(frozen=True)
 class SearchResult:
-    query: str          # as given (a text, or the query photo's id)
-    read_as: str        # what the model read: the English text, or "photo <id>"
-    kind: str           # "text" | "image"
+    query: str  # as given (a text, or the query photo's id)
+    read_as: str  # what the model read: the English text, or "photo <id>"
+    kind: str  # "text" | "image"
     model: str
     hits: list[Hit]
-    searched: int       # photos ranked
-    embedded: int       # photos embedded by this call (the rest came from the cache)
+    searched: int  # photos ranked
+    embedded: int  # photos embedded by this call (the rest came from the cache)
     seconds: float
-    untranslated: bool = False   # a Korean query the label map could not put into English
-    skipped: int = 0             # photos beyond MAX_SEARCH_PHOTOS, not searched
+    untranslated: bool = False  # a Korean query the label map could not put into English
+    skipped: int = 0  # photos beyond MAX_SEARCH_PHOTOS, not searched
 
 
-def search_photos(model: VisionModel, photos: list[Photo], query: str | Photo, cache: dict, *,
-                  top_k: int = VISION_SEARCH_TOP_K, min_score: float = VISION_MIN_SCORE) -> SearchResult:
+def search_photos(
+    model: VisionModel,
+    photos: list[Photo],
+    query: str | Photo,
+    cache: dict,
+    *,
+    top_k: int = VISION_SEARCH_TOP_K,
+    min_score: float = VISION_MIN_SCORE,
+) -> SearchResult:
     """Rank `photos` by similarity to `query` (a text in English or Korean, or a Photo).
 
     cache: the caller's dict (e.g. Conversation.image_cache); photo embeddings are stored in it.
@@ -57,11 +65,35 @@ def search_photos(model: VisionModel, photos: list[Photo], query: str | Photo, c
         untranslated = not ok
         q = model.prompt_embeddings([read_as], TEMPLATES)
     if not photos:
-        return SearchResult(shown, read_as, kind, model.name, [], 0, 0, time.perf_counter() - t0,
-                            untranslated, skipped)
+        return SearchResult(
+            shown,
+            read_as,
+            kind,
+            model.name,
+            [],
+            0,
+            0,
+            time.perf_counter() - t0,
+            untranslated,
+            skipped,
+        )
     emb, embedded = model.photo_embeddings(photos, cache)
     scores = (emb @ q[0]).tolist()
     order = sorted(range(len(photos)), key=lambda i: -scores[i])
-    hits = [Hit(photos[i].id, scores[i], r + 1) for r, i in enumerate(order[:top_k]) if scores[i] >= min_score]
-    return SearchResult(shown, read_as, kind, model.name, hits, len(photos), embedded,
-                        time.perf_counter() - t0, untranslated, skipped)
+    hits = [
+        Hit(photos[i].id, scores[i], r + 1)
+        for r, i in enumerate(order[:top_k])
+        if scores[i] >= min_score
+    ]
+    return SearchResult(
+        shown,
+        read_as,
+        kind,
+        model.name,
+        hits,
+        len(photos),
+        embedded,
+        time.perf_counter() - t0,
+        untranslated,
+        skipped,
+    )

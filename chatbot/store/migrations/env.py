@@ -5,6 +5,7 @@ ini with script_location = chatbot/store/migrations and sqlalchemy.url = <a data
 head>, then `alembic -c that.ini revision --autogenerate -m "what changed"`; name the file
 NNNN_<what>.py with revision "NNNN", like the others.
 """
+
 from alembic import context
 from sqlalchemy import create_engine
 
@@ -14,8 +15,11 @@ config = context.config
 
 
 def run(connection) -> None:
-    context.configure(connection=connection, target_metadata=Base.metadata,
-                      render_as_batch=connection.dialect.name == "sqlite")
+    context.configure(
+        connection=connection,
+        target_metadata=Base.metadata,
+        render_as_batch=connection.dialect.name == "sqlite",
+    )
     with context.begin_transaction():
         context.run_migrations()
 
@@ -23,6 +27,6 @@ def run(connection) -> None:
 connection = config.attributes.get("connection")
 if connection is not None:
     run(connection)
-else:   # the alembic command line, given a URL in its ini file
+else:  # the alembic command line, given a URL in its ini file
     with create_engine(config.get_main_option("sqlalchemy.url")).begin() as conn:
         run(conn)
