@@ -16,23 +16,6 @@ if TYPE_CHECKING:  # only for annotations: the conversation imports no stage
     from .retrieval import DocumentIndex
 
 
-class UserError(Exception):
-    """A problem with the user's input: shown in the chat, the conversation keeps going.
-    UserError(key, **fields) names a message of chatbot/messages.py: str() is the English text
-    (logs, tests), .text(lang) the one the user reads."""
-
-    def __init__(self, key: str, /, **fields):
-        from .messages import text
-
-        self.key, self.fields = key, fields
-        super().__init__(text(key, "en", **fields))
-
-    def text(self, lang: str | None) -> str:
-        from .messages import text
-
-        return text(self.key, lang, **self.fields)
-
-
 @dataclass
 class Attachment:
     kind: str  # "image" | "document"

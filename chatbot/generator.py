@@ -32,8 +32,7 @@ from .config import (
     resolve_device,
     resolve_dtype,
 )
-from .conversation import UserError
-from .messages import msg
+from .messages import UserError, msg
 
 PROVENANCE_KEY = "chatbot:provenance"  # PNG text chunk holding the JSON provenance
 PARAMETERS_KEY = "parameters"  # the human-readable line image viewers already show

@@ -15,8 +15,8 @@ import traceback
 from pathlib import Path
 
 from .config import SAVE_PARTIAL_S, AppConfig
-from .conversation import Conversation, Step, Turn, UserError
-from .messages import text
+from .conversation import Conversation, Step, Turn
+from .messages import UserError, text
 
 
 def open_store(cfg: AppConfig):

@@ -17,8 +17,8 @@ from typing import Iterator
 
 from .cleanup import private_dir
 from .config import AUDIO_EXTENSIONS, VIDEO_EXTENSIONS, Choice
-from .conversation import Attachment, Step, Turn, UserError
-from .messages import text
+from .conversation import Attachment, Step, Turn
+from .messages import UserError, text
 
 FRAME_DIR = private_dir(
     "frames"

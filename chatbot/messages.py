@@ -64,6 +64,19 @@ def text(key: str, lang: str | None, /, **fields) -> str:
     return entry[lang].format(**values)
 
 
+class UserError(Exception):
+    """A problem with the user's input: shown in the chat, the conversation keeps going.
+    UserError(key, **fields) names a message of the catalog: str() is the English text
+    (logs, tests), .text(lang) the one the user reads."""
+
+    def __init__(self, key: str, /, **fields):
+        self.key, self.fields = key, fields
+        super().__init__(text(key, "en", **fields))
+
+    def text(self, lang: str | None) -> str:
+        return text(self.key, lang, **self.fields)
+
+
 def reader_language(browser: str | None, message: str) -> str:
     """The language the user reads: the browser's when it sent one, else the message's."""
     from .prompts import language_of

@@ -18,12 +18,12 @@ from typing import Iterator
 from . import gpu
 from .config import MAX_IMAGES_PER_CONVERSATION, MAX_MESSAGE_CHARS, AppConfig
 from .context import build_messages, ocr_key, photos_in_context
-from .conversation import Attachment, Conversation, Step, Turn, UserError
+from .conversation import Attachment, Conversation, Step, Turn
 from .embeddings import llm_busy
 from .generator import ImageRequest
 from .history import History
 from .loader import Models
-from .messages import reader_language
+from .messages import UserError, reader_language
 from .messages import text as say
 from .models.decoding import GenStats, Sampling
 from .output_projector import hide_signal, parse_llm_signal

@@ -7,8 +7,8 @@ from __future__ import annotations
 import re
 
 from .config import MAX_GENERATION_SIDE, MAX_GENERATION_STEPS, MAX_SEED, MIN_GENERATION_SIDE
-from .conversation import UserError
 from .generator import ImageRequest, check_request
+from .messages import UserError
 
 CONVERSATION_ID = re.compile(r"[0-9a-f]{32}")
 CARD_FIELDS = ("prompt", "negative_prompt", "seed", "steps", "width", "height")

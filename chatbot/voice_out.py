@@ -9,7 +9,7 @@ import shutil
 import subprocess
 
 from .cleanup import private_dir
-from .conversation import UserError
+from .messages import UserError
 from .prompts import language_of
 
 SPEECH_DIR = private_dir(

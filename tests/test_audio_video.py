@@ -7,7 +7,7 @@ import os
 
 import pytest
 
-from chatbot.conversation import UserError
+from chatbot.messages import UserError
 from tests.mediafixtures import (
     ENGLISH,
     KOREAN,

@@ -12,11 +12,11 @@ import formatfixtures as ff
 import numpy as np
 import pytest
 
-from chatbot.conversation import UserError
 from chatbot.ingest import documents, office, sections
 from chatbot.ingest.documents import ingest_document
 from chatbot.ingest.ocr import Piece, group_lines, join_line
 from chatbot.ingest.pdf import render_highlighted, render_page
+from chatbot.messages import UserError
 from chatbot.retrieval import DocumentIndex, Passage
 
 HEADER = ["Item", "Spring", "Autumn"]

@@ -8,7 +8,6 @@ import numpy as np
 import pytest
 
 from chatbot.config import MAX_GENERATION_SIDE, MAX_GENERATION_STEPS, MIN_GENERATION_SIDE
-from chatbot.conversation import UserError
 from chatbot.generator import (
     GenerationStopped,
     Generator,
@@ -17,6 +16,7 @@ from chatbot.generator import (
     default_settings,
     read_provenance,
 )
+from chatbot.messages import UserError
 from chatbot.profiles import generator_for_profile, why_no_generator
 
 

@@ -64,8 +64,8 @@ def test_workbooks_are_limited_as_a_whole_and_huge_cells_are_cut(tmp_path, monke
     import pytest
     from openpyxl import Workbook
 
-    from chatbot.conversation import UserError
     from chatbot.ingest import documents, sheets
+    from chatbot.messages import UserError
 
     wb = Workbook()
     for s in range(5):

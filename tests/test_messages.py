@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 from gradio_client import Client, handle_file
 
-from chatbot.conversation import Conversation, UserError
-from chatbot.messages import catalog, field_names, msg, reader_language, text
+from chatbot.conversation import Conversation
+from chatbot.messages import UserError, catalog, field_names, msg, reader_language, text
 from tests.helpers import ROOT, ask, make_photo
 
 HANGUL = re.compile(r"[\uac00-\ud7a3]")

@@ -6,8 +6,8 @@ import json
 
 import pytest
 
-from chatbot.conversation import UserError
 from chatbot.generator import GenerationSettings, ImageRequest
+from chatbot.messages import UserError
 from chatbot.output_projector import (
     DATA_FILE,
     Decision,

@@ -15,7 +15,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import inspect, select, text, update
 
-from chatbot.conversation import Attachment, Turn, UserError
+from chatbot.conversation import Attachment, Turn
+from chatbot.messages import UserError
 from chatbot.store import NotFound, Store, StoreError, api, limits
 from chatbot.store.db import Base, ConversationRow, TurnRow, make_engine, migrate
 from chatbot.store.records import INTERRUPTED_NOTE

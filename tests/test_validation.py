@@ -75,7 +75,7 @@ def test_malformed_messages_are_refused_and_nothing_is_added(tiny_app, message):
 
 def test_validate_message_names_what_is_wrong():
     from chatbot import validate
-    from chatbot.conversation import UserError
+    from chatbot.messages import UserError
 
     for value, needle in (
         ({"text": 5}, "must be a string"),

@@ -13,8 +13,8 @@ from ..config import (
     MAX_FILES_PER_MESSAGE,
     VIDEO_EXTENSIONS,
 )
-from ..conversation import Attachment, UserError
-from ..messages import msg
+from ..conversation import Attachment
+from ..messages import UserError, msg
 
 
 def sha256_file(path: str) -> str:

@@ -33,8 +33,7 @@ from ..config import (
     ASR_SAMPLE_RATE,
     MAX_AUDIO_SECONDS,
 )
-from ..conversation import UserError
-from ..messages import msg
+from ..messages import UserError, msg
 from . import sha256_file
 
 BUNDLED_WHISPER_NAME = "whisper-base"  # folder under the app cache

@@ -25,8 +25,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from ..config import DOCUMENT_EXTENSIONS, INGEST_CACHE_DOCUMENTS, MAX_FILE_MB
-from ..conversation import UserError
-from ..messages import msg
+from ..messages import UserError, msg
 
 Progress = Callable[[int, int], None]  # (pages done, pages in total)
 

@@ -14,8 +14,7 @@ import posixpath
 import xml.etree.ElementTree as ET
 from urllib.parse import unquote
 
-from ..conversation import UserError
-from ..messages import msg
+from ..messages import UserError, msg
 from .documents import Page, Progress, short_error
 from .sections import SectionBuilder, open_zip
 from .web import add_html

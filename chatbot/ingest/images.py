@@ -5,8 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from ..config import MAX_IMAGE_PIXELS, MAX_KEPT_IMAGE_SIDE
-from ..conversation import UserError
-from ..messages import msg
+from ..messages import UserError, msg
 
 ANIMATED_NOTE = (
     "image.animated"  # a messages.py key: the encoder step says it in the reader's language

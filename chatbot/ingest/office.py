@@ -11,8 +11,7 @@ from __future__ import annotations
 import io
 
 from ..config import MAX_DOCUMENT_CHARS, MAX_SLIDES
-from ..conversation import UserError
-from ..messages import msg
+from ..messages import UserError, msg
 from .documents import Page, Progress, short_error
 from .sections import SectionBuilder, clean_label, open_zip, tidy, too_long_error
 from .tables import make_table

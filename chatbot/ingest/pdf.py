@@ -19,8 +19,7 @@ from ..config import (
     OCR_MIN_TEXT_CHARS,
     TABLE_USE_LAYOUT,
 )
-from ..conversation import UserError
-from ..messages import msg
+from ..messages import UserError, msg
 from .documents import Page, Progress, Table, short_error, sniff
 from .tables import carry_header, make_table
 from .unruled import caption_above, find_unruled

@@ -9,7 +9,8 @@ from pathlib import Path
 
 from ..cleanup import private_dir
 from ..config import IMAGE_EXTENSIONS, MAX_UNZIPPED_MB, MAX_ZIP_PHOTOS
-from ..conversation import Attachment, UserError
+from ..conversation import Attachment
+from ..messages import UserError
 
 UNPACK_DIR = private_dir(
     "zips"

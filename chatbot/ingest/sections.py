@@ -22,8 +22,7 @@ from ..config import (
     MAX_UNZIPPED_MB,
     SECTION_CHARS,
 )
-from ..conversation import UserError
-from ..messages import Msg, msg
+from ..messages import Msg, UserError, msg
 from .documents import Page, Table, short_error, sniff
 from .tables import cell_text, make_table
 

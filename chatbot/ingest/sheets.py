@@ -6,8 +6,7 @@ import io
 from pathlib import Path
 
 from ..config import MAX_CELL_CHARS, MAX_TABLE_CELLS, MAX_WORKBOOK_CELLS
-from ..conversation import UserError
-from ..messages import msg
+from ..messages import UserError, msg
 from .documents import Page, Progress, short_error, sniff
 from .tables import cell_text, make_table
 

@@ -27,7 +27,7 @@ from ..config import (
     SCENE_CHANGE_THRESHOLD,
     VIDEO_MIN_FRAME_GAP_S,
 )
-from ..conversation import UserError
+from ..messages import UserError
 from .audio import declared_seconds, decode_audio, open_media, over_limit
 
 THUMB_SIDE = 64  # gray thumbnails compared for cuts: cheap, and blind to noise

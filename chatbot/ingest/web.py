@@ -9,8 +9,7 @@ line breaks where the page has blocks and spaces where it has inline elements.
 
 from __future__ import annotations
 
-from ..conversation import UserError
-from ..messages import msg
+from ..messages import UserError, msg
 from .documents import Page, Progress, short_error
 from .sections import SectionBuilder, decode_text
 

@@ -16,8 +16,8 @@ from pathlib import Path
 from typing import Callable
 
 from ..config import MAX_IMAGE_PROMPT_CHARS
-from ..conversation import UserError
 from ..generator import GenerationSettings, ImageRequest
+from ..messages import UserError
 from ..prompts import sections
 from .rules import EN_LEAD, IMG_NOUN, KO_IMG, KO_MAKE, START, strip_command
 from .signal import first_json_object, parse_llm_signal

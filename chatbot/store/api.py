@@ -18,7 +18,8 @@ from pathlib import Path
 from sqlalchemy import Engine, delete, exc, exists, func, or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
-from chatbot.conversation import Turn, UserError
+from chatbot.conversation import Turn
+from chatbot.messages import UserError
 
 from . import limits
 from .db import WRITE, ConversationRow, TurnRow, as_utc, describe, make_engine, migrate, utcnow

@@ -18,7 +18,7 @@ import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from chatbot.conversation import UserError
+from chatbot.messages import UserError
 
 from . import limits
 from .files import SHA256, extension_of, read_chunks

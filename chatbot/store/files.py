@@ -28,7 +28,7 @@ from typing import BinaryIO
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
-from chatbot.conversation import UserError
+from chatbot.messages import UserError
 
 from . import limits
 from .db import ConversationRow, FileRow, TurnRow, utcnow

@@ -13,7 +13,8 @@ import re
 from pathlib import Path
 from typing import Callable
 
-from chatbot.conversation import Attachment, Step, Turn, UserError
+from chatbot.conversation import Attachment, Step, Turn
+from chatbot.messages import UserError
 
 from . import limits
 from .db import ROLES, STATUSES, TurnRow

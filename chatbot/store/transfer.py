@@ -12,7 +12,7 @@ from pathlib import Path
 
 from sqlalchemy import func, select
 
-from chatbot.conversation import UserError
+from chatbot.messages import UserError
 
 from . import limits
 from .archive import Archive, read_archive, to_markdown, write_archive

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..config import IMAGE_EXTENSIONS, MAX_TRAIN_PAIRS, TRAIN_HELD_OUT_EVERY
-from ..conversation import UserError
+from ..messages import UserError
 
 FILES = {"captions": "captions.jsonl", "qa": "qa.jsonl"}
 FIELDS = {"captions": ("image", "caption"), "qa": ("image", "question", "answer")}

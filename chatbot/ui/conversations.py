@@ -14,8 +14,8 @@ from pathlib import Path
 import gradio as gr
 
 from .. import validate
-from ..conversation import Conversation, UserError
-from ..messages import text
+from ..conversation import Conversation
+from ..messages import UserError, text
 from ..pipeline import Pipeline
 from .handlers import (
     browser_language,

@@ -18,8 +18,8 @@ import gradio as gr
 
 from .. import validate
 from ..config import STREAM_UPDATE_S
-from ..conversation import Conversation, Turn, UserError
-from ..messages import text
+from ..conversation import Conversation, Turn
+from ..messages import UserError, text
 from ..pipeline import Pipeline
 from .files import RECEIVED_AT
 
