@@ -26,14 +26,6 @@ class Attachment:
     note: str = ""  # what the user should know about how it was read (e.g. animated)
     caption: str = ""  # said to the LLM just before the image (a video frame's time)
 
-    def pixels(self):
-        """The image, from memory while the turn is being answered, else read again from its file
-        (conversations keep encodings, not pixels: memory stays flat however many photos come)."""
-        if self.image is not None:
-            return self.image
-        from .ingest.images import load_image
-
-        return load_image(self.path, self.name)
 
 
 @dataclass

@@ -12,23 +12,16 @@ from __future__ import annotations
 import hashlib
 import io
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Iterator
 
 from .cleanup import private_dir
-from .config import AUDIO_EXTENSIONS, VIDEO_EXTENSIONS, Choice
+from .config import Choice
 from .conversation import Attachment, Step, Turn
 from .messages import UserError, text
 
 FRAME_DIR = private_dir(
     "frames"
 )  # this process's own folder; named by content hash; swept by cleanup.py
-
-
-def media_kind(path: str) -> str | None:
-    """ "video" or "audio" by extension (.webm is tried as a video first), None for anything else."""
-    ext = Path(path).suffix.lower()
-    return "video" if ext in VIDEO_EXTENSIONS else "audio" if ext in AUDIO_EXTENSIONS else None
 
 
 @dataclass

@@ -215,7 +215,7 @@ class Pipeline:
 
     def _reload_photos(self, conv: Conversation, reply: Turn):
         """A conversation restored from the store keeps its photos as files: say that the encoder
-        reads them again, once each (Attachment.pixels() loads them as they are needed)."""
+        reads them again, once each (ingest.images.pixels() loads them as they are needed)."""
         if not conv.restored:
             return
         conv.restored = False
@@ -314,7 +314,7 @@ class Pipeline:
         lines = []
         for i, att in enumerate(images):
             if ocr_key(att) not in conv.image_cache:
-                conv.image_cache[ocr_key(att)] = ocr_image(att.pixels())
+                conv.image_cache[ocr_key(att)] = ocr_image(pixels(att))
             lines.append(
                 say(
                     "step.ocr_photo",

@@ -37,7 +37,7 @@ def owner_cookie(app, secret) -> dict:
     """The cookie a browser of this owner holds: the token the page load hands out (signed with
     the key in the data folder; tests/test_hostile_api.py's browser test sets it for real)."""
     from chatbot.ui.files import OWNER_COOKIE, OwnerTokens
-    from chatbot.ui.handlers import owner_of
+    from chatbot.ui.owners import owner_of
 
     key = (app.data_dir / "browser-state.key").read_text().strip()
     return {OWNER_COOKIE: OwnerTokens(key).sign(owner_of(secret))}

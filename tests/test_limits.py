@@ -8,6 +8,7 @@ from PIL import Image
 
 from chatbot.config import MAX_IMAGES_PER_CONVERSATION, MAX_KEPT_IMAGE_SIDE
 from chatbot.conversation import Conversation
+from chatbot.ingest.images import pixels
 from tests.helpers import ask
 
 
@@ -25,7 +26,7 @@ def test_conversations_keep_encodings_not_pixels(pipe, tmp_path):
     assert all(a.image is None for a in photos), (
         "after the turn the conversation keeps encodings, not pixels"
     )
-    assert max(photos[-1].pixels().size) <= MAX_KEPT_IMAGE_SIDE, "read again from the file, bounded"
+    assert max(pixels(photos[-1]).size) <= MAX_KEPT_IMAGE_SIDE, "read again from the file, bounded"
     encoded = {k[1] for k in conv.image_cache}
     assert {a.sha256 for a in photos[-MAX_IMAGES_PER_CONVERSATION:]} <= encoded, (
         "the photos in context stay encoded"

@@ -10,6 +10,7 @@ from PIL import Image
 from chatbot.config import MAX_FILES_PER_MESSAGE, MAX_IMAGE_PIXELS, MAX_MESSAGE_CHARS
 from chatbot.context import build_messages
 from chatbot.conversation import Conversation
+from chatbot.ingest.images import pixels
 from chatbot.models.decoding import Sampling
 from chatbot.pipeline import Pipeline
 from chatbot.profiles import build_config
@@ -135,7 +136,7 @@ def test_gif_uses_the_first_frame(pipe, tmp_path):
     frames[0].save(p, save_all=True, append_images=frames[1:])
     conv = Conversation()
     r = ask(pipe, conv, "what is it", [p])
-    assert r.error is None and conv.images()[0].pixels().getpixel((5, 5))[0] > 200
+    assert r.error is None and pixels(conv.images()[0]).getpixel((5, 5))[0] > 200
 
 
 def test_a_model_that_raises_keeps_the_conversation(pipe, monkeypatch):

@@ -56,8 +56,6 @@ def check_files(paths: list[str]) -> None:
 
 def ingest_file(path: str) -> list[Attachment]:
     """One upload -> its attachments: a photo, a zip of photos, a voice note or clip, a document."""
-    from ..media import media_kind
-
     if path.lower().endswith(".zip"):
         from .photozip import ingest_photo_zip
 
@@ -81,9 +79,13 @@ def is_image(path: str) -> bool:
 
 def ingest_media(path: str) -> Attachment:
     """A voice note or a video clip, complete; decoded in the reply, where its progress shows."""
-    from ..media import media_kind
-
     return Attachment(media_kind(path), Path(path).name, path, sha256_file(path))
+
+
+def media_kind(path: str) -> str | None:
+    """ "video" or "audio" by extension (.webm is tried as a video first), None for anything else."""
+    ext = Path(path).suffix.lower()
+    return "video" if ext in VIDEO_EXTENSIONS else "audio" if ext in AUDIO_EXTENSIONS else None
 
 
 def ingest_document_file(path: str) -> Attachment:

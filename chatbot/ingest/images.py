@@ -12,6 +12,13 @@ ANIMATED_NOTE = (
 )
 
 
+def pixels(att):
+    """An attachment's image, from memory while its turn is being answered, else read again from
+    its file (conversations keep encodings, not pixels: memory stays flat however many photos
+    come)."""
+    return att.image if att.image is not None else load_image(att.path, att.name)
+
+
 def load_image(path: str, name: str):
     """The photo, checked and bounded (see open_image)."""
     return open_image(path, name)[0]

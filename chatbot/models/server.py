@@ -12,6 +12,7 @@ import json
 import time
 
 from ..config import MAX_IMAGE_SIDE_GPU, ModelConfig
+from ..ingest.images import pixels
 from .base import Backend, ImageEncoding, Progress
 from .decoding import GenStats
 
@@ -48,7 +49,7 @@ class OpenAICompatible(Backend):
         for att in images:
             key = ("server", att.sha256)
             if key not in cache:
-                img = att.pixels().copy()
+                img = pixels(att).copy()
                 img.thumbnail((MAX_IMAGE_SIDE_GPU, MAX_IMAGE_SIDE_GPU))
                 buf = io.BytesIO()
                 img.save(buf, format="PNG")

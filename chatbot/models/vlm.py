@@ -11,6 +11,7 @@ from __future__ import annotations
 import time
 
 from ..config import MAX_IMAGE_SIDE_CPU, MAX_IMAGE_SIDE_GPU, ModelConfig
+from ..ingest.images import pixels
 from .base import ImageEncoding, LocalBackend, Progress, load_kwargs
 
 _PIXEL_KEYS = ("pixel_values", "pixel_attention_mask", "image_sizes")
@@ -105,7 +106,7 @@ class TransformersVLM(LocalBackend):
         t = time.perf_counter()
         inputs = self.processor(
             text=self.image_token,
-            images=[bounded(att.pixels(), self.max_side)],
+            images=[bounded(pixels(att), self.max_side)],
             add_special_tokens=False,
             return_tensors="pt",
             **self.proc_kwargs,

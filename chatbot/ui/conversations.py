@@ -17,16 +17,8 @@ from .. import validate
 from ..conversation import Conversation
 from ..messages import UserError, text
 from ..pipeline import Pipeline
-from .handlers import (
-    browser_language,
-    new_secret,
-    owner_of,
-    proven,
-    render,
-    same,
-    session_conv,
-    signed_in,
-)
+from .handlers import render, same
+from .owners import browser_language, new_secret, owner_of, proven, session_conv, signed_in
 
 
 class ConversationHandlers:

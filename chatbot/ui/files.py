@@ -38,8 +38,9 @@ import time
 from http.cookies import SimpleCookie
 from pathlib import Path
 
+from .owners import RECEIVED_AT, owner_of
+
 OWNER_COOKIE = "chatbot-owner"
-RECEIVED_AT = "chatbot_received_at"  # request.state attribute: time.monotonic() on arrival
 FILE_ROUTE = re.compile(r"/gradio_api/file(?:=|/)(.+)$")
 UPLOAD_ROUTE = re.compile(r"/gradio_api/upload/?$")
 CHECK_COPY_EVERY_S = 60.0  # how often a cached copy handed out again is checked (and touched)
@@ -197,8 +198,6 @@ class Access:
         self, headers: dict[str, str], app=None, session: dict | None = None
     ) -> set[str]:
         """Every owner the request proves: browser cookie, bearer secret, signed-in user."""
-        from .handlers import owner_of
-
         owners: set[str] = set()
         cookies = SimpleCookie()
         try:
