@@ -4,8 +4,10 @@ gallery (the matching photos as files, best first)."""
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 
+from ..ingest.images import pixels
 from ..messages import text
 from .context import render_vision_context
 from .encoder import Photo
@@ -30,7 +32,7 @@ def run_tool(decision: Decision, model, photos, cache: dict, lang: str) -> ToolR
     if not photos:
         return ToolResult(text("step.vision", lang), text("step.no_photos", lang))
     as_photo = {
-        a.sha256: Photo(a.name, a.pixels, a.sha256) for a in photos
+        a.sha256: Photo(a.name, functools.partial(pixels, a), a.sha256) for a in photos
     }  # read only if not embedded yet
     if decision.tool == "labels":
         result = label_photo(
@@ -60,7 +62,8 @@ def run_tool(decision: Decision, model, photos, cache: dict, lang: str) -> ToolR
     return ToolResult(
         text("step.photo_search", lang, query=result.read_as),
         f"{result.model} · {result.searched} photos ranked by cosine similarity "
-        f"({result.embedded} embedded now, the rest cached) in {result.seconds * 1000:.0f} ms\n\n{lines}",
+        f"({result.embedded} embedded now, the rest cached) in {result.seconds * 1000:.0f} ms"
+        f"\n\n{lines}",
         render_vision_context([result]),
         files=[by_id[h.id] for h in result.hits if h.id in by_id],
         info={
