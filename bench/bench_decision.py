@@ -19,13 +19,14 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from common import add_threads_option, apply_threads  # noqa: E402
+from bench.common import Lines, add_threads_option, apply_threads, record  # noqa: E402
 
 
 def _ms(samples: list[float]) -> str:
     s = sorted(samples)
+    p95 = s[int(0.95 * (len(s) - 1))]
     return (
-        f"median {statistics.median(s) * 1000:7.3f} ms  p95 {s[int(0.95 * (len(s) - 1))] * 1000:7.3f} ms  "
+        f"median {statistics.median(s) * 1000:7.3f} ms  p95 {p95 * 1000:7.3f} ms  "
         f"mean {statistics.fmean(s) * 1000:7.3f} ms"
     )
 
@@ -50,8 +51,10 @@ def main() -> None:
     t0 = time.perf_counter()
     clf = classifier_for(args.profile, str(DATA_FILE))
     clf.probability("warm up")
-    print(
-        f"classifier ({args.profile}, {clf.embedder.split('/')[-2]}) ready in {time.perf_counter() - t0:.1f} s"
+    out = Lines()
+    out.say(
+        f"classifier ({args.profile}, {clf.embedder.split('/')[-2]}) ready in "
+        f"{time.perf_counter() - t0:.1f} s"
     )
 
     rows = load_dataset(DATA_FILE)
@@ -70,10 +73,10 @@ def main() -> None:
             t = time.perf_counter()
             clf.embed([text])
             timings["embedding alone"].append(time.perf_counter() - t)
-    print(f"latency per message over {len(texts)} messages x {args.repeats}:")
+    out.say(f"latency per message over {len(texts)} messages x {args.repeats}:")
     for name, samples in timings.items():
-        print(f"  {name:<16} {_ms(samples)}")
-    print(
+        out.say(f"  {name:<16} {_ms(samples)}")
+    out.say(
         f"  the classifier ran for {used_classifier / args.repeats / len(texts):.0%} of messages; "
         f"decide() / embedding-alone mean = "
         f"{statistics.fmean(timings['decide']) / statistics.fmean(timings['embedding alone']):.2f}"
@@ -87,9 +90,10 @@ def main() -> None:
             continue
         rows = load_dataset(file)
         rows = split_dataset(rows)[split] if split is not None else rows
-        print(f"{name}: {len(rows)} messages")
+        out.say(f"{name}: {len(rows)} messages")
         for stage, s in evaluate(rows, clf).items():
-            print("  " + s.line(stage))
+            out.say("  " + s.line(stage))
+    record("bench_decision", out)
 
 
 if __name__ == "__main__":

@@ -7,7 +7,8 @@ whether it answers the offline document question right.
     .venv/bin/python bench/bench_engine.py [--tokens 64] [--threads N]
 
 Engines: transformers fp32 (the GGUF dequantized), PyTorch dynamic int8 Linear layers
-(--engine int8), and llama.cpp on the GGUF's weights repacked as Q8_0 (--engine llama.cpp, the default).
+(--engine int8), and llama.cpp on the GGUF's weights repacked as Q8_0 (--engine llama.cpp, the
+default).
 """
 
 from __future__ import annotations
@@ -21,11 +22,12 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
-from common import add_threads_option, apply_threads  # noqa: E402
+from bench.common import Lines, add_threads_option, apply_threads, record  # noqa: E402
 
 
 def bandwidth_gbs() -> float:
-    """Memory bandwidth: best of 10 copies of 256 MB into a buffer already touched (read + write)."""
+    """Memory bandwidth: best of 10 copies of 256 MB into a buffer already touched (read +
+    write)."""
     import torch
 
     a = torch.ones(64 * 2**20, dtype=torch.float32)
@@ -64,7 +66,8 @@ def measure(model, ids, n: int, **gen) -> tuple[float, float]:
 
 
 def llamacpp_times(llm, ids: list[int], n: int, **gen) -> tuple[float, float]:
-    """(time to first token s, decode tokens/s) with greedy llama.cpp generate from a fresh state."""
+    """(time to first token s, decode tokens/s) with greedy llama.cpp generate from a fresh
+    state."""
     llm.reset()
     t = time.perf_counter()
     tokens = llm.generate(ids, top_k=1, temp=0.0, **gen)
@@ -78,13 +81,15 @@ def llamacpp_times(llm, ids: list[int], n: int, **gen) -> tuple[float, float]:
 
 
 def best_of(run, times: int = 3) -> tuple[float, float]:
-    """(shortest time to first token, highest tokens/s) of a few runs: the VM's noise only slows runs down."""
+    """(shortest time to first token, highest tokens/s) of a few runs: the VM's noise only slows
+    runs down."""
     runs = [run() for _ in range(times)]
     return min(r[0] for r in runs), max(r[1] for r in runs)
 
 
 def document_prompts(tok, n: int = 8) -> list[list[int]]:
-    """Chat prompts of a page of a real manual plus a question (data/realdocs, tune split), as ids."""
+    """Chat prompts of a page of a real manual plus a question (data/realdocs, tune split), as
+    ids."""
     import json
 
     import pymupdf
@@ -189,8 +194,10 @@ def main() -> None:
     )
     tok = fp32.tokenizer
     prompts = document_prompts(tok)
-    print(
-        f"memory bandwidth {bw:.1f} GB/s; {args.tokens} new tokens; threads {torch.get_num_threads()}"
+    out = Lines()
+    out.say(
+        f"memory bandwidth {bw:.1f} GB/s; {args.tokens} new tokens; "
+        f"threads {torch.get_num_threads()}"
     )
     pdf = df.make_injection_pdf(Path("/tmp/bench-engine-notes.pdf"))
 
@@ -204,10 +211,10 @@ def main() -> None:
 
     def row(label, ttft_s, ttft_l, rate, nbytes, agree, right):
         limit = bw * 1e9 / nbytes
-        print(
-            f"{label:<22} decode {rate:5.1f} tok/s (limit {limit:5.0f}, {rate / limit:.2f} of it) · TTFT short "
-            f"{ttft_s * 1000:5.0f} ms, ~2000-token {ttft_l:5.2f} s · same next token as fp32 {agree:.1%} · "
-            f"document answer {right}"
+        out.say(
+            f"{label:<22} decode {rate:5.1f} tok/s (limit {limit:5.0f}, {rate / limit:.2f} of it)"
+            f" · TTFT short {ttft_s * 1000:5.0f} ms, ~2000-token {ttft_l:5.2f} s"
+            f" · same next token as fp32 {agree:.1%} · document answer {right}"
         )
 
     for label, backend, engine in (
@@ -245,6 +252,7 @@ def main() -> None:
         agreement(fp32.model, next_tokens, prompts),
         answer("llama.cpp"),
     )
+    record("bench_engine", out)
 
 
 if __name__ == "__main__":

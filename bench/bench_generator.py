@@ -22,9 +22,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from common import add_threads_option, apply_threads  # noqa: E402
+from bench.common import Lines, add_threads_option, apply_threads, record  # noqa: E402
 
-BENCH_CHANNELS = (64, 128, 256)  # ~20 M-parameter UNet: ~0.1-0.3 s per step at 128 px on 2 cores
+# a ~20 M-parameter UNet: a step long enough at 128 px that timer noise does not dominate
+BENCH_CHANNELS = (64, 128, 256)
 
 
 def main() -> None:
@@ -50,9 +51,11 @@ def main() -> None:
     gen = Generator(str(path), output_dir=tempfile.mkdtemp(prefix="bench-images-"))
     pipe = gen.load()
     n_params = sum(p.numel() for p in pipe.unet.parameters()) / 1e6
-    print(
+    out = Lines()
+    out.say(
         f"pipeline: UNet {n_params:.1f} M params, {args.size} px, {args.steps} steps, guidance "
-        f"{args.guidance}, torch threads {torch.get_num_threads()} (ready in {time.perf_counter() - t0:.1f} s)"
+        f"{args.guidance}, torch threads {torch.get_num_threads()} "
+        f"(ready in {time.perf_counter() - t0:.1f} s)"
     )
 
     req = ImageRequest(
@@ -91,21 +94,23 @@ def main() -> None:
             times[name].append(time.perf_counter() - t)
 
     raw_s, ours_s = statistics.median(times["raw"]), statistics.median(times["ours"])
-    print(
+    out.say(
         f"raw pipeline call   median {raw_s * 1000:8.1f} ms  (min {min(times['raw']) * 1000:.1f})"
     )
-    print(
+    out.say(
         f"Generator.generate  median {ours_s * 1000:8.1f} ms  (min {min(times['ours']) * 1000:.1f})"
     )
-    print(
-        f"overhead: {(ours_s - raw_s) * 1000:+.1f} ms per picture, ratio ours/raw = {ours_s / raw_s:.3f} "
-        f"(min-based {min(times['ours']) / min(times['raw']):.3f}); same pixels: {same}"
+    out.say(
+        f"overhead: {(ours_s - raw_s) * 1000:+.1f} ms per picture, ratio ours/raw = "
+        f"{ours_s / raw_s:.3f} (min-based {min(times['ours']) / min(times['raw']):.3f}); "
+        f"same pixels: {same}"
     )
 
-    added_work(gen, pipe, req, progress, stop, raw_s)
+    out.say(added_work(gen, pipe, req, progress, stop, raw_s))
+    record("bench_generator", out)
 
 
-def added_work(gen, pipe, req, progress: list, stop, raw_s: float) -> None:
+def added_work(gen, pipe, req, progress: list, stop, raw_s: float) -> str:
     """The added work measured on its own (immune to other processes slowing the UNet):
     checks + provenance + PNG save with metadata, and the per-step callback."""
     out = gen.generate(req)
@@ -119,9 +124,10 @@ def added_work(gen, pipe, req, progress: list, stop, raw_s: float) -> None:
         stop.is_set()
     per_step = (time.perf_counter() - t) / 1000
     added = fixed + per_step * req.steps
-    print(
-        f"added work alone: save+provenance {fixed * 1000:.2f} ms + callback {per_step * 1e6:.2f} us/step "
-        f"= {added * 1000:.2f} ms = {added / raw_s * 100:.2f}% of the raw call"
+    return (
+        f"added work alone: save+provenance {fixed * 1000:.2f} ms + callback "
+        f"{per_step * 1e6:.2f} us/step = {added * 1000:.2f} ms = {added / raw_s * 100:.2f}% "
+        "of the raw call"
     )
 
 

@@ -33,8 +33,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 
-from common import add_threads_option, apply_threads  # noqa: E402
 from docfixtures import make_synthetic_pdf  # noqa: E402
+
+from bench.common import Lines, add_threads_option, apply_threads, record  # noqa: E402
 
 
 def markdown_rows(text: str) -> list[list[str]]:
@@ -161,40 +162,40 @@ def page_questions(path: Path, n: int = 20) -> list[str]:
     ]
 
 
-def report_first_result(folder: Path, pages: int, embedder_path: str) -> None:
+def report_first_result(folder: Path, pages: int, embedder_path: str, out: Lines) -> None:
     path = folder / "long.pdf"
     make_synthetic_pdf(path, pages, seed=7)
     questions = page_questions(path)
     result = first_result(path, embedder_path, questions)
     slow, fast = result["embed-all-first"][0], result["bm25-first"][0]
-    print(
+    out.say(
         f"\ntime to first search result, {pages}-page PDF ({result['chunks']} chunks), "
         f"upload included:"
     )
-    print(
+    out.say(
         f"  embed-all-first  {slow:7.2f} s  ({result['embed-all-first'][1]}; parsing "
         f"{result['embed-all-first parse']:.2f} s of it)"
     )
-    print(
+    out.say(
         f"  BM25-first       {fast:7.2f} s  ({result['bm25-first'][1]}; parsing "
         f"{result['bm25-first parse']:.2f} s of it); background embeddings done at "
         f"{result['embeddings done'][0]:.2f} s"
     )
-    print(
+    out.say(
         f"  ratio {slow / fast:.1f}x faster first answer; BM25-first top page = hybrid top "
         f"page for {result['same top page']:.0%} of {len(questions)} questions"
     )
 
 
-def print_rows(rows: list, n_pages: int) -> None:
-    print(
+def print_rows(rows: list, n_pages: int, out: Lines) -> None:
+    out.say(
         f"{'pipeline':36s} {'parse s':>8s} {'embed s':>8s} {'chunks':>7s} {'pages/s':>8s} "
         f"{'parse pages/s':>13s} {'table recall':>12s} {'rows only':>9s} {'stray rows':>10s}"
     )
     for name, parse_s, embed_s, n_chunks, full, body, stray in rows:
         end_to_end = "-" if embed_s != embed_s else f"{n_pages / (parse_s + embed_s):.1f}"
         embed = "-" if embed_s != embed_s else f"{embed_s:.2f}"
-        print(
+        out.say(
             f"{name:36s} {parse_s:8.2f} {embed:>8s} {n_chunks:7d} {end_to_end:>8s} "
             f"{n_pages / parse_s:13.1f} {full:12.3f} {body:9.3f} {stray:10d}"
         )
@@ -232,7 +233,8 @@ def main() -> None:
         for page, header, rows in tables
     ]
     n_pages = args.files * args.pages
-    print(f"{args.files} PDFs x {args.pages} pages = {n_pages} pages, {len(drawn)} ruled tables")
+    out = Lines()
+    out.say(f"{args.files} PDFs x {args.pages} pages = {n_pages} pages, {len(drawn)} ruled tables")
 
     embedder_path = embeddings_for_profile("offline")
     model = load_embedder(embedder_path)
@@ -243,7 +245,8 @@ def main() -> None:
     run_baseline([(warm, [])], model)
 
     if args.only_first:
-        report_first_result(folder, args.first_pages, embedder_path)
+        report_first_result(folder, args.first_pages, embedder_path, out)
+        record("bench_ingest", out)
         return
     rows = []
     found, chunks, tp, te = run_ours(pdfs, embedder_path)
@@ -259,14 +262,15 @@ def main() -> None:
         ("ours (use_layout=True), parse only", tpl, float("nan"), chunks, *recall(found, drawn))
     )
 
-    print_rows(rows, n_pages)
+    print_rows(rows, n_pages, out)
     ours_total, base_total = tp + te, tpb + teb
-    print(
+    out.say(
         f"ratio ours/baseline, end to end pages/s: {base_total / ours_total:.2f}x; "
         f"parse only: {tpb / tp:.1f}x; use_layout=False vs True parse: {tpl / tp:.1f}x"
     )
     if args.first_pages:
-        report_first_result(folder, args.first_pages, embedder_path)
+        report_first_result(folder, args.first_pages, embedder_path, out)
+    record("bench_ingest", out)
 
 
 if __name__ == "__main__":

@@ -20,6 +20,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
+from bench.common import Lines, record  # noqa: E402
+
 REPLY_TOKENS = 16
 
 
@@ -49,9 +51,7 @@ def run(model_dir: Path, engine: str, photos: list[str]) -> list[dict]:
         Sampling(max_new_tokens=REPLY_TOKENS, min_new_tokens=REPLY_TOKENS),
     )
     list(pipe.models.wait())
-    list(
-        pipe.respond(Conversation(), "warm up", [photos[-1]])
-    )  # one-off kernel and allocator set-up
+    list(pipe.respond(Conversation(), "warm up", [photos[-1]]))  # one-off kernel, allocator set-up
     conv, rows = Conversation(), []
     for i, p in enumerate(photos):
         *_, reply = pipe.respond(conv, f"Photo {i + 1}: what is in it, and what changed?", [p])
@@ -68,27 +68,31 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--turns", type=int, default=5)
     args = ap.parse_args()
-    from bench_turns import build_smolvlm_256m_sized
+    from bench.bench_turns import build_smolvlm_256m_sized
 
     tmp = Path(tempfile.mkdtemp())
     model_dir = build_smolvlm_256m_sized(tmp / "smolvlm-256m-sized")
     photos = [photo(tmp / f"photo{i}.jpg", i) for i in range(args.turns)]
     results = {engine: run(model_dir, engine, photos) for engine in ("fp32", "int8")}
-    print(
-        f"SmolVLM-256M-sized, random weights; {REPLY_TOKENS}-token replies; one new 1024x768 photo per turn"
+    out = Lines()
+    out.say(
+        f"SmolVLM-256M-sized, random weights; {REPLY_TOKENS}-token replies; "
+        "one new 1024x768 photo per turn"
     )
-    print("engine  turn  TTFT (s)  encoder+projector (s)  prefill (s)  rest (s)")
+    out.say("engine  turn  TTFT (s)  encoder+projector (s)  prefill (s)  rest (s)")
     for engine, rows in results.items():
         for i, m in enumerate(rows):
             rest = m["ttft_s"] - m["encode_s"] - m["prefill_s"]
-            print(
-                f"{engine:6}  {i + 1:4}  {m['ttft_s']:8.2f}  {m['encode_s']:21.2f}  {m['prefill_s']:11.2f}  {rest:8.2f}"
+            out.say(
+                f"{engine:6}  {i + 1:4}  {m['ttft_s']:8.2f}  {m['encode_s']:21.2f}  "
+                f"{m['prefill_s']:11.2f}  {rest:8.2f}"
             )
-    f, q = results["fp32"], results["int8"]
-    print(
-        f"turn 1: int8 {q[0]['ttft_s']:.2f} s vs fp32 {f[0]['ttft_s']:.2f} s ({f[0]['ttft_s'] / q[0]['ttft_s']:.2f}x); "
-        f"turn {args.turns}: {q[-1]['ttft_s']:.2f} s vs {f[-1]['ttft_s']:.2f} s (aim: turn 1 <= 1.5 s)"
+    f, q = [[m["ttft_s"] for m in results[e]] for e in ("fp32", "int8")]
+    out.say(
+        f"turn 1: int8 {q[0]:.2f} s vs fp32 {f[0]:.2f} s ({f[0] / q[0]:.2f}x); "
+        f"turn {args.turns}: {q[-1]:.2f} s vs {f[-1]:.2f} s (aim: turn 1 <= 1.5 s)"
     )
+    record("bench_photo", out)
 
 
 if __name__ == "__main__":

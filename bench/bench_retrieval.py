@@ -2,9 +2,9 @@
 
     .venv/bin/python bench/bench_retrieval.py [--pages 1000] [--questions 30]
 
-Pages are short (one fact sentence after one sentence of report prose, a ruled table every 25th page)
-so that embedding all chunks with the bundled all-MiniLM-L6-v2 stays within ~2 minutes
-on 2 cores. Per question it times DocumentIndex.search (query embedding + dense scores +
+Pages are short (one fact sentence after one sentence of report prose, a ruled table every 25th
+page) so that embedding all chunks with the bundled all-MiniLM-L6-v2 stays within minutes on a
+small CPU. Per question it times DocumentIndex.search (query embedding + dense scores +
 BM25 + top-k) and DocumentIndex.context (the same plus fencing), and checks hit@1 on the
 page holding the fact. The first question also builds the BM25 index: reported apart.
 """
@@ -22,8 +22,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 
-from common import add_threads_option, apply_threads  # noqa: E402
 from docfixtures import make_synthetic_pdf, synthetic_page_text  # noqa: E402
+
+from bench.common import Lines, add_threads_option, apply_threads, record  # noqa: E402
 
 _ITEMS = [
     "a cargo drone",
@@ -94,7 +95,8 @@ def main() -> None:
     t = time.perf_counter()
     index.embed()
     t_embed = time.perf_counter() - t
-    print(
+    out = Lines()
+    out.say(
         f"ingest {t_ingest:.1f} s ({args.pages / t_ingest:.0f} pages/s), "
         f"embed {len(index.chunks)} chunks {t_embed:.1f} s"
     )
@@ -120,17 +122,18 @@ def main() -> None:
         file_offset = next(off for p, off in files if p.name == best.file)
         hits += file_offset + best.page == page
     q = statistics.quantiles
-    print(f"{len(index.chunks)} chunks over {args.pages} pages; {args.questions} questions")
-    print(f"first question (builds BM25): {first_ms:.0f} ms")
-    print(
+    out.say(f"{len(index.chunks)} chunks over {args.pages} pages; {args.questions} questions")
+    out.say(f"first question (builds BM25): {first_ms:.0f} ms")
+    out.say(
         f"search  median {statistics.median(search_ms):.1f} ms, p95 {q(search_ms, n=20)[-1]:.1f} ms"
     )
-    print(f"  of which the query embedding: median {statistics.median(encode_ms):.1f} ms")
-    print(
+    out.say(f"  of which the query embedding: median {statistics.median(encode_ms):.1f} ms")
+    out.say(
         f"context median {statistics.median(context_ms):.1f} ms, "
         f"p95 {q(context_ms, n=20)[-1]:.1f} ms  (context chars {len(text)})"
     )
-    print(f"hit@1 on the fact's page: {hits / args.questions:.3f}")
+    out.say(f"hit@1 on the fact's page: {hits / args.questions:.3f}")
+    record("bench_retrieval", out)
 
 
 if __name__ == "__main__":

@@ -27,6 +27,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.common import Lines, record  # noqa: E402
 from tests.helpers import RunningApp  # noqa: E402
 
 
@@ -145,25 +146,30 @@ def main() -> None:
         shutil.rmtree(folder, ignore_errors=True)
     rss = [s["rss"] for s in samples]
     warm = rss[len(rss) // 3 :]
-    last = samples[-1]
-    print(
-        f"\n{last['t']:.0f} s for {args.clients} one-turn clients and {args.long} conversations x "
-        f"{args.turns} photos of {args.photo_side}x{args.photo_side} ({args.long * args.turns} photos)"
+    last, growth = samples[-1], max(warm) - warm[0]
+    print()
+    out = Lines()
+    out.say(
+        f"{last['t']:.0f} s for {args.clients} one-turn clients and {args.long} conversations x "
+        f"{args.turns} photos of {args.photo_side}x{args.photo_side} "
+        f"({args.long * args.turns} photos)"
     )
-    print(
-        f"resident memory: {rss[0]:.0f} MB at start, {min(warm):.0f}-{max(warm):.0f} MB after warm-up "
-        f"(growth {max(warm) - warm[0]:+.0f} MB over the last two thirds, "
-        f"{(max(warm) - warm[0]) / max(1, args.clients + args.long):+.2f} MB per client)"
+    out.say(
+        f"resident memory: {rss[0]:.0f} MB at start, {min(warm):.0f}-{max(warm):.0f} MB after "
+        f"warm-up (growth {growth:+.0f} MB over the last two thirds, "
+        f"{growth / max(1, args.clients + args.long):+.2f} MB per client)"
     )
-    print(
+    out.say(
         f"bounds: photos kept at most {MAX_KEPT_IMAGE_SIDE} px (encodings, not pixels), KV cache "
         f"{KV_CACHE_MB} MB, idle conversations leave memory after {IDLE_CONVERSATION_S / 3600:g} h"
     )
-    print(
-        f"disk: data {last['data']:.0f} MB (store + database; bound {limits.MAX_STORED_MB_PER_OWNER} MB "
-        f"of files per owner, {args.long + args.clients} owners here), Gradio cache {last['cache']:.0f} MB "
-        f"and private folder {last['private']:.1f} MB (both swept after {TEMP_FILES_MAX_AGE_S / 3600:g} h)"
+    out.say(
+        f"disk: data {last['data']:.0f} MB (store + database; bound "
+        f"{limits.MAX_STORED_MB_PER_OWNER} MB of files per owner, {args.long + args.clients} "
+        f"owners here), Gradio cache {last['cache']:.0f} MB and private folder "
+        f"{last['private']:.1f} MB (both swept after {TEMP_FILES_MAX_AGE_S / 3600:g} h)"
     )
+    record("bench_soak", out)
 
 
 if __name__ == "__main__":

@@ -22,9 +22,14 @@ from gradio_client import Client
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+from bench.common import Lines, record  # noqa: E402
 from tests.helpers import free_port  # noqa: E402
 
-BARE = "import gradio as gr, sys\nwith gr.Blocks() as d: gr.Markdown('hi')\nd.launch(server_port=int(sys.argv[1]))\n"
+BARE = (
+    "import gradio as gr, sys\n"
+    "with gr.Blocks() as d: gr.Markdown('hi')\n"
+    "d.launch(server_port=int(sys.argv[1]))\n"
+)
 
 
 def launch(cmd: list[str], env: dict, app: bool, timeout: float = 300):
@@ -74,14 +79,17 @@ def main() -> None:
         [py, "app.py", "--profile", "auto"], dict(env, CHATBOT_CACHE=str(fresh)), app=True
     )
     shutil.rmtree(fresh, ignore_errors=True)
-    print("                              first page (s)  model ready (s)  idle RSS (MB)")
-    print(f"bare Gradio app (baseline)    {bare[0]:14.1f}  {'-':>15}  {bare[2]:13.0f}")
-    print(f"app, first start (GGUF conv.) {cold[0]:14.1f}  {cold[1]:15.1f}  {cold[2]:13.0f}")
-    print(f"app, next start (cached copy) {warm[0]:14.1f}  {warm[1]:15.1f}  {warm[2]:13.0f}")
-    print(
-        f"ratio app / bare Gradio: first page {warm[0] / bare[0]:.2f}x, idle memory {warm[2] / bare[2]:.2f}x; "
-        f"model ready: first start {cold[1]:.1f} s -> next start {warm[1]:.1f} s ({cold[1] / warm[1]:.1f}x faster)"
+    out = Lines()
+    out.say("                              first page (s)  model ready (s)  idle RSS (MB)")
+    out.say(f"bare Gradio app (baseline)    {bare[0]:14.1f}  {'-':>15}  {bare[2]:13.0f}")
+    out.say(f"app, first start (GGUF conv.) {cold[0]:14.1f}  {cold[1]:15.1f}  {cold[2]:13.0f}")
+    out.say(f"app, next start (cached copy) {warm[0]:14.1f}  {warm[1]:15.1f}  {warm[2]:13.0f}")
+    out.say(
+        f"ratio app / bare Gradio: first page {warm[0] / bare[0]:.2f}x, idle memory "
+        f"{warm[2] / bare[2]:.2f}x; model ready: first start {cold[1]:.1f} s -> next start "
+        f"{warm[1]:.1f} s ({cold[1] / warm[1]:.1f}x faster)"
     )
+    record("bench_startup", out)
 
 
 if __name__ == "__main__":

@@ -1,4 +1,5 @@
-"""Saving conversations: what the store costs while streaming, restoring, and on the first turn after a restart.
+"""Saving conversations: what the store costs while streaming, restoring, and on the first turn
+after a restart.
 
 Model: the tiny profile's random LLaVA (CLIP 32 px -> MLP -> 2-layer Llama), in process; the
 store is SQLite in a temporary data folder (chatbot.history.open_store, as the app opens it).
@@ -25,7 +26,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from common import add_threads_option, apply_threads  # noqa: E402
+from bench.common import Lines, add_threads_option, apply_threads, record  # noqa: E402
 
 OWNER = "bench"
 QUESTION = "Question {}: describe a lighthouse at night, part by part."
@@ -44,7 +45,8 @@ def respond(pipe, conv, text: str, files=()):
 
 
 def make_photos(folder: Path, n: int) -> list[Path]:
-    """n distinct 512x512 PNGs: gradients with some noise, so they compress like photos (a few 100 KB)."""
+    """n distinct 512x512 PNGs: gradients with some noise, so they compress like photos (a few
+    100 KB)."""
     import numpy as np
     from PIL import Image
 
@@ -62,7 +64,7 @@ def make_photos(folder: Path, n: int) -> list[Path]:
     return paths
 
 
-def streaming(cfg, sampling, store, turns: int) -> None:
+def streaming(cfg, sampling, store, turns: int, out: Lines) -> None:
     """(a) tokens/s and wall time per turn, saved vs not saved, paired by round."""
     from chatbot.conversation import Conversation
     from chatbot.history import History
@@ -86,25 +88,25 @@ def streaming(cfg, sampling, store, turns: int) -> None:
     n = sampling.max_new_tokens
     med = {side: (statistics.median(tps[side]), statistics.median(wall[side])) for side in tps}
     added = statistics.median(a - b for a, b in zip(wall["saved"], wall["plain"]))
-    print(
+    out.say(
         f"(a) streaming, {turns} turns each, {n} new tokens per reply, order alternating per round"
     )
-    print(
-        f"    without store : {med['plain'][0]:8.1f} tokens/s (reply metrics)  {med['plain'][1] * 1000:7.1f} ms per turn "
-        f"({n / med['plain'][1]:.0f} tokens/s end to end)"
+    out.say(
+        f"    without store : {med['plain'][0]:8.1f} tokens/s (reply metrics)  "
+        f"{med['plain'][1] * 1000:7.1f} ms per turn ({n / med['plain'][1]:.0f} tokens/s end to end)"
     )
-    print(
-        f"    with store    : {med['saved'][0]:8.1f} tokens/s (reply metrics)  {med['saved'][1] * 1000:7.1f} ms per turn "
-        f"({n / med['saved'][1]:.0f} tokens/s end to end)"
+    out.say(
+        f"    with store    : {med['saved'][0]:8.1f} tokens/s (reply metrics)  "
+        f"{med['saved'][1] * 1000:7.1f} ms per turn ({n / med['saved'][1]:.0f} tokens/s end to end)"
     )
-    print(
+    out.say(
         f"    ratio with/without: tokens/s {med['saved'][0] / med['plain'][0]:.3f} (metrics), "
         f"{med['plain'][1] / med['saved'][1]:.3f} (end to end)"
     )
-    print(f"    added latency per turn (median of paired differences): {added * 1000:+.1f} ms")
+    out.say(f"    added latency per turn (median of paired differences): {added * 1000:+.1f} ms")
 
 
-def write_conversation(store, folder: Path, turns: int, photos: int) -> str:
+def write_conversation(store, folder: Path, turns: int, photos: int, out: Lines) -> str:
     """A conversation of `turns` turns, a photo on every (turns / 2 / photos)-th user turn."""
     from chatbot.conversation import Attachment, Step, Turn
     from chatbot.ingest import sha256_file
@@ -135,14 +137,14 @@ def write_conversation(store, folder: Path, turns: int, photos: int) -> str:
         )
     seconds = time.perf_counter() - t
     size = sum(p.stat().st_size for p in pngs) / len(pngs) / 1024
-    print(
+    out.say(
         f"(b) restore: wrote {turns} turns with {photos} photos (512x512 PNG, {size:.0f} KB each) "
         f"in {seconds:.2f} s through store.add_turn"
     )
     return cid
 
 
-def restore(store, cid: str, opens: int) -> None:
+def restore(store, cid: str, opens: int, out: Lines) -> None:
     from chatbot.history import History
 
     times = []
@@ -152,14 +154,14 @@ def restore(store, cid: str, opens: int) -> None:
         times.append(time.perf_counter() - t)
     photo = conv.images()[0].path
     assert len(conv.turns) == 200 and Path(photo).suffix == ".png", photo
-    print(
-        f"    History(store).open: median {statistics.median(times) * 1000:.1f} ms over {opens} runs "
-        f"(min {min(times) * 1000:.1f}, max {max(times) * 1000:.1f}; aim < 300 ms); "
+    out.say(
+        f"    History(store).open: median {statistics.median(times) * 1000:.1f} ms over {opens} "
+        f"runs (min {min(times) * 1000:.1f}, max {max(times) * 1000:.1f}; aim < 300 ms); "
         f"{len(conv.images())} photos at files/…{Path(photo).suffix}"
     )
 
 
-def after_restart(cfg, sampling, cid: str, scratch: Path) -> None:
+def after_restart(cfg, sampling, cid: str, scratch: Path, out: Lines) -> None:
     """(c) a fresh Store + History + Pipeline on the same data folder, as after a restart."""
     from chatbot.conversation import Conversation
     from chatbot.history import History, open_store
@@ -177,18 +179,21 @@ def after_restart(cfg, sampling, cid: str, scratch: Path) -> None:
     first, first_wall = respond(pipe, conv, "Is it brighter now?")
     warm, warm_wall = respond(pipe, conv, "And the colours?")
     f, w = first.metrics, warm.metrics
-    print(
-        f"(c) first turn after a restart vs the next turn (200-turn conversation, {f['images']} photos in context)"
+    out.say(
+        "(c) first turn after a restart vs the next turn "
+        f"(200-turn conversation, {f['images']} photos in context)"
     )
-    print(
-        f"    after restart: TTFT {f['ttft_s'] * 1000:7.1f} ms  (photos reloaded and encoded again; prompt "
-        f"{f['prompt_tokens']} tokens, {f['reused_tokens']} reused; turn {first_wall * 1000:.0f} ms)"
+    out.say(
+        f"    after restart: TTFT {f['ttft_s'] * 1000:7.1f} ms  (photos reloaded and encoded "
+        f"again; prompt {f['prompt_tokens']} tokens, {f['reused_tokens']} reused; "
+        f"turn {first_wall * 1000:.0f} ms)"
     )
-    print(
-        f"    warm         : TTFT {w['ttft_s'] * 1000:7.1f} ms  (encodings cached; prompt {w['prompt_tokens']} "
-        f"tokens, {w['reused_tokens']} reused; turn {warm_wall * 1000:.0f} ms)"
+    out.say(
+        f"    warm         : TTFT {w['ttft_s'] * 1000:7.1f} ms  (encodings cached; prompt "
+        f"{w['prompt_tokens']} tokens, {w['reused_tokens']} reused; "
+        f"turn {warm_wall * 1000:.0f} ms)"
     )
-    print(f"    ratio after restart / warm: {f['ttft_s'] / w['ttft_s']:.1f}x")
+    out.say(f"    ratio after restart / warm: {f['ttft_s'] / w['ttft_s']:.1f}x")
     store.close()
 
 
@@ -210,14 +215,17 @@ def main() -> None:
     sampling = Sampling(max_new_tokens=n, min_new_tokens=n)
     store, problem = open_store(cfg)
     assert store is not None, problem
-    print(
-        f"model: tiny profile ({cfg.llm.model}); store: SQLite in {cfg.data_dir}; torch threads: {threads}"
+    out = Lines()
+    out.say(
+        f"model: tiny profile ({cfg.llm.model}); store: SQLite in {cfg.data_dir}; "
+        f"torch threads: {threads}"
     )
-    streaming(cfg, sampling, store, args.turns)
-    cid = write_conversation(store, tmp, turns=200, photos=20)
-    restore(store, cid, args.opens)
+    streaming(cfg, sampling, store, args.turns, out)
+    cid = write_conversation(store, tmp, turns=200, photos=20, out=out)
+    restore(store, cid, args.opens, out)
     store.close()
-    after_restart(cfg, sampling, cid, tmp)
+    after_restart(cfg, sampling, cid, tmp, out)
+    record("bench_store", out)
 
 
 if __name__ == "__main__":

@@ -1,4 +1,5 @@
-"""A five-turn image conversation: time to first token of turn 5 vs turn 1, ours vs the LLaVA-demo way.
+"""A five-turn image conversation: time to first token of turn 5 vs turn 1, ours vs the LLaVA-demo
+way.
 
 Model: an Idefics3 (SmolVLM class) with SmolVLM-256M-Instruct's dimensions and random weights
 (decoding cost does not depend on weight values), saved and loaded by path like a real checkpoint.
@@ -19,11 +20,14 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bench.common import Lines, record  # noqa: E402
+
 REPLY_TOKENS = 16
 
 
 def build_smolvlm_256m_sized(path: Path) -> Path:
-    """Idefics3 with SmolVLM-256M's shapes: SigLIP 12x768 (512 px, patch 16), 30-layer 576-wide Llama."""
+    """Idefics3 with SmolVLM-256M's shapes: SigLIP 12x768 (512 px, patch 16), 30-layer 576-wide
+    Llama."""
     import torch
     from transformers import (
         Idefics3Config,
@@ -147,16 +151,19 @@ def main() -> None:
             b.model.generate(**inputs, max_new_tokens=1, do_sample=False)
         base.append(time.perf_counter() - t)
 
-    print(
-        f"model: {b.describe()} (random weights, real sizes); {REPLY_TOKENS}-token replies; 1 new photo per turn"
+    out = Lines()
+    out.say(
+        f"model: {b.describe()} (random weights, real sizes); {REPLY_TOKENS}-token replies; "
+        "1 new photo per turn"
     )
-    print("turn  TTFT ours (s)  TTFT baseline (s)  baseline/ours")
+    out.say("turn  TTFT ours (s)  TTFT baseline (s)  baseline/ours")
     for i, (o, r) in enumerate(zip(ours, base)):
-        print(f"{i + 1:>4}  {o:13.2f}  {r:17.2f}  {r / o:13.1f}x")
-    print(
+        out.say(f"{i + 1:>4}  {o:13.2f}  {r:17.2f}  {r / o:13.1f}x")
+    out.say(
         f"ours: turn {args.turns} / turn 1 = {ours[-1] / ours[0]:.2f} (aim <= 1.0); "
         f"baseline: turn {args.turns} / turn 1 = {base[-1] / base[0]:.2f}"
     )
+    record("bench_turns", out)
 
 
 if __name__ == "__main__":

@@ -17,7 +17,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
-from common import add_threads_option, apply_threads  # noqa: E402
+from bench.common import Lines, add_threads_option, apply_threads, record  # noqa: E402
 
 
 def main() -> None:
@@ -49,17 +49,22 @@ def main() -> None:
     text_only = ask(pipe, Conversation(), question)
     with_clip = ask(pipe, Conversation(), question, [clip])
     assert with_clip.error is None, with_clip.error
-    print(
-        f"clip: {read.duration_s:.1f} s, {len(read.frames)} frames, soundtrack {words.duration_s:.1f} s"
+    clip_ttft, text_ttft = with_clip.metrics["ttft_s"], text_only.metrics["ttft_s"]
+    out = Lines()
+    out.say(
+        f"clip: {read.duration_s:.1f} s, {len(read.frames)} frames, "
+        f"soundtrack {words.duration_s:.1f} s"
     )
-    print(
-        f"decode + frames {t_read:.2f} s · transcription {words.seconds:.2f} s (RTF {words.real_time_factor:.2f})"
+    out.say(
+        f"decode + frames {t_read:.2f} s · transcription {words.seconds:.2f} s "
+        f"(RTF {words.real_time_factor:.2f})"
     )
-    print(
-        f"time to first token: with the clip {with_clip.metrics['ttft_s']:.2f} s "
+    out.say(
+        f"time to first token: with the clip {clip_ttft:.2f} s "
         f"({with_clip.metrics['prompt_tokens']} prompt tokens) · same question, no clip "
-        f"{text_only.metrics['ttft_s']:.2f} s · ratio {with_clip.metrics['ttft_s'] / text_only.metrics['ttft_s']:.1f}x"
+        f"{text_ttft:.2f} s · ratio {clip_ttft / text_ttft:.1f}x"
     )
+    record("bench_video", out)
 
 
 if __name__ == "__main__":

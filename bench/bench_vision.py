@@ -22,7 +22,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT)]
 
-from common import add_threads_option, apply_threads  # noqa: E402
+from bench.common import Lines, add_threads_option, apply_threads, record  # noqa: E402
 
 QUERIES = [
     "a red circle",
@@ -133,19 +133,22 @@ def main() -> None:
     embed_s, cached, uncached = search_latency(model, photos, args.queries)
     med, p95 = statistics.median(cached), sorted(cached)[int(0.95 * (len(cached) - 1))]
     base = statistics.median(uncached)
-    print(
-        f"one-time embedding: {embed_s:.2f} s for {len(photos)} photos = {1000 * embed_s / len(photos):.2f} ms/photo "
-        f"(tiny CLIP)"
+    out = Lines()
+    out.say(
+        f"one-time embedding: {embed_s:.2f} s for {len(photos)} photos = "
+        f"{1000 * embed_s / len(photos):.2f} ms/photo (tiny CLIP)"
     )
-    print(
-        f"search over {len(photos)} photos, cached embeddings: median {1000 * med:.1f} ms, p95 {1000 * p95:.1f} ms "
-        f"per query ({args.queries} queries)"
+    out.say(
+        f"search over {len(photos)} photos, cached embeddings: median {1000 * med:.1f} ms, "
+        f"p95 {1000 * p95:.1f} ms per query ({args.queries} queries)"
     )
-    print(
-        f"baseline, re-embedding every photo per query: median {1000 * base:.0f} ms -> {base / med:.0f}x faster"
+    out.say(
+        f"baseline, re-embedding every photo per query: median {1000 * base:.0f} ms -> "
+        f"{base / med:.0f}x faster"
     )
     for line in training_throughput(args.train_steps):
-        print(line)
+        out.say(line)
+    record("bench_vision", out)
 
 
 if __name__ == "__main__":
