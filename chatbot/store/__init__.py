@@ -17,9 +17,10 @@ signed-in user name). Another owner's id raises NotFound, exactly like a missing
     info(owner, id) -> ConversationInfo
     rename(owner, id, title)                          "" -> back to the first user message
     delete(owner, id)                                 for real, with files nothing else uses
-    expire(days) -> int                               all owners: delete (as delete) the conversations
-                                                      not updated for days days; returns how many;
-                                                      days <= 0: off (RETENTION_DAYS = 0, the default)
+    expire(days) -> int                               all owners: delete (as delete) the
+                                                      conversations not updated for days days;
+                                                      returns how many; days <= 0: off
+                                                      (RETENTION_DAYS = 0, the default)
     turns(owner, id) -> [Turn]                        chatbot.conversation.Turn, rebuilt:
                                                       attachment .path and .files point into the
                                                       file store, Attachment.image is None
@@ -27,8 +28,9 @@ signed-in user name). Another owner's id raises NotFound, exactly like a missing
                                                       first user message (MAX_TITLE_CHARS)
     update_turn(owner, id, position, turn, status=None)  e.g. a growing reply, then its end
     truncate(owner, id, n_turns)                      keep the first n_turns (undo / retry)
-    put(path_or_bytes, owner, name) -> sha256         content-addressed: <data_dir>/files/ab/cdef….png
-                                                      (the extension of the name it is first put under)
+    put(path_or_bytes, owner, name) -> sha256         content-addressed:
+                                                      <data_dir>/files/ab/cdef….png (the extension
+                                                      of the name it is first put under)
     path(owner, sha256) -> Path                       NotFound unless the owner has that file
     export_markdown(owner, id) -> str                 links files/<sha256>.<ext>
     export_archive(owner, id, dest_zip) -> Path       conversation.json + conversation.md + files/
@@ -40,7 +42,7 @@ means what the turn shows (stopped -> "stopped", error -> "failed", else "done")
 and attachment paths are copied into the store when a turn is added or updated; a path
 already in the store is not copied again.
 
-Errors: UserError (chatbot.conversation) for limits and bad archives, quoting the limit's
+Errors: UserError (chatbot.messages) for limits and bad archives, quoting the limit's
 name (MAX_CONVERSATIONS_PER_OWNER, MAX_STORED_MB_PER_OWNER, MAX_ARCHIVE_MB, MAX_TITLE_CHARS,
 in chatbot.store.limits); StoreError for a damaged database, an unwritable folder or a
 failed write (naming the file and what to do; nothing stored before is changed); NotFound

@@ -6,10 +6,10 @@ none if the name has no such suffix), because Gradio and browsers decide from th
 whether to show a file inline. The files table keeps that extension per owner (files.ext), so
 path(owner, sha256) needs no name; rows from before it (ext NULL) point to the blob without
 one, where older versions wrote it. The same bytes stored by two owners under two extensions
-are two blobs; one owner has one path per sha256. It is written to a private temporary file (mkstemp: random name, O_EXCL) in
-<root>/tmp, flushed, then moved into place with os.replace, so a crash leaves either the
-whole file or none. Blobs are shared by content; the files table says which owner may read
-which, and a blob is removed once no owner has it any more.
+are two blobs; one owner has one path per sha256. It is written to a private temporary file
+(mkstemp: random name, O_EXCL) in <root>/tmp, flushed, then moved into place with os.replace,
+so a crash leaves either the whole file or none. Blobs are shared by content; the files table
+says which owner may read which, and a blob is removed once no owner has it any more.
 """
 
 from __future__ import annotations
