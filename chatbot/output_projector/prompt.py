@@ -106,13 +106,15 @@ def parse_prompt_reply(reply: str) -> dict | None:
 # Follow-ups refer to the previous picture; these cue words say so (ko/en).
 FOLLOWUP = re.compile(
     r"\b(?:same|again|another|instead|version|redo|it|its|him|her|them|more|less|background|"
-    r"add|remove|change|zoom|one more|different)\b|같은|이번엔|이번에는|다시|하나 더|좀 더|더 |대신|"
+    r"add|remove|change|zoom|one more|different)\b"
+    r"|같은|이번엔|이번에는|다시|하나 더|좀 더|더 |대신|"
     r"바꿔|버전|그거|이거|그걸|이걸|배경|색을|색깔|으로 해|로 해",
     re.I,
 )
 NEW_SEED = re.compile(
     r"\b(?:new seed|different seed|another seed|random seed|another one|another version|"
-    r"different version|new version|one more)\b|다른\s*버전|다른\s*시드|새\s*시드|새로|하나 더|랜덤",
+    r"different version|new version|one more)\b"
+    r"|다른\s*버전|다른\s*시드|새\s*시드|새로|하나 더|랜덤",
     re.I,
 )
 SEED = re.compile(r"(?:\bseed|시드)\s*[:=#]?\s*(\d{1,10})\b", re.I)
@@ -124,7 +126,8 @@ _STRIP_EN = re.compile(
     rf"(?:(?:an?|the|some|one|another|new)\s+)?(?:{IMG_NOUN}\s*(?:of|for|with|showing|:)?)?)"
     rf"|\b(?:i want|i'd like|i would like|i need|can i (?:get|have))\s+(?:(?:an?|some|one)\s+)?"
     rf"(?:{IMG_NOUN}\s*(?:of|for|with|showing|where|:)?)?|^\s*(?:an?\s+)?{IMG_NOUN}\s+of\b"
-    rf"|^\s*(?:{EN_LEAD}\b[\s,]*)+|\b(?:please|for me|thanks|thank you)\b|\b(?:same\s+\w+\s*,?\s*)?but\b"
+    rf"|^\s*(?:{EN_LEAD}\b[\s,]*)+|\b(?:please|for me|thanks|thank you)\b"
+    r"|\b(?:same\s+\w+\s*,?\s*)?but\b"
     r"|\b(?:(?:an?|the)\s+)?(?:version|another one|one more|with a different seed|again)\b"
     r"|\bseed\s*[:=#]?\s*\d+",
     re.I,

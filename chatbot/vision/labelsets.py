@@ -152,7 +152,8 @@ def to_english(text: str) -> tuple[str, bool]:
 
 
 def resolve_labels(typed: list[str]) -> list[Label]:
-    """Typed labels (English or Korean) -> Labels: English for the model, Korean kept for display."""
+    """Typed labels (English or Korean) -> Labels: English for the model, Korean kept for
+    display."""
     out, names = [], en_to_ko()
     for t in typed:
         if is_korean(t):
@@ -163,12 +164,13 @@ def resolve_labels(typed: list[str]) -> list[Label]:
     return list({lab.en.lower(): lab for lab in out}.values())
 
 
-# ---- labels typed in a message: "is it a cat, a dog or a fox?", "고양이야 강아지야?" ----------------
+# ---- labels typed in a message: "is it a cat, a dog or a fox?", "고양이야 강아지야?" -------------
 _EN_LEAD = re.compile(
     r"^.*?\b(?:is (?:it|this|that|the \w+)|it's|its|it is|this is|are (?:they|these|those|the \w+)|"
     r"could (?:it|this) be|can (?:it|this) be|might (?:it|this) be|would (?:it|this) be|"
     r"(?:does|do) (?:it|this|the (?:photo|picture|image)) (?:show|contain|have)|do you see|"
-    r"(?:choose|pick|decide) (?:between|among|from)|between|among|one of|either|labels?(?: it)?(?: as)?|"
+    r"(?:choose|pick|decide) (?:between|among|from)|between|among|one of|either|"
+    r"labels?(?: it)?(?: as)?|"
     r"classify (?:it|this|the \w+) (?:as|into))[\s,]+",
     re.I,
 )

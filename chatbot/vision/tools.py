@@ -83,15 +83,18 @@ _SIMILAR = re.compile(
     re.I,
 )
 _FIND_EN = [
-    # "which ones show the sea?", "which of these images show people?", "which picture has a red car?"
+    # "which ones show the sea?", "which of these images show people?",
+    # "which picture has a red car?"
     re.compile(
         rf"^\s*(?:so\s+|and\s+)?(?:which|what)\s+(?:{PHOTO}|of\s+(?:these|those|the|my)(?:\s+{PHOTO})?)"
         rf"(?:\s+i\s+\w+)?\s+(?:shows?|has|have|contains?|features?|includes?|are|were|is|was|with)\s+(.+)",
         re.I,
     ),
-    # "find the photos with a cat", "search my photos for sunsets", "pull up every shot that has a car"
+    # "find the photos with a cat", "search my photos for sunsets",
+    # "pull up every shot that has a car"
     re.compile(
-        rf"\b(?:find|search|look|looking|show|get|pick|give|bring|dig|filter|select|locate|pull up)\b"
+        rf"\b(?:find|search|look|looking|show|get|pick|give|bring|dig|filter|select|"
+        rf"locate|pull up)\b"
         rf"(?:\s+(?:me|us|up|out|through|for|all|the|my|any|only|just|those|these|every|each))*"
         rf"\s+{PHOTO}\b\s*(?:of|with|where|that|which|showing|containing|taken|from|for|in which|"
         rf"that (?:has|have|show|shows))?\s*(.*)",
@@ -99,12 +102,13 @@ _FIND_EN = [
     ),
     # "search for beach photos", "show me only the sunset ones"
     re.compile(
-        rf"\b(?:find|search|look|show|get|pick|locate|pull up)\b(?:\s+(?:me|for|up|out|all|the|my|any|only|"
+        rf"\b(?:find|search|look|show|get|pick|locate|pull up)\b"
+        rf"(?:\s+(?:me|for|up|out|all|the|my|any|only|"
         rf"just|every))*\s+((?:[\w'-]+\s+){{1,3}}?){PHOTO}\s*[?.!]*$",
         re.I,
     ),
-    # "are there any photos of mountains?", "do any of my photos show a waterfall?", "are any of these
-    # pictures taken in the snow?", "where's the photo of grandma?"
+    # "are there any photos of mountains?", "do any of my photos show a waterfall?", "are any of
+    # these pictures taken in the snow?", "where's the photo of grandma?"
     re.compile(rf"\bany\s+{PHOTO}\s+(?:of|with|showing|where|that show)\s+(.+)", re.I),
     re.compile(
         rf"\bany\s+of\s+(?:my|these|those|the)\s+{PHOTO}\s+(?:shows?|has|have|contains?|with|"
@@ -164,7 +168,8 @@ _LABEL_EN = [
     re.compile(r"^\s*(?:please\s+)?name\s+(?:this|that|the)\s+\w+", re.I),
     re.compile(r"\b(?:tell|know|guess|say)\b.*\bwhat\s+(?:this|that|it)\s+is\b", re.I),
     re.compile(
-        r"^\s*(?:please\s+|can you\s+|could you\s+)?(?:identify|classify|label|tag|recogni[sz]e|categori[sz]e)"
+        r"^\s*(?:please\s+|can you\s+|could you\s+)?"
+        r"(?:identify|classify|label|tag|recogni[sz]e|categori[sz]e)"
         r"\s+(?:this|that|it|the|my|these)\b",
         re.I,
     ),
