@@ -1,4 +1,5 @@
-"""What every LLM backend offers the pipeline, and the local (in-process) streaming shared by them."""
+"""What every LLM backend offers the pipeline, and the local (in-process) streaming shared by
+them."""
 
 from __future__ import annotations
 

@@ -77,7 +77,8 @@ class PrefixCache:
         return None if entry is None else entry[:2]
 
     def put(self, key: str, ids: list[int], cache, size: int | None = None) -> None:
-        """size: the bytes the cache holds, when it is not a transformers cache (llama.cpp's state)."""
+        """size: the bytes the cache holds, when it is not a transformers cache (llama.cpp's
+        state)."""
         self._entries[key] = (ids, cache, cache_bytes(cache) if size is None else size)
         while len(self._entries) > self.capacity or (
             len(self._entries) > 1 and self.bytes > self.budget
@@ -85,9 +86,10 @@ class PrefixCache:
             self._entries.popitem(last=False)
 
     def shared(self, ids: list[int], limit: int, config):
-        """(prefix ids, a new cache of those positions) from the entry sharing the longest prefix with ids,
-        up to `limit` tokens: every conversation starts with the same system prompt, so a new one need
-        not prefill it again (a photo turn 1 on CPU: bench_photo). None below SHARED_PREFIX_MIN_TOKENS."""
+        """(prefix ids, a new cache of those positions) from the entry sharing the longest prefix
+        with ids, up to `limit` tokens: every conversation starts with the same system prompt, so a
+        new one need not prefill it again (a photo turn 1 on CPU: bench_photo). None below
+        SHARED_PREFIX_MIN_TOKENS."""
         from transformers import DynamicCache
 
         best, n = None, 0
@@ -168,7 +170,8 @@ def stream_tokens(
     embed_from(start) -> inputs_embeds [1, T-start, hidden] for prompts with images
     (cached image features scattered in); None for text-only prompts.
     shareable: how many leading tokens mean the same in any conversation (up to the first image,
-    whose placeholder ids are alike for every photo); a new conversation may start from another's cache.
+    whose placeholder ids are alike for every photo); a new conversation may start from another's
+    cache.
     """
     import torch
     from transformers import DynamicCache

@@ -1,9 +1,10 @@
-"""A GGUF text LM run by llama.cpp (llama-cpp-python) in this process: the `--engine llama.cpp` CPU engine.
+"""A GGUF text LM run by llama.cpp (llama-cpp-python) in this process: the `--engine llama.cpp` CPU
+engine.
 
-llama.cpp runs small GGUFs from a Q8_0 copy (the bundled 4-bit values, exactly; see q8_copy) with its
-int8 kernels: ~7x the decode speed of transformers fp32 on 2 cores, 97% the same next tokens
-(bench/bench_engine.py). The Backend contract is kept: streaming, Stop between tokens, and a KV
-prefix per conversation: llama.cpp reuses the longest prefix of the sequence it holds, and each
+llama.cpp runs small GGUFs from a Q8_0 copy (the bundled 4-bit values, exactly; see q8_copy) with
+its int8 kernels: it decodes several times faster than transformers fp32 on a CPU and nearly
+always picks the same next tokens (bench/bench_engine.py; figures in bench/RESULTS.md). The
+Backend contract is kept: streaming, Stop between tokens, and a KV prefix per conversation: llama.cpp reuses the longest prefix of the sequence it holds, and each
 conversation's state is saved when another conversation takes the model (in a PrefixCache, bounded
 by KV_CACHE_MB and KV_CACHE_SESSIONS like the transformers caches).
 """
@@ -28,8 +29,8 @@ STOP_TOKENS = ("<|im_end|>", "<|endoftext|>", "<|eot_id|>", "<end_of_utterance>"
 def open_llama(path: Path, n_ctx: int = CONTEXT_TOKENS, **extra):
     """llama.cpp on a GGUF with the app's settings (the benchmarks open it the same way): every core
     for prefill and decode (llama-cpp-python's default is half; one decode thread left a core to the
-    server streaming the reply but was slower through the app, 110 against 121 tokens/s), flash
-    attention (2,000-token prefill 3.7 -> 3.0 s)."""
+    server streaming the reply but was slower through the app), flash attention (a shorter
+    prefill); see bench/RESULTS.md."""
     from llama_cpp import Llama
 
     cores = max(1, os.cpu_count() or 1)
@@ -48,9 +49,9 @@ def open_llama(path: Path, n_ctx: int = CONTEXT_TOKENS, **extra):
 def q8_copy(
     src: Path, cache_dir: Path = CACHE_DIR / "converted", progress: Progress = lambda s: None
 ) -> Path:
-    """A Q8_0 copy of a small GGUF, written once. On 2 cores llama.cpp prefills SmolLM2 from Q8_0
-    about 1.4x faster than from the bundled Q4_1 (its int8 matrix kernels take Q8_0; 1,000 prompt
-    tokens: 2.0 s vs 2.9 s) and decodes as fast, since a 135M model is not bandwidth-bound here.
+    """A Q8_0 copy of a small GGUF, written once. On a CPU llama.cpp prefills SmolLM2 from Q8_0
+    faster than from the bundled Q4_1 (its int8 matrix kernels take Q8_0; see bench/RESULTS.md)
+    and decodes as fast, since a 135M model is not bandwidth-bound here.
     The Q4_1 values fit Q8_0 almost exactly, so the answers are the bundled model's."""
     import gguf
     import numpy as np

@@ -82,8 +82,8 @@ class TransformersLM(LocalBackend):
 
     def cpu_engine(self, model, progress: Progress):
         """The engine the config chose: PyTorch dynamic int8 Linear layers read a quarter of the
-        bytes per token (bench/bench_engine.py). The weights stay as loaded (memory-mapped):
-        cloning them out of the map gained ~5% decode here but kept both copies resident (+480 MB)."""
+        bytes per token (bench/bench_engine.py). The weights stay as loaded (memory-mapped): cloning
+        them out of the map gained ~5% decode here but kept both copies resident (+480 MB)."""
         import torch
 
         if self.cfg.engine == "int8":

@@ -290,9 +290,9 @@ def build_tiny_clip(path: Path) -> Path:
 
 
 def build_tiny_siglip(path: Path) -> Path:
-    """SiglipModel from tiny configs. The real SigLIP tokenizer is SentencePiece (not
-    installed), so the tiny one reuses the byte-level CLIPTokenizer; texts are padded to
-    SIGLIP_TEXT_TOKENS as SigLIP expects (it pools the last position, attention is bidirectional)."""
+    """SiglipModel from tiny configs. The real SigLIP tokenizer is SentencePiece (not installed), so
+    the tiny one reuses the byte-level CLIPTokenizer; texts are padded to SIGLIP_TEXT_TOKENS as
+    SigLIP expects (it pools the last position, attention is bidirectional)."""
     import torch
     from transformers import SiglipConfig, SiglipImageProcessorPil, SiglipModel, SiglipProcessor
 
