@@ -99,8 +99,8 @@ def _overlap(sentence: str, words: set[str]) -> int:
 
 
 def best_sentence(passage: Passage, words: set[str]) -> tuple[int, str]:
-    """(shared words, sentence) of the passage's best unit for these words; (0, "") if none shares one.
-    Ties go to the shorter unit, then the earlier one."""
+    """(shared words, sentence) of the passage's best unit for these words; (0, "") if none shares
+    one. Ties go to the shorter unit, then the earlier one."""
     scored = [(_overlap(u, words), -len(u), -i, u) for i, u in enumerate(units(passage))]
     best = max(scored, default=(0, 0, 0, ""))
     return (best[0], best[3]) if best[0] > 0 else (0, "")

@@ -20,7 +20,8 @@ SPEAK_TIMEOUT_S = 60
 
 
 def read_aloud(text: str) -> str:
-    """A WAV of the text (the first MAX_SPOKEN_CHARS), by espeak-ng; UserError if it cannot be done."""
+    """A WAV of the text (the first MAX_SPOKEN_CHARS), by espeak-ng; UserError if it cannot be
+    done."""
     engine = shutil.which("espeak-ng")
     if engine is None:
         raise UserError("speech.no_synth")

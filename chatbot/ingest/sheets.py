@@ -101,7 +101,8 @@ def read_xlsx(data: bytes, name: str, progress: Progress | None = None) -> list[
                 if declared > MAX_TABLE_CELLS:
                     raise cells_error(name, ws.title, declared)
             if hasattr(ws, "reset_dimensions"):
-                ws.reset_dimensions()  # the header's declared size may lie: read what the sheet holds
+                # the header's declared size may lie: read what the sheet holds
+                ws.reset_dimensions()
             rows, cells = [], 0
             for row in ws.iter_rows(values_only=True):
                 cells += len(row)

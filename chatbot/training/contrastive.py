@@ -67,7 +67,8 @@ def train_contrastive(
     out: str | Path,
     settings: TrainSettings = TrainSettings(),
 ) -> TrainReport:
-    """Fine-tune the CLIP/SigLIP at model_path on data/captions.jsonl; save to out (with its processor)."""
+    """Fine-tune the CLIP/SigLIP at model_path on data/captions.jsonl; save to out (with its
+    processor)."""
     train, held = split_pairs(load_pairs(data, "captions"))  # a bad folder stops before any import
     import torch
     from transformers import AutoModel, AutoProcessor

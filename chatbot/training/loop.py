@@ -72,7 +72,8 @@ class TrainReport:
 
         return "\n".join(
             [
-                f"{self.task}: {self.steps} steps ({self.resumed_from} resumed) on {self.train_pairs} pairs, "
+                f"{self.task}: {self.steps} steps ({self.resumed_from} resumed) "
+                f"on {self.train_pairs} pairs, "
                 f"{self.held_out_pairs} held out; {self.device}{' bf16' if self.bf16 else ''}",
                 f"loss on a fixed training batch: {self.loss_before:.4f} -> {self.loss_after:.4f}",
                 f"held out before: {fmt(self.eval_before)}",

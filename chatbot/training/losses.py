@@ -48,11 +48,13 @@ def siglip_loss(image_emb, text_emb, log_scale, bias):
 
 
 def make_loss_head(kind: str):
-    """A module holding the learnable temperature (and SigLIP's bias) for models without their own."""
+    """A module holding the learnable temperature (and SigLIP's bias) for models without their
+    own."""
     import torch
 
     class LossHead(torch.nn.Module):
-        """CLIP: log(1/tau) starts at log(1/0.07). SigLIP: log t = ln 10, b = -10 (the papers' starts)."""
+        """CLIP: log(1/tau) starts at log(1/0.07). SigLIP: log t = ln 10, b = -10 (the papers'
+        starts)."""
 
         def __init__(self):
             super().__init__()

@@ -1,10 +1,10 @@
 """The vision toolkit beside the encoder: zero-shot labels and photo search with CLIP/SigLIP.
 
-    load_vision_model(config.vision.model)       -> VisionModel (CLIP: softmax, SigLIP: sigmoid)
+    load_vision_model(config.vision.model)     -> VisionModel (CLIP: softmax, SigLIP: sigmoid)
     label_photo(model, Photo(id, image, sha256), labels, cache=conv.image_cache) -> LabelResult
     search_photos(model, photos, "the sea" | Photo, cache=conv.image_cache)       -> SearchResult
-    decide(text, has_photos, reply)              -> Decision(tool "labels"|"find"|None, query, reason)
-    render_vision_context([results])             -> "<vision-results>...</vision-results>" for the LLM
+    decide(text, has_photos, reply)            -> Decision(tool "labels"|"find"|None, query, reason)
+    render_vision_context([results])           -> "<vision-results>...</vision-results>" for the LLM
 
 Pure Python at import: torch and transformers are imported by the functions that run models.
 """

@@ -25,7 +25,8 @@ def render_labels(result: LabelResult) -> str:
     how = (
         f"softmax over {result.candidates} labels (scores sum to 1 across them)"
         if result.scoring == "softmax"
-        else f"independent sigmoid per label, {result.candidates} labels (each 0-1, they need not sum to 1)"
+        else f"independent sigmoid per label, {result.candidates} labels "
+        f"(each 0-1, they need not sum to 1)"
     )
     lines = [
         f'labels for photo "{neutralise(result.photo_id)}" by {neutralise(result.model)}, '

@@ -31,7 +31,8 @@ class Photo:
             self.sha256 = pixels_sha256(self.pixels())
 
     def pixels(self):
-        """The image; a loader runs only here, so a photo whose embedding is cached is never read."""
+        """The image; a loader runs only here, so a photo whose embedding is cached is never
+        read."""
         return self.image() if callable(self.image) else self.image
 
 
