@@ -1,7 +1,10 @@
-"""Fine-tune CLIP or SigLIP on a folder of captioned images (contrastive: InfoNCE or pairwise sigmoid).
+"""Fine-tune CLIP or SigLIP on a folder of captioned images (contrastive: InfoNCE or pairwise
+sigmoid).
 
-    python -m scripts.train_clip --data DIR --model openai/clip-vit-base-patch32 --out DIR --steps 500
-    python -m scripts.train_clip --data /tmp/shapes --make-synthetic 200 --model tiny-clip --out /tmp/clip --steps 60 --lr 1e-3
+    python -m scripts.train_clip --data DIR --model openai/clip-vit-base-patch32 --out DIR \\
+        --steps 500
+    python -m scripts.train_clip --data /tmp/shapes --make-synthetic 200 --model tiny-clip \\
+        --out /tmp/clip --steps 60 --lr 1e-3
 
 DIR/captions.jsonl has one {"image": FILE, "caption": TEXT} per line. Prints the loss on a fixed
 training batch and recall@1 on the held-out images (1 in 5) before and after; the trained model

@@ -2,8 +2,8 @@
 
     python -m scripts.train_projector --stage 1 --data DIR --model PATH --out DIR --steps N
     python -m scripts.train_projector --stage 2 --data DIR --model STAGE1_OUT --out DIR --steps N
-    python -m scripts.train_projector --stage 1 --data /tmp/shapes --make-synthetic 200 --model tiny-llava \\
-        --out /tmp/stage1 --steps 40 --lr 1e-2
+    python -m scripts.train_projector --stage 1 --data /tmp/shapes --make-synthetic 200 \\
+        --model tiny-llava --out /tmp/stage1 --steps 40 --lr 1e-2
 
 Stage 1 freezes the vision encoder and the LLM and trains the multi_modal_projector on
 DIR/captions.jsonl, with the loss on caption tokens only. Stage 2 trains the projector and
