@@ -4,9 +4,10 @@ engine.
 llama.cpp runs small GGUFs from a Q8_0 copy (the bundled 4-bit values, exactly; see q8_copy) with
 its int8 kernels: it decodes several times faster than transformers fp32 on a CPU and nearly
 always picks the same next tokens (bench/bench_engine.py; figures in bench/RESULTS.md). The
-Backend contract is kept: streaming, Stop between tokens, and a KV prefix per conversation: llama.cpp reuses the longest prefix of the sequence it holds, and each
-conversation's state is saved when another conversation takes the model (in a PrefixCache, bounded
-by KV_CACHE_MB and KV_CACHE_SESSIONS like the transformers caches).
+Backend contract is kept: streaming, Stop between tokens, and a KV prefix per conversation:
+llama.cpp reuses the longest prefix of the sequence it holds, and each conversation's state is
+saved when another conversation takes the model (in a PrefixCache, bounded by KV_CACHE_MB and
+KV_CACHE_SESSIONS like the transformers caches).
 """
 
 from __future__ import annotations
