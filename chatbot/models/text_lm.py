@@ -1,7 +1,8 @@
 """Text-only causal LMs through transformers, including GGUF files (the offline profile).
 
-GGUF loading dequantizes every tensor (25-30 s for SmolLM2-135M on 2 cores), so the
-first load saves a converted copy under the app cache and later starts load that.
+GGUF loading dequantizes every tensor, which takes far longer than loading plain weights
+(bench/bench_startup.py; bench/RESULTS.md), so the first load saves a converted copy under the
+app cache and later starts load that.
 """
 
 from __future__ import annotations
@@ -62,13 +63,14 @@ class TransformersLM(LocalBackend):
         elif self.cfg.gguf_file:
             extra = {"gguf_file": self.cfg.gguf_file}
             progress(
-                f"converting {self.cfg.gguf_file} from GGUF (first start only, ~30 s on 2 cores)"
+                f"converting {self.cfg.gguf_file} from GGUF (first start only; later starts "
+                "load the converted copy)"
             )
         progress(f"weights of {self.name} ({kwargs['dtype']}, {self.device})")
         self.tokenizer = AutoTokenizer.from_pretrained(src, **extra)
         model = AutoModelForCausalLM.from_pretrained(src, **kwargs, **extra)
         self.model = (model if "device_map" in kwargs else model.to(self.device)).eval()
-        if extra:  # cache the dequantized copy so the next start takes about a second
+        if extra:  # cache the dequantized copy so the next start loads plain weights
             # the weights are already plain tensors; only the GGUF marker blocks saving
             self.model.hf_quantizer = None
             if hasattr(self.model.config, "quantization_config"):
@@ -83,7 +85,8 @@ class TransformersLM(LocalBackend):
     def cpu_engine(self, model, progress: Progress):
         """The engine the config chose: PyTorch dynamic int8 Linear layers read a quarter of the
         bytes per token (bench/bench_engine.py). The weights stay as loaded (memory-mapped): cloning
-        them out of the map gained ~5% decode here but kept both copies resident (+480 MB)."""
+        them out of the map decoded a little faster but kept both copies resident
+        (bench/RESULTS.md)."""
         import torch
 
         if self.cfg.engine == "int8":

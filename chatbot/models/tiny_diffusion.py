@@ -37,7 +37,7 @@ def build_tiny_sd(path: Path, channels: tuple[int, ...] = (32, 64), seed: int = 
     """UNet + VAE + CLIP text encoder + DDIM, random, saved with save_pretrained.
 
     `channels` sets both the UNet and the VAE widths: (32, 64) is the test model
-    (64x64 in 2 steps is well under a second on CPU); the benchmark passes wider
+    (64x64 in 2 steps, cheap enough for every test); the benchmark passes wider
     channels so that timing noise does not dominate.
     """
     import torch

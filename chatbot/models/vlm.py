@@ -83,8 +83,8 @@ class TransformersVLM(LocalBackend):
     def quantize_encoder(self, parts: dict, progress: Progress) -> None:
         """PyTorch dynamic int8 Linear layers in the vision encoder and the input projector: the
         photo turn on CPU is mostly the encoder's arithmetic (bench/bench_photo.py), and int8
-        features stay within cosine 0.998 of fp32. The LLM keeps its dtype: a photo prompt is
-        short."""
+        features stay close to fp32's (bench/RESULTS.md). The LLM keeps its dtype: a photo prompt
+        is short."""
         import torch
 
         progress("int8 vision encoder and projector (PyTorch dynamic quantization)")
