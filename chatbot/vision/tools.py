@@ -56,7 +56,8 @@ _DOC_EN = re.compile(
     re.I,
 )
 _DOC_KO = re.compile(
-    r"(?:pdf|PDF|문서|보고서|표는|표에|표가|그래프|차트|쪽|페이지|코드|오류|문장|영수증|파일|글자|레시피)"
+    r"(?:pdf|PDF|문서|보고서|표는|표에|표가|그래프|차트|"
+    r"쪽|페이지|코드|오류|문장|영수증|파일|글자|레시피)"
 )
 _PHOTO_WORD = re.compile(r"\b(?:photos?|pictures?|pics?|images?|shots?|snaps?)\b|사진|이미지", re.I)
 _DRAW_VERB = re.compile(
@@ -72,7 +73,8 @@ _NOT_TOOL = [
     ),
     re.compile(r"\bhow\s+(?:many|much|do|can|to|should)\b|\bwhat do you think\b", re.I),
     re.compile(
-        r"(?:설명|번역|읽어|요약|그려|만들어|생성|농담|몇\s*(?:명|개|장|쪽)|얼마|어떻게|법\s*알려|방법)"
+        r"(?:설명|번역|읽어|요약|그려|만들어|생성|농담|"
+        r"몇\s*(?:명|개|장|쪽)|얼마|어떻게|법\s*알려|방법)"
     ),
 ]
 
@@ -86,8 +88,10 @@ _FIND_EN = [
     # "which ones show the sea?", "which of these images show people?",
     # "which picture has a red car?"
     re.compile(
-        rf"^\s*(?:so\s+|and\s+)?(?:which|what)\s+(?:{PHOTO}|of\s+(?:these|those|the|my)(?:\s+{PHOTO})?)"
-        rf"(?:\s+i\s+\w+)?\s+(?:shows?|has|have|contains?|features?|includes?|are|were|is|was|with)\s+(.+)",
+        r"^\s*(?:so\s+|and\s+)?(?:which|what)\s+"
+        rf"(?:{PHOTO}|of\s+(?:these|those|the|my)(?:\s+{PHOTO})?)"
+        r"(?:\s+i\s+\w+)?\s+(?:shows?|has|have|contains?|features?|includes?|are|were|is|was|with)"
+        r"\s+(.+)",
         re.I,
     ),
     # "find the photos with a cat", "search my photos for sunsets",
@@ -124,11 +128,13 @@ _KO_FIND_VERB = r"(?:찾아|찾아줘|찾아 줘|찾아줄래|보여|골라|어�
 _FIND_KO = [
     # "바다가 나온 사진 찾아줘", "강아지가 있는 사진 보여줘", "눈 내린 사진 있어?"
     re.compile(
-        rf"(.+?)\s*(?:나온|나오는|있는|찍힌|보이는|담긴|들어간|포함된|내린|많은|찍은)\s*{KO_PHOTO}.*{_KO_FIND_VERB}"
+        r"(.+?)\s*(?:나온|나오는|있는|찍힌|보이는|담긴|들어간|포함된|내린|많은|찍은)"
+        rf"\s*{KO_PHOTO}.*{_KO_FIND_VERB}"
     ),
     # "고양이 사진 찾아줘", "해변 사진만 보여줘", "바다 사진 어디 있어?"
     re.compile(
-        r"(.+?)\s*(?:사진|이미지)(?:만|들|을|를|이|은)?\s*(?:좀\s*)?(?:찾아|보여|골라|어디|있어|있나)"
+        r"(.+?)\s*(?:사진|이미지)(?:만|들|을|를|이|은)?"
+        r"\s*(?:좀\s*)?(?:찾아|보여|골라|어디|있어|있나)"
     ),
     # "어떤 사진에 사람이 있어?"
     re.compile(
@@ -145,23 +151,28 @@ _LABEL_EN = [
         re.I,
     ),
     re.compile(
-        rf"^\s*what(?:'s|\s+is|\s+are)\s+(?:shown\s+)?in\s+(?:this|the|that|my)\s+{PHOTO}\s*\??\s*$",
+        r"^\s*what(?:'s|\s+is|\s+are)\s+(?:shown\s+)?in\s+(?:this|the|that|my)"
+        rf"\s+{PHOTO}\s*\??\s*$",
         re.I,
     ),
     re.compile(
-        r"^\s*what\s+(?:kind|sort|type|breed|species|object|animal|bird|plant|flower|tree|food|dish|"
-        r"fruit|insect|fish|dog|cat|car|thing)(?:\s+of\s+\w+)?\s+(?:is|are)\s+(?:this|that|it|these|those)"
+        r"^\s*what\s+(?:kind|sort|type|breed|species|object|"
+        r"animal|bird|plant|flower|tree|food|dish|"
+        r"fruit|insect|fish|dog|cat|car|thing)(?:\s+of\s+\w+)?"
+        r"\s+(?:is|are)\s+(?:this|that|it|these|those)"
         r"(?:\s+\w+)?\s*\??\s*$",
         re.I,
     ),
     re.compile(r"^\s*what\s+am\s+i\s+looking\s+at\b", re.I),
     re.compile(
-        r"^\s*(?:which|what)\s+(?:animal|bird|plant|flower|tree|breed|species|insect|fish|dog|cat)\s+"
+        r"^\s*(?:which|what)\s+"
+        r"(?:animal|bird|plant|flower|tree|breed|species|insect|fish|dog|cat)\s+"
         r"(?:is|are)\s+(?:this|that|it|these|those)\b",
         re.I,
     ),
     re.compile(
-        rf"^\s*what(?:'s|\s+is|\s+are)\s+the\s+(?:thing|object|animal|bird|plant|flower|building)s?\s+"
+        r"^\s*what(?:'s|\s+is|\s+are)\s+the\s+"
+        r"(?:thing|object|animal|bird|plant|flower|building)s?\s+"
         rf"(?:in|on|at)\b.*\b{PHOTO}",
         re.I,
     ),
@@ -179,7 +190,8 @@ _LABEL_KO = [
         r"^(?:이게|이건|이거|이것은|이것이|저게|저건|저거|얘는?)\s*(?:뭐|무엇|뭔|무슨|어떤\s*종류)"
     ),
     re.compile(
-        r"^이\s*\S+?\s*(?:이름|품종|종류)?(?:은|는|이|가|에)?\s*(?:뭐|무엇|뭔|무슨|어떤\s*종류|이름|품종)"
+        r"^이\s*\S+?\s*(?:이름|품종|종류)?(?:은|는|이|가|에)?"
+        r"\s*(?:뭐|무엇|뭔|무슨|어떤\s*종류|이름|품종)"
     ),
     re.compile(r"^(?:이\s*)?(?:사진|이미지)\s*(?:속|에|안에|의)?\s*.*?(?:뭐|무엇|뭔|무슨)"),
     re.compile(
