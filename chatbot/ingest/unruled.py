@@ -1,13 +1,13 @@
 """Tables without rules: columns of words that line up, told apart from prose.
 
-Works on the page's words alone (page.get_text("words"), about 1-3 ms a page): words
-are grouped into visual lines, a line is cut into cells wherever the gap between two
-words is wider than COLUMN_GAP times the text height (spaces between words, even in
-justified lines, stay below 0.9 of it in the real manuals measured), and consecutive
-lines whose cells leave the same vertical strips of white ("rivers") form a block. A
-block becomes a table only if it has at least MIN_ROWS lines of two or more cells and
-does not read like prose: cells are short, few end a sentence, and the first column is
-ragged (two justified text columns would end flush at the gutter).
+Works on the page's words alone (page.get_text("words"): no rendering, no layout model; its
+cost a page is in bench/RESULTS.md, eval_tables): words are grouped into visual lines, a line
+is cut into cells wherever the gap between two words is wider than COLUMN_GAP times the text
+height (spaces between words, even in justified lines, stay below 0.9 of it in the real
+manuals measured), and consecutive lines whose cells leave the same vertical strips of white
+("rivers") form a block. A block becomes a table only if it has at least MIN_ROWS lines of two
+or more cells and does not read like prose: cells are short, few end a sentence, and the first
+column is ragged (two justified text columns would end flush at the gutter).
 Precision on real manuals: scripts/eval_tables.py and data/realdocs/unruled_tables.jsonl.
 """
 

@@ -100,10 +100,11 @@ def decide(
     4. the classifier's probability >= its threshold, except with documents in the
        conversation (documents=True) and no image in it to change (picture=False: no drawn
        picture, no photo): the classifier was trained on chat without documents, and there a
-       question about them ("which directory holds ...") can look like a request (2 of 60
-       real document questions scored 0.64 and 0.74). What it catches beyond the rules is
-       mostly changing an image ("make it blue", "turn my photo into a watercolour"), which
-       needs one; new pictures are asked for in words the rules know, /imagine or the toggle.
+       question about them ("which directory holds ...") can look like a request (a few real
+       document questions scored over the threshold: bench/RESULTS.md, eval_draw). What it
+       catches beyond the rules is mostly changing an image ("make it blue", "turn my photo
+       into a watercolour"), which needs one; new pictures are asked for in words the rules
+       know, /imagine or the toggle.
     """
     if is_command(text):
         return Decision(True, "command", 1.0, "/imagine command")
