@@ -3,7 +3,8 @@ photo (image-to-image), with cosine similarities.
 
 Every photo is embedded once per model: the embeddings live in the dict the caller passes
 (the conversation's image_cache, keyed by model and sha256), so a second search over the
-same photos only embeds the query, a few milliseconds even for a thousand photos.
+same photos only embeds the query and ranks cached vectors (bench/bench_vision.py; figures in
+bench/RESULTS.md).
 """
 
 from __future__ import annotations
