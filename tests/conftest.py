@@ -1,4 +1,5 @@
-"""Shared fixtures: tiny models in hub layout, test images, and the app launched on 127.0.0.1."""
+"""Shared fixtures: tiny models in hub layout, test images, the app launched on 127.0.0.1,
+PostgreSQL and the conversation store."""
 
 from __future__ import annotations
 
@@ -73,3 +74,25 @@ def postgres():
         server.stop()
         return
     pytest.fail(problem, pytrace=False)  # fail, never skip: CI installs postgresql
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def db_url(request):
+    """None (SQLite in the data folder) or a fresh PostgreSQL database."""
+    if request.param == "sqlite":
+        yield None
+        return
+    server = request.getfixturevalue("postgres")
+    url = server.create_database()
+    yield url
+    server.drop_database(url)
+
+
+@pytest.fixture
+def store(tmp_path, db_url):
+    """The conversation store on a fresh data folder, against each database of db_url."""
+    from chatbot.store import Store
+
+    s = Store.open(tmp_path / "data", db_url)
+    yield s
+    s.close()

@@ -1,12 +1,20 @@
 """Real PDFs, CSVs and spreadsheets written in-process (no binary fixtures in the repo).
 
 Shared by the documents tests, the retrieval eval script, the benchmarks and the
-lead's end-to-end tests. Every helper takes the path to write and returns it.
+lead's end-to-end tests. Every helper takes the path to write and returns it. The words of the
+benchmarks' synthetic documents come from synthtext.py (synthetic_page_text is also here).
 """
 
 from __future__ import annotations
 
 from pathlib import Path
+
+# Imported as tests.docfixtures (the tests, bench_engine) or as docfixtures with tests/ on sys.path
+# (bench_ingest, bench_retrieval, scripts/make_retrieval_eval): its sibling the same way.
+if __package__:
+    from .synthtext import synthetic_page_text, synthetic_table, synthetic_title
+else:
+    from synthtext import synthetic_page_text, synthetic_table, synthetic_title
 
 # The report: one topic per page, so a question has exactly one right page.
 REPORT_PAGES = [
@@ -316,81 +324,7 @@ def make_xlsx(path, sheets: dict[str, list[list]] | None = None) -> Path:
     return Path(path)
 
 
-# ---- synthetic documents for benchmarks -------------------------------------------------
-
-_NOUNS = [
-    "warehouse",
-    "turbine",
-    "harvest",
-    "budget",
-    "clinic",
-    "bridge",
-    "library",
-    "orchard",
-    "reactor",
-    "vessel",
-    "school",
-    "market",
-    "pipeline",
-    "satellite",
-    "bakery",
-    "museum",
-]
-_ADJS = [
-    "northern",
-    "renovated",
-    "automated",
-    "seasonal",
-    "regional",
-    "experimental",
-    "municipal",
-    "coastal",
-    "temporary",
-    "historic",
-    "solar",
-    "underground",
-]
-_VERBS = [
-    "produced",
-    "consumed",
-    "shipped",
-    "recorded",
-    "inspected",
-    "repaired",
-    "funded",
-    "delivered",
-    "measured",
-    "reported",
-]
-_UNITS = ["tonnes", "litres", "visitors", "kilowatt-hours", "crates", "permits", "samples"]
-_PLACES = ["Daejeon", "Gwangju", "Incheon", "Suwon", "Lyon", "Porto", "Leeds", "Graz", "Kobe"]
-_MONTHS = ["January", "March", "May", "July", "September", "November"]
-
-
-def synthetic_page_text(rng, sentences: int = 8) -> str:
-    """Plausible report prose with numbers, so chunks and embeddings do real work."""
-    out = []
-    for _ in range(sentences):
-        out.append(
-            f"The {rng.choice(_ADJS)} {rng.choice(_NOUNS)} in {rng.choice(_PLACES)} "
-            f"{rng.choice(_VERBS)} {rng.randint(10, 9999)} {rng.choice(_UNITS)} in "
-            f"{rng.choice(_MONTHS)}, {rng.choice(['up', 'down'])} "
-            f"{rng.randint(1, 40)} percent on the year before."
-        )
-    return " ".join(out)
-
-
-def synthetic_table(rng, n_rows: int | None = None) -> tuple[list[str], list[list[str]]]:
-    n_cols = rng.randint(3, 5)
-    header = ["Site"] + [
-        f"{m[:3]} {rng.choice(_UNITS)[:8]}" for m in rng.sample(_MONTHS, n_cols - 1)
-    ]
-    rows = [
-        [f"{rng.choice(_PLACES)} {rng.choice(_NOUNS)} {i + 1}"]
-        + [str(rng.randint(0, 99999)) for _ in range(n_cols - 1)]
-        for i in range(n_rows or rng.randint(4, 12))
-    ]
-    return header, rows
+# ---- synthetic documents for benchmarks (their words: synthtext.py) --------------------------
 
 
 def make_synthetic_pdf(
@@ -409,9 +343,7 @@ def make_synthetic_pdf(
     drawn = []
     for number in range(1, pages + 1):
         page = doc.new_page()
-        y = write_paragraph(
-            page, 60, f"Section {number}: {rng.choice(_ADJS)} {rng.choice(_NOUNS)}", fontsize=14
-        )
+        y = write_paragraph(page, 60, f"Section {number}: {synthetic_title(rng)}", fontsize=14)
         page.draw_line((60, y - 8), (530, y - 8), width=0.5)  # rule under the heading
         text = page_text(rng, number) if page_text else synthetic_page_text(rng)
         top = y

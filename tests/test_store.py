@@ -1,4 +1,7 @@
-"""The conversation store, every test against SQLite and a real PostgreSQL server.
+"""The conversation store: turns, owners, titles and limits, threads, files, deletion and expiry;
+every test against SQLite and a real PostgreSQL server (the db_url and store fixtures in
+conftest.py). Migrations, archives and failures: test_store_migrations.py,
+test_store_archives.py, test_store_failures.py.
 
 PostgreSQL comes from Debian's `postgresql` package (scripts/install_system.sh); without
 it the PostgreSQL half fails with a message saying so, it is never skipped.
@@ -6,50 +9,25 @@ it the PostgreSQL half fails with a message saying so, it is never skipped.
 
 from __future__ import annotations
 
-import errno
-import os
-import zipfile
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
-from sqlalchemy import inspect, select, text, update
+from sqlalchemy import select, update
 
 from chatbot.conversation import Attachment, Turn
 from chatbot.messages import UserError
 from chatbot.store import NotFound, Store, StoreError, api, limits
-from chatbot.store.db import Base, ConversationRow, TurnRow, make_engine, migrate
+from chatbot.store.db import ConversationRow, TurnRow
 from chatbot.store.records import INTERRUPTED_NOTE
 from tests.storehelpers import (
     blob_files,
     comparable,
-    edit_json,
     exchange,
-    first_file,
-    rewrite,
     run_threads,
     sha,
     statuses,
 )
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def db_url(request):
-    """None (SQLite in the data folder) or a fresh PostgreSQL database."""
-    if request.param == "sqlite":
-        yield None
-        return
-    server = request.getfixturevalue("postgres")
-    url = server.create_database()
-    yield url
-    server.drop_database(url)
-
-
-@pytest.fixture
-def store(tmp_path, db_url):
-    s = Store.open(tmp_path / "data", db_url)
-    yield s
-    s.close()
 
 
 def test_round_trip_keeps_every_field(store, tmp_path):
@@ -214,245 +192,6 @@ def test_titles_and_named_limits(store, monkeypatch, tmp_path):
             "alice", cid, Turn("user", "look", [Attachment("image", "big.png", str(photo), "")])
         )
     assert len(store.turns("alice", cid)) == 1
-
-
-def test_database_from_revision_0001_opens_after_upgrade(tmp_path, db_url):
-    import sqlalchemy as sa
-
-    data = tmp_path / "data"
-    data.mkdir()
-    old = sha(b"old photo")  # a blob as 0001-era code wrote it: no extension
-    (data / "files" / old[:2]).mkdir(parents=True)
-    (data / "files" / old[:2] / old[2:]).write_bytes(b"old photo")
-    engine = make_engine(db_url or f"sqlite:///{data / 'chatbot.db'}")
-    migrate(engine, "0001")
-    now = sa.func.now()
-    turns = sa.table(
-        "turns",
-        *[
-            sa.column(c)
-            for c in ("conversation_id", "position", "role", "text", "status", "created")
-        ],
-        *[sa.column(c, sa.JSON) for c in ("steps", "metrics", "attachments", "files")],
-    )
-    with engine.begin() as conn:
-        conn.execute(
-            text(
-                "INSERT INTO conversations (id, owner, title, created, updated) "
-                "VALUES (:id, 'alice', 'Old one', CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)"
-            ),
-            {"id": "a" * 32},
-        )
-        conn.execute(
-            turns.insert().values(
-                conversation_id="a" * 32,
-                position=0,
-                role="user",
-                text="from the old schema",
-                status="done",
-                created=now,
-                steps=[],
-                metrics={},
-                files=[],
-                attachments=[{"kind": "image", "name": "old.png", "sha256": old}],
-            )
-        )
-        conn.execute(
-            text(
-                "INSERT INTO files (owner, sha256, name, size, created) "
-                "VALUES ('alice', :sha, 'old.png', 9, CURRENT_TIMESTAMP)"
-            ),
-            {"sha": old},
-        )
-        assert {i["name"] for i in inspect(conn).get_indexes("conversations")} == {
-            "ix_conversations_owner"
-        }
-    engine.dispose()
-    with Store.open(data, db_url) as store:
-        assert [(c.id, c.title) for c in store.list("alice")] == [("a" * 32, "Old one")]
-        assert store.turns("alice", "a" * 32)[0].text == "from the old schema"
-        assert (
-            Path(store.turns("alice", "a" * 32)[0].attachments[0].path).read_bytes() == b"old photo"
-        )
-        assert store.path("alice", old) == data / "files" / old[:2] / old[2:]
-        with store.engine.connect() as conn:
-            assert conn.scalar(text("SELECT version_num FROM alembic_version")) == "0003"
-            names = {i["name"] for i in inspect(conn).get_indexes("conversations")}
-        assert names == {"ix_conversations_owner_updated"}
-
-
-def test_migrations_build_exactly_the_models(store):
-    from alembic.autogenerate import compare_metadata
-    from alembic.migration import MigrationContext
-
-    with store.engine.connect() as conn:
-        assert compare_metadata(MigrationContext.configure(conn), Base.metadata) == []
-
-
-def test_database_from_newer_code_is_refused(tmp_path, db_url):
-    with Store.open(tmp_path / "data", db_url) as store, store.engine.begin() as conn:
-        conn.execute(text("UPDATE alembic_version SET version_num = '9999'"))
-    with pytest.raises(StoreError, match="newer"):
-        Store.open(tmp_path / "data", db_url)
-
-
-def test_archive_round_trip_gives_identical_turns(store, tmp_path):
-    user, reply = exchange(tmp_path)
-    cid = store.create("alice", "Cats")
-    store.add_turn("alice", cid, user)
-    store.add_turn("alice", cid, reply)
-    store.add_turn("alice", cid, Turn("assistant", "cut off", stopped=True))
-    archive = store.export_archive("alice", cid, tmp_path / "cats.zip")
-    with zipfile.ZipFile(archive) as z:
-        names = set(z.namelist())
-        markdown = z.read("conversation.md").decode()
-    assert {"conversation.json", "conversation.md"} < names and len(names) == 5
-    for target in {
-        line.split("](")[1].split(")")[0].split("#")[0]
-        for line in markdown.splitlines()
-        if "](files/" in line
-    }:
-        assert target in names
-    for owner in ("bob", "alice"):
-        new = store.import_archive(owner, archive)
-        assert new != cid and store.info(owner, new).title == "Cats"
-        assert [comparable(t) for t in store.turns(owner, new)] == [
-            comparable(t) for t in store.turns("alice", cid)
-        ]
-        assert statuses(store, new) == ["done", "done", "stopped"]
-
-
-def test_markdown_export_is_readable_with_links(store, tmp_path):
-    user, reply = exchange(tmp_path)
-    cid = store.create("alice")
-    store.add_turn("alice", cid, user)
-    store.add_turn("alice", cid, reply)
-    md = store.export_markdown("alice", cid)
-    cat, pdf = (a.sha256 for a in store.turns("alice", cid)[0].attachments)
-    pic = Path(store.turns("alice", cid)[1].files[0])
-    assert md.startswith("# What is in this photo and report.pdf?")
-    assert f"![cat.png](files/{cat}.png)" in md
-    assert f"[📎 report.pdf](files/{pdf}.pdf)" in md
-    assert (
-        f"[report.pdf p. 2](files/{pdf}.pdf#page=2)" in md
-    )  # citations, in the text and the steps
-    assert md.count(f"(files/{pdf}.pdf#page=2)") == 2
-    assert f"files/{pic.parent.name}{pic.name}" in md and pic.suffix == ".png"
-    assert "a cat in a space suit (seed 7)" in md
-
-
-BAD_ARCHIVES = {
-    "not a zip": None,
-    "path traversal": lambda e: e.update({"../../evil.sh": b"rm -rf /"}),
-    "no conversation.json": lambda e: e.pop("conversation.json"),
-    "broken json": lambda e: e.update({"conversation.json": b'{"format": '}),
-    "other format": edit_json(lambda d: d.update(format="something-else")),
-    "future version": edit_json(lambda d: d.update(version=99)),
-    "bad role": edit_json(lambda d: d["turns"][0].update(role="system")),
-    "steps not a list": edit_json(lambda d: d["turns"][1].update(steps="many")),
-    "bad sha in files": edit_json(lambda d: d["turns"][1].update(files=["../../etc/passwd"])),
-    "file edited": lambda e: e.update({first_file(e): b"not what the hash says"}),
-    "file missing": lambda e: e.pop(first_file(e)),
-    "zip bomb": lambda e: e.update({first_file(e): b"\0" * 3_000_000}),
-    "oversized": "oversized",
-}
-
-
-@pytest.mark.parametrize("case", list(BAD_ARCHIVES))
-def test_bad_archive_is_refused_and_changes_nothing(store, tmp_path, monkeypatch, case):
-    user, reply = exchange(tmp_path)
-    cid = store.create("alice")
-    store.add_turn("alice", cid, user)
-    store.add_turn("alice", cid, reply)
-    good = store.export_archive("alice", cid, tmp_path / "good.zip")
-    bad = tmp_path / "bad.zip"
-    change = BAD_ARCHIVES[case]
-    if change is None:
-        bad.write_bytes(b"hello, not a zip")
-    elif change == "oversized":
-        bad.write_bytes(good.read_bytes())
-        monkeypatch.setattr(limits, "MAX_ARCHIVE_MB", 0.001)
-    else:
-        bad.write_bytes(rewrite(good, change))
-        monkeypatch.setattr(limits, "MAX_ARCHIVE_MB", 2)
-    before = (store.list("alice"), blob_files(store))
-    for owner in ("bob", "alice"):
-        with pytest.raises(UserError, match="Nothing was imported") as caught:
-            store.import_archive(owner, bad)
-        assert "bad.zip" in str(caught.value) or "MAX_ARCHIVE_MB" in str(caught.value)
-        assert store.list("bob") == [] and (store.list("alice"), blob_files(store)) == before
-    assert not list((store.data_dir / "files" / "tmp").iterdir())
-
-
-def test_corrupt_database_file_is_reported_and_left_alone(tmp_path):
-    data = tmp_path / "data"
-    data.mkdir()
-    garbage = os.urandom(8192)
-    (data / "chatbot.db").write_bytes(garbage)
-    with pytest.raises(StoreError) as caught:
-        Store.open(data)
-    message = str(caught.value)
-    assert str(data / "chatbot.db") in message and "Move it aside" in message
-    assert (data / "chatbot.db").read_bytes() == garbage
-
-
-def test_unwritable_data_dir_is_a_clear_error(tmp_path, db_url, monkeypatch):
-    (tmp_path / "a-file").write_text("not a folder")
-    with pytest.raises(StoreError, match="cannot be written"):
-        Store.open(tmp_path / "a-file" / "data", db_url)
-    read_only = tmp_path / "ro"
-    read_only.mkdir()
-    read_only.chmod(0o555)
-    if os.geteuid() == 0:  # root ignores permission bits: fail the way a read-only disk does
-        import tempfile
-
-        real = tempfile.mkstemp
-
-        def mkstemp(*args, dir=None, **kwargs):
-            if dir is not None and Path(dir).is_relative_to(read_only):
-                raise OSError(errno.EROFS, "Read-only file system", str(dir))
-            return real(*args, dir=dir, **kwargs)
-
-        monkeypatch.setattr(tempfile, "mkstemp", mkstemp)
-    with pytest.raises(StoreError, match=f"The data directory {read_only} cannot be written"):
-        Store.open(read_only, db_url)
-
-
-def test_failing_file_write_changes_nothing(store, tmp_path, monkeypatch):
-    user, reply = exchange(tmp_path)
-    cid = store.create("alice")
-    store.add_turn("alice", cid, user)
-    before = ([comparable(t) for t in store.turns("alice", cid)], blob_files(store))
-
-    def disk_full(src, dst):
-        raise OSError(errno.ENOSPC, "No space left on device", str(dst))
-
-    monkeypatch.setattr(os, "replace", disk_full)
-    with pytest.raises(StoreError, match="No space left on device"):
-        store.add_turn("alice", cid, reply)
-    monkeypatch.undo()
-    assert ([comparable(t) for t in store.turns("alice", cid)], blob_files(store)) == before
-    assert not list((store.data_dir / "files" / "tmp").iterdir())
-    assert store.add_turn("alice", cid, reply) == 1
-
-
-def test_failing_database_write_changes_nothing(store, tmp_path, monkeypatch):
-    cid = store.create("alice")
-    store.add_turn("alice", cid, Turn("user", "first"))
-    before = (store.info("alice", cid), statuses(store, cid))
-    dialect, real = store.engine.dialect, store.engine.dialect.do_execute
-
-    def failing(cursor, statement, parameters, context=None):
-        if statement.lstrip().upper().startswith("INSERT INTO TURNS"):
-            raise dialect.loaded_dbapi.OperationalError("disk I/O error")
-        return real(cursor, statement, parameters, context)
-
-    monkeypatch.setattr(dialect, "do_execute", failing)
-    with pytest.raises(StoreError, match="disk I/O error.*not saved"):
-        store.add_turn("alice", cid, Turn("assistant", "lost"))
-    monkeypatch.undo()
-    assert (store.info("alice", cid), statuses(store, cid)) == before
-    assert store.add_turn("alice", cid, Turn("assistant", "kept")) == 1
 
 
 def test_twenty_threads_each_owner_stores_every_turn_once_in_order(store):
