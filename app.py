@@ -12,12 +12,17 @@ from __future__ import annotations
 import argparse
 import os
 
-import chatbot.gpu  # noqa: F401  (first: on a ZeroGPU Space, `spaces` must come before torch touches CUDA)
-from chatbot.config import DATA_DIR, PROFILES
+# first: on a ZeroGPU Space, `spaces` must come before torch touches CUDA
+import chatbot.gpu  # noqa: F401
+from chatbot.config import DEFAULT_PORT, MAX_NEW_TOKENS, PROFILES, data_dir
+
+
+def env(name: str, default=None):
+    """The environment variable of a flag (CHATBOT_<FLAG>): Spaces settings set them."""
+    return os.environ.get(f"CHATBOT_{name.upper()}", default)
 
 
 def parse_args(argv=None) -> argparse.Namespace:
-    env = lambda name, default=None: os.environ.get(f"CHATBOT_{name.upper()}", default)
     p = argparse.ArgumentParser(
         description="Multimodal chatbot: photos, PDFs and tables in; answers and pictures out."
     )
@@ -51,14 +56,15 @@ def parse_args(argv=None) -> argparse.Namespace:
         "--engine",
         default=env("engine", "auto"),
         choices=["auto", "int8", "fp32", "llama.cpp"],
-        help="CPU engine (auto: llama.cpp for a GGUF text LM, int8 vision encoder for a VLM; see profiles._engine)",
+        help="CPU engine (auto: llama.cpp for a GGUF text LM, int8 vision encoder for a VLM; "
+        "see profiles._engine)",
     )
     p.add_argument("--quantize", default=env("quantize"), choices=[None, "4bit", "8bit"])
     p.add_argument("--max-image-side", type=int, default=env("max_image_side"))
     p.add_argument(
         "--image-splitting", choices=["auto", "on", "off"], default=env("image_splitting", "auto")
     )
-    p.add_argument("--max-new-tokens", type=int, default=int(env("max_new_tokens", 512)))
+    p.add_argument("--max-new-tokens", type=int, default=int(env("max_new_tokens", MAX_NEW_TOKENS)))
     p.add_argument(
         "--min-new-tokens",
         type=int,
@@ -68,13 +74,14 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--temperature", type=float, default=float(env("temperature", 0.0)))
     p.add_argument(
         "--data-dir",
-        default=env("data_dir", str(DATA_DIR)),
+        default=env("data_dir", str(data_dir())),
         help="conversations and their files: SQLite database + file store",
     )
     p.add_argument(
         "--database-url",
         default=env("database_url"),
-        help="postgresql+psycopg://user:password@host/db for several app processes (default: SQLite)",
+        help="postgresql+psycopg://user:password@host/db for several app processes "
+        "(default: SQLite)",
     )
     p.add_argument(
         "--retention-days",
@@ -89,7 +96,9 @@ def parse_args(argv=None) -> argparse.Namespace:
         "sign-in required, each user's conversations follow them to any browser",
     )
     p.add_argument("--host", default=os.environ.get("GRADIO_SERVER_NAME", "127.0.0.1"))
-    p.add_argument("--port", type=int, default=int(os.environ.get("GRADIO_SERVER_PORT", 7860)))
+    p.add_argument(
+        "--port", type=int, default=int(os.environ.get("GRADIO_SERVER_PORT", DEFAULT_PORT))
+    )
     return p.parse_args(argv)
 
 
@@ -145,15 +154,15 @@ def main(argv=None) -> None:
     from chatbot.cleanup import start_janitor
     from chatbot.generator import OUTPUT_DIR
     from chatbot.ingest.photozip import UNPACK_DIR
-    from chatbot.media import FRAME_DIR
-    from chatbot.steps import THUMBNAIL_DIR
+    from chatbot.stages.cite import THUMBNAIL_DIR
+    from chatbot.stages.listen import FRAME_DIR
     from chatbot.ui import launch_options
     from chatbot.voice_out import SPEECH_DIR
 
     args = parse_args(argv)
     demo, pipeline, i18n = make_app(args)
     print(f"profile {pipeline.cfg.profile}: {pipeline.cfg.profile_reason}", flush=True)
-    # files are served to their owner only (chatbot/ui/files.py): the store's from the store, by owner
+    # files are served to their owner only (chatbot/ui/files.py): the store's from the store
     demo.queue(default_concurrency_limit=1).launch(
         server_name=args.host,
         server_port=args.port,
@@ -163,10 +172,9 @@ def main(argv=None) -> None:
         auth=read_users(args.auth) if args.auth else None,
         **launch_options(demo),
     )
-    pipeline.start()  # load in the background once the page is served (importing torch takes seconds)
-    start_janitor(
-        [OUTPUT_DIR, THUMBNAIL_DIR, FRAME_DIR, SPEECH_DIR, UNPACK_DIR]
-    )  # files outside the store do not pile up
+    pipeline.start()  # load in the background once the page is served (torch imports slowly)
+    # files outside the store do not pile up
+    start_janitor([OUTPUT_DIR, THUMBNAIL_DIR, FRAME_DIR, SPEECH_DIR, UNPACK_DIR])
     demo.block_thread()
 
 

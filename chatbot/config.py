@@ -89,13 +89,52 @@ HUB_EMBEDDINGS = "sentence-transformers/paraphrase-multilingual-MiniLM-L12-v2"
 HUB_GENERATOR_CPU = "stabilityai/sd-turbo"  # 1-step distilled SD: the only CPU-bearable one
 HUB_GENERATOR_GPU = "stabilityai/sdxl-turbo"
 
-CACHE_DIR = Path(os.environ.get("CHATBOT_CACHE", Path.home() / ".cache" / "multimodal-chatbot"))
-# conversations and their files (SQLite database + content-addressed file store); --data-dir
-DATA_DIR = Path(
-    os.environ.get("CHATBOT_DATA_DIR", Path.home() / ".local" / "share" / "multimodal-chatbot")
-)
+DEFAULT_PORT = 7860  # Gradio's
+
+
+def cache_dir() -> Path:
+    """Models built or converted here (tiny test models, the Q8_0 GGUF, Whisper joined from its
+    two packages): CHATBOT_CACHE, read when a config is built (never at import)."""
+    default = Path.home() / ".cache" / "multimodal-chatbot"
+    return Path(os.environ.get("CHATBOT_CACHE", default))
+
+
+def data_dir() -> Path:
+    """Conversations and their files (SQLite database + content-addressed file store):
+    CHATBOT_DATA_DIR, else the user's data folder; --data-dir overrides both."""
+    default = Path.home() / ".local" / "share" / "multimodal-chatbot"
+    return Path(os.environ.get("CHATBOT_DATA_DIR", default))
+
+
 SAVE_PARTIAL_S = 2.0  # a streaming reply's text is saved this often (crash recovery)
 STREAM_UPDATE_S = 0.05  # while tokens stream, the UI and API get at most 20 updates a second
+
+
+@dataclass(frozen=True)
+class GenerationSettings:
+    """The picture defaults copied into each ImageRequest: what the generator model is meant to
+    run at (profiles.generation_settings chooses them once)."""
+
+    steps: int = 1
+    guidance: float = 0.0
+    width: int = 512
+    height: int = 512
+    negative_prompt: str = ""
+    seed: int | None = None  # None: a fresh random seed for each new picture
+    strength: float = 0.6  # image-to-image: how far from the uploaded photo
+
+
+@dataclass(frozen=True)
+class RetrievalConfig:
+    """How a conversation's documents are searched and packed into the prompt."""
+
+    whole_document_chars: int = WHOLE_DOCUMENT_CHARS  # also: below it nothing is embedded
+    top_k: int = RETRIEVAL_TOP_K
+    # score = cosine + keyword_weight * bm25 / best bm25: the evaluation is flat for 0.3-1.5,
+    # and exact codes ("permit MR7116") need >= 1 (bench/bench_retrieval.py)
+    keyword_weight: float = 1.0
+    use_bm25: bool = True
+    embed_batch: int = 32  # chunks per forward pass of the embedder
 
 
 @dataclass(frozen=True)
@@ -117,6 +156,9 @@ class ModelConfig:
     min_new_tokens: int = 0  # > 0: replies of a fixed length (tests and benchmarks)
     temperature: float = 0.0  # 0 = greedy: reproducible answers
     top_p: float = 0.9
+    # None: 1.1 for a text LM (small ones loop without it), 1.0 for a VLM or a server's model
+    repetition_penalty: float | None = None
+    cache_dir: Path = field(default_factory=cache_dir)  # where converted weights are kept
 
 
 @dataclass(frozen=True)
@@ -146,7 +188,10 @@ class AppConfig:
     )
     retention_days: float = 0  # delete conversations idle this long (0: keep them; RETENTION_DAYS)
     host: str = "127.0.0.1"
-    port: int = 7860
+    port: int = DEFAULT_PORT
+    cache_dir: Path = field(default_factory=cache_dir)  # models built or converted here
+    retrieval: RetrievalConfig = field(default_factory=RetrievalConfig)
+    drawing: GenerationSettings = field(default_factory=GenerationSettings)  # the draw defaults
 
 
 def resolve_device(requested: str = "auto") -> str:

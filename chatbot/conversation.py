@@ -30,8 +30,11 @@ class Attachment:
 
 @dataclass
 class Step:
-    """One visible step of the chain, shown as a collapsible status in the reply."""
+    """One visible step of the chain, shown as a collapsible status in the reply. `key` names
+    the box it comes from (steps.KEYS): stable for API clients and tests, whatever the title's
+    wording or language."""
 
+    key: str
     title: str
     detail: str = ""
     done: bool = False

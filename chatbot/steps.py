@@ -1,18 +1,86 @@
-"""Helpers for the reply's visible steps: progress from a worker thread, the retrieval step's
-sources, the cited pages' thumbnails, and failure messages that say what to do."""
+"""The reply's visible steps: their stable keys, their wording in the reader's language, progress
+from worker threads, and failure messages that say what to do.
+
+Stages build their Step with the functions here and fill its detail with them, so a stage file
+holds what the stage does and this file holds how it reads. Every step carries a key from KEYS:
+API clients (info["steps"][i]["key"]) and tests match on it, never on a title.
+"""
 
 from __future__ import annotations
 
 import threading
 
-from .cleanup import private_dir
-from .conversation import Step, Turn
+from .conversation import Step
 from .messages import text
 
-THUMBNAIL_DIR = private_dir(
-    "pages"
-)  # this process's own folder; named by content hash, never by file name
-THUMBNAIL_DPI = 60  # readable when opened, small in the chat
+KEYS = (
+    "loading",  # the models are loading (shown only while they are)
+    "listen",  # a voice note or a clip: speech to text, frames (media)
+    "restored",  # a conversation reopened from the store: its photos are read again
+    "documents",  # one document parsed (one step per document)
+    "retrieval",  # page-cited passages for the question
+    "ocr",  # photos read as text, for an LLM that cannot see
+    "vision",  # CLIP/SigLIP zero-shot labels or photo search
+    "encode",  # vision encoder -> input projector
+    "llm",  # the LLM's streamed answer
+    "output_projector",  # draw or not, and the picture's prompt
+    "draw",  # the diffusion generator
+    "saving",  # the store could not keep the turn
+)
+
+
+def step(key: str, title: str, detail: str = "", done: bool = False) -> Step:
+    assert key in KEYS, key
+    return Step(key, title, detail, done)
+
+
+# ---- one constructor per box, in data-flow order ---------------------------------------------
+
+
+def loading(lang: str) -> Step:
+    return step("loading", text("step.loading", lang))
+
+
+def loaded(lang: str, seconds: float) -> str:
+    return text("step.loaded", lang, seconds=seconds)
+
+
+def restored(lang: str, count: int) -> Step:
+    return step(
+        "restored",
+        text("step.restored", lang),
+        text("step.restored_detail", lang, count=count),
+        done=True,
+    )
+
+
+def listening(lang: str, kind: str, name: str) -> Step:
+    icon = "🎬" if kind == "video" else "🎙️"
+    return step("listen", f"{icon} {name}", text("step.listening", lang))
+
+
+def reading(lang: str, name: str) -> Step:
+    return step("documents", f"📄 {name}", text("step.reading", lang))
+
+
+def document_read(doc, lang: str, added: bool, restored: bool) -> str:
+    """A parsed document's summary; sheets show a preview of their first table."""
+    detail = doc.summary() + (text("step.doc_restored", lang) if restored else "")
+    detail += "" if added else text("step.doc_again", lang)
+    if doc.kind == "table" and doc.tables:
+        detail += "\n\n" + "\n".join(doc.tables[0].markdown.splitlines()[:8])
+    return detail
+
+
+def retrieval(lang: str) -> Step:
+    return step("retrieval", text("step.retrieval", lang), "…")
+
+
+def retrieved(lang: str, mode: str, progress: tuple[int, int], passages, expansion) -> str:
+    """How the passages were found (whole, keywords, hybrid...) and what they are."""
+    done, total = progress
+    served = text(f"retrieval.{mode}", lang, done=done, total=total)
+    return text("step.served_by", lang, how=served) + "\n\n" + sources(passages, expansion, lang)
 
 
 def sources(passages, expansion=None, lang: str | None = None) -> str:
@@ -26,51 +94,112 @@ def sources(passages, expansion=None, lang: str | None = None) -> str:
     return "\n".join(lines)
 
 
-def thumbnails(passages, index, limit: int = 2, quotes=()) -> list[str]:
-    """PNG renders of the best-ranked PDF pages with the cited passage highlighted, so a citation
-    is checked at a glance; with `quotes` (quotes.Quote), their pages with exactly the quoted
-    sentence highlighted. Named by content hashes (document and highlighted text): two users'
-    different 'report.pdf' never share a file."""
-    import hashlib
-
-    from .ingest.pdf import render_highlighted
-
-    out, pages = [], set()
-    marks = [(q.passage, q.text) for q in quotes] or [(p, p.text) for p in passages]
-    for passage, marked in marks:
-        doc = index.document_for(passage)
-        if doc is None or doc.kind != "pdf" or (doc.sha256, passage.page) in pages:
-            continue
-        if len(out) == limit:
-            break
-        pages.add((doc.sha256, passage.page))
-        quote = hashlib.sha256(marked.encode()).hexdigest()[:12]
-        target = THUMBNAIL_DIR / f"{doc.sha256[:24]}-p{passage.page}-{quote}.png"
-        if not target.exists():
-            target.parent.mkdir(parents=True, exist_ok=True)
-            image, _ = render_highlighted(doc.path, passage.page, marked, dpi=THUMBNAIL_DPI)
-            image.save(
-                target
-            )  # the supporting words marked on the page: the claim checks at a glance
-        out.append(str(target))
-    return out
+def ocr(lang: str) -> Step:
+    return step("ocr", text("step.ocr", lang))
 
 
-def checkable(
-    reply: str, question: str, passages, index, lang: str | None = None
-) -> tuple[str, list[dict], list[str]]:
-    """The reply's text with its Sources block (quotes.py), the quotes for API clients
-    (info["sources"]), and the quoted pages' thumbnails with exactly those sentences highlighted."""
-    from .quotes import sources_block, support_quotes
-
-    quotes = support_quotes(reply, question, passages)
-    files = thumbnails(passages, index, limit=max(2, len(quotes)), quotes=quotes)
-    return reply + sources_block(quotes, lang), [q.info() for q in quotes], files
+def ocr_read(lang: str, photos, chars: list[int]) -> str:
+    return "\n".join(
+        text("step.ocr_photo", lang, n=i + 1, name=a.name, chars=n)
+        for i, (a, n) in enumerate(zip(photos, chars))
+    )
 
 
-def with_progress(work, step: Step, fmt: str, reply: Turn):
+def vision(lang: str, decision) -> Step:
+    detail = f"{decision.tool} ({decision.source}): {decision.reason}"
+    return step("vision", text("step.vision", lang), detail)
+
+
+def unavailable(lang: str, reason: str) -> str:
+    return text("step.unavailable", lang, reason=reason)
+
+
+def encode(backend) -> Step:
+    return step("encode", f"🖼️ {backend.encoder_name} → {backend.projector_name}")
+
+
+def encoded(lang: str, images, encodings) -> str:
+    """One line per photo: tokens (or sent to a server), cached or how long it took."""
+    lines = []
+    for i, (a, e) in enumerate(zip(images, encodings)):
+        what = (
+            text("step.encode_server", lang)
+            if e.n_tokens == 0
+            else text("step.encode_tokens", lang, n=e.n_tokens)
+        )
+        how = (
+            text("step.encode_cached", lang)
+            if e.cached
+            else text("step.encode_time", lang, ms=e.seconds * 1000)
+        )
+        note = f" · {text(a.note, lang)}" if a.note else ""
+        lines.append(text("step.encode_photo", lang, n=i + 1, name=a.name, what=what + how) + note)
+    return "\n".join(lines)
+
+
+def llm(backend) -> Step:
+    return step("llm", f"💬 {backend.describe()}")
+
+
+def generated(lang: str, ttft: float, stats, stopped: bool) -> str:
+    detail = text(
+        "step.generate_detail",
+        lang,
+        ttft=ttft,
+        tps=stats.tokens_per_s,
+        new=stats.new_tokens,
+        prompt=stats.prompt_tokens,
+    )
+    if stats.reused_tokens:
+        detail += text("step.reused", lang, n=stats.reused_tokens)
+    return detail + (text("step.stopped", lang) if stopped else "")
+
+
+def output_projector(lang: str, decision) -> Step:
+    detail = text("step.draw_decision", lang, source=decision.source, reason=decision.reason)
+    return step("output_projector", text("step.output_projector", lang), detail)
+
+
+def draw_prompt(lang: str, req) -> str:
+    return text(
+        "step.draw_prompt",
+        lang,
+        prompt=req.prompt,
+        seed=req.seed,
+        steps=req.steps,
+        width=req.width,
+        height=req.height,
+    )
+
+
+def draw(lang: str, model_name: str) -> Step:
+    return step("draw", f"🎨 {model_name}", text("step.generator_loading", lang))
+
+
+def drawn(lang: str, image) -> str:
+    p = image.provenance
+    return text(
+        "step.drawn",
+        lang,
+        model=p.get("model", ""),
+        seed=p.get("seed"),
+        steps=p.get("steps"),
+        width=image.image.width,
+        height=image.image.height,
+        seconds=p.get("seconds", 0),
+    )
+
+
+def not_saved(lang: str, why: str) -> Step:
+    return step("saving", text("step.not_saved", lang), why, done=True)
+
+
+# ---- progress and failures ------------------------------------------------------------------
+
+
+def with_progress(work, step: Step, fmt: str):
     """Run work(report) in a thread; each report(*args) becomes step.detail = fmt.format(*args)
-    and the reply is yielded, so long stages stream their progress. Returns work's result
+    and the step is yielded, so long stages stream their progress. Returns work's result
     (use with `yield from`) or re-raises its exception."""
     import queue
 
@@ -87,10 +216,29 @@ def with_progress(work, step: Step, fmt: str, reply: Turn):
     threading.Thread(target=run, daemon=True).start()
     while (item := reports.get()) is not None:
         step.detail = fmt.format(*item)
-        yield reply
+        yield step
     if "error" in result:
         raise result["error"]
     return result["value"]
+
+
+def show(reply, stage):
+    """Run a stage on the reply: each Step it yields is shown (added once, where it is new),
+    each string is the reply's visible text so far; yields the reply after each. Returns what
+    the stage returns. Closing this generator closes the stage (a Stop reaches the model)."""
+    try:
+        while True:
+            try:
+                item = next(stage)
+            except StopIteration as done:
+                return done.value
+            if isinstance(item, str):
+                reply.text = item
+            elif not any(s is item for s in reply.steps):
+                reply.steps.append(item)
+            yield reply
+    finally:
+        stage.close()
 
 
 def explain_failure(exc: Exception, lang: str = "en") -> str:

@@ -6,12 +6,26 @@ from __future__ import annotations
 
 import re
 
-from .config import MAX_GENERATION_SIDE, MAX_GENERATION_STEPS, MAX_SEED, MIN_GENERATION_SIDE
+from .config import (
+    MAX_GENERATION_SIDE,
+    MAX_GENERATION_STEPS,
+    MAX_MESSAGE_CHARS,
+    MAX_SEED,
+    MIN_GENERATION_SIDE,
+)
 from .generator import ImageRequest, check_request
 from .messages import UserError
 
 CONVERSATION_ID = re.compile(r"[0-9a-f]{32}")
 CARD_FIELDS = ("prompt", "negative_prompt", "seed", "steps", "width", "height")
+
+
+def check_message(text: str, files: list[str]) -> None:
+    """A message has words or files, and no more words than MAX_MESSAGE_CHARS."""
+    if not text.strip() and not files:
+        raise UserError("message.empty")
+    if len(text) > MAX_MESSAGE_CHARS:
+        raise UserError("message.too_long", chars=len(text), limit=MAX_MESSAGE_CHARS)
 
 
 def message(value) -> tuple[str, list[str]]:

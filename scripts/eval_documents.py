@@ -234,7 +234,7 @@ def latin_part(question: str) -> str:
 def rank(index, question: str, variant: str, k: int = 3) -> list:
     """Top-k passages of one index under a ranking variant:
     hybrid       the app's DocumentIndex.search (cosine + BM25 scaled to the best)
-    dense        cosine alone (DocumentIndex(use_bm25=False) ranks the same way)
+    dense        cosine alone (RetrievalConfig(use_bm25=False) ranks the same way)
     bm25         keywords alone (what serves the first question while embeddings run)
     hybrid-latin the hybrid, but the dense side embeds only the non-Hangul part of the question
     Every variant searches with the app's query: a Korean question gets English terms (query.py).
@@ -243,7 +243,6 @@ def rank(index, question: str, variant: str, k: int = 3) -> list:
 
     from chatbot.embeddings import load_embedder
     from chatbot.query import expand_query
-    from chatbot.retrieval import KEYWORD_WEIGHT
 
     question = expand_query(question).text
     if variant == "hybrid":
@@ -262,7 +261,7 @@ def rank(index, question: str, variant: str, k: int = 3) -> list:
     if variant == "hybrid-latin":
         keywords = index._keyword_scores(question)
         if keywords.max() > 0:
-            scores = scores + KEYWORD_WEIGHT * keywords / keywords.max()
+            scores = scores + index.cfg.keyword_weight * keywords / keywords.max()
     return index._best(scores, k)
 
 

@@ -14,6 +14,7 @@ import json
 import time
 from pathlib import Path
 
+from chatbot.config import RetrievalConfig
 from chatbot.ingest.documents import ingest_document
 from chatbot.profiles import embeddings_for_profile
 from chatbot.retrieval import DocumentIndex
@@ -37,7 +38,7 @@ def evaluate(
     for row in rows:
         path = str(folder / row["file"])
         if path not in indexes:
-            index = DocumentIndex(embedder, use_bm25=use_bm25)
+            index = DocumentIndex(embedder, RetrievalConfig(use_bm25=use_bm25))
             index.add(ingest_document(path, Path(path).name))
             index.embed()
             indexes[path] = index

@@ -12,6 +12,7 @@ import formatfixtures as ff
 import numpy as np
 import pytest
 
+from chatbot.config import WHOLE_DOCUMENT_CHARS, RetrievalConfig
 from chatbot.ingest import documents, office, sections
 from chatbot.ingest.documents import ingest_document
 from chatbot.ingest.ocr import Piece, group_lines, join_line
@@ -268,14 +269,14 @@ class SlowEmbedder:
 
 def test_keywords_answer_while_embeddings_compute(tmp_path, monkeypatch):
     import chatbot.embeddings
-    from chatbot import retrieval
 
     model = SlowEmbedder()
     monkeypatch.setattr(chatbot.embeddings, "load_embedder", lambda path: model)
     index = DocumentIndex("slow")
     index.add(ingest_document(str(fx.make_report_pdf(tmp_path / "r.pdf")), "report.pdf"))
     assert index.start_embedding() is None  # small enough to go whole: nothing to embed
-    monkeypatch.setattr(retrieval, "WHOLE_DOCUMENT_CHARS", 100)  # as if it were long
+    index = DocumentIndex("slow", RetrievalConfig(whole_document_chars=100))  # as if it were long
+    index.add(ingest_document(str(fx.make_report_pdf(tmp_path / "r.pdf")), "report.pdf"))
     thread = index.start_embedding()
     assert thread is not None and index.start_embedding() is None  # one thread at a time
     found = index.search("How many engineers will be hired?", k=2)
@@ -287,7 +288,7 @@ def test_keywords_answer_while_embeddings_compute(tmp_path, monkeypatch):
     assert index.wait_embedded(30) and index.embedded
     index.search("engineers")
     assert index.last_mode == "hybrid"
-    index.context("engineers")
+    index.context("engineers", budget_chars=WHOLE_DOCUMENT_CHARS)
     assert index.last_mode == "whole"
     # a document added later is embedded in the background too
     model.go.clear()
@@ -300,15 +301,23 @@ def test_keywords_answer_while_embeddings_compute(tmp_path, monkeypatch):
 
 def test_no_shared_word_waits_for_the_embeddings(tmp_path, monkeypatch):
     import chatbot.embeddings
-    from chatbot import retrieval
 
     model = SlowEmbedder()
     monkeypatch.setattr(chatbot.embeddings, "load_embedder", lambda path: model)
-    monkeypatch.setattr(retrieval, "WHOLE_DOCUMENT_CHARS", 100)
-    index = DocumentIndex("slow")
+    index = DocumentIndex("slow", RetrievalConfig(whole_document_chars=100))
     index.add(ingest_document(str(fx.make_report_pdf(tmp_path / "r.pdf")), "report.pdf"))
     assert index.start_embedding() is not None
-    threading.Timer(0.2, model.go.set).start()
+    searching = threading.Event()  # set once the search embeds: it waits for the background
+    embed = index.embed
+
+    def embed_in_search(*args, **kwargs):
+        if threading.current_thread().name != "document-embedding":
+            searching.set()
+        return embed(*args, **kwargs)
+
+    monkeypatch.setattr(index, "embed", embed_in_search)
+    # the embeddings finish only once the search has come to wait for them
+    threading.Thread(target=lambda: searching.wait(30) and model.go.set(), daemon=True).start()
     assert index.search("zzzz qqqq")  # no keyword anywhere: dense, after waiting
     assert index.last_mode == "dense" and index.embedded
 

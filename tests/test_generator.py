@@ -13,11 +13,10 @@ from chatbot.generator import (
     Generator,
     ImageRequest,
     check_request,
-    default_settings,
     read_provenance,
 )
 from chatbot.messages import UserError
-from chatbot.profiles import generator_for_profile, why_no_generator
+from chatbot.profiles import generation_settings, generator_for_profile, why_no_generator
 
 
 @pytest.fixture(scope="module")
@@ -199,10 +198,10 @@ def test_profiles_and_defaults(monkeypatch):
 
     monkeypatch.setattr(g, "resolve_device", lambda d="auto": "cpu")
     assert generator_for_profile("hub") == "stabilityai/sd-turbo"
-    s = default_settings("stabilityai/sd-turbo", "cpu")
+    s = generation_settings("hub", "stabilityai/sd-turbo", "cpu")
     assert (s.steps, s.guidance, s.width) == (1, 0.0, 512)
     monkeypatch.setattr(g, "resolve_device", lambda d="auto": "cuda")
     assert generator_for_profile("hub") == "stabilityai/sdxl-turbo"
-    assert default_settings("stabilityai/sdxl-turbo", "cuda").steps == 4
+    assert generation_settings("hub", "stabilityai/sdxl-turbo", "cuda").steps == 4
     with pytest.raises(ValueError):
         generator_for_profile("auto")

@@ -8,7 +8,6 @@ chat, and Stop ignored while the request was queued."""
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 import httpx
@@ -16,7 +15,8 @@ import pytest
 from gradio_client import Client, handle_file
 
 from chatbot.config import MAX_IMAGE_PROMPT_CHARS, MAX_SEED
-from tests.helpers import make_photo
+from tests.browsing import open_page, send
+from tests.helpers import make_photo, wait_for_tokens, wait_until
 
 ALICE, BOB = "hostile-alice-secret-0123456789", "hostile-bob-secret-9876543210"
 
@@ -53,6 +53,7 @@ def store_path(app, sha256: str, ext: str = "png") -> str:
     return str(app.data_dir / "files" / sha256[:2] / f"{sha256[2:]}.{ext}")
 
 
+@pytest.mark.app
 def test_files_are_served_to_their_owner_only(tiny_app, tmp_path):
     alice, bob = client(tiny_app, ALICE), client(tiny_app, BOB)
     photo = make_photo(tmp_path / "alice-only.png", (10, 200, 30))
@@ -113,6 +114,7 @@ def test_files_are_served_to_their_owner_only(tiny_app, tmp_path):
     assert fetch(tiny_app, files[0]["url"], BOB).status_code == 404
 
 
+@pytest.mark.app
 def test_an_anonymous_client_still_downloads_what_it_is_shown(tiny_app):
     """Without a secret a client cannot prove who it is: its pictures are served by their
     unguessable URL (as in plain Gradio); gradio_client downloads them."""
@@ -123,6 +125,7 @@ def test_an_anonymous_client_still_downloads_what_it_is_shown(tiny_app):
     )
 
 
+@pytest.mark.app
 def test_two_clients_without_a_secret_may_send_the_same_photo(tiny_app, tmp_path):
     """Gradio names an upload by a keyed hash of its bytes: two clients uploading the same
     photo share one path; each upload lets its sender use it."""
@@ -176,8 +179,8 @@ def test_files_outside_the_store_live_in_a_private_folder_of_this_process(tmp_pa
 
     from chatbot.cleanup import RUN_PREFIX, run_dir, sweep_dead_runs
     from chatbot.generator import OUTPUT_DIR
-    from chatbot.media import FRAME_DIR
-    from chatbot.steps import THUMBNAIL_DIR
+    from chatbot.stages.cite import THUMBNAIL_DIR
+    from chatbot.stages.listen import FRAME_DIR
     from chatbot.voice_out import SPEECH_DIR
 
     for folder in (OUTPUT_DIR, FRAME_DIR, THUMBNAIL_DIR, SPEECH_DIR):
@@ -209,6 +212,7 @@ def send_path(c, monkeypatch, path):
         )
 
 
+@pytest.mark.app
 def test_another_sessions_files_are_refused_as_input(tiny_app, tmp_path, monkeypatch):
     alice, bob = client(tiny_app, "input-" + ALICE), client(tiny_app, "input-" + BOB)
     anon = client(tiny_app)
@@ -241,6 +245,7 @@ def test_another_sessions_files_are_refused_as_input(tiny_app, tmp_path, monkeyp
     ), "Alice keeps using her own file"
 
 
+@pytest.mark.app
 def test_bad_redraw_requests_one_after_another_leave_the_conversation_working(tiny_app):
     """The issue's list in one conversation: each refused with a message naming its limit, the
     stored image request never replaced, the next picture and the next turn still fine."""
@@ -273,13 +278,13 @@ def test_bad_redraw_requests_one_after_another_leave_the_conversation_working(ti
     assert all(r["seed"] <= MAX_SEED and len(r["prompt"]) <= MAX_IMAGE_PROMPT_CHARS for r in stored)
 
 
-def wait_for_tokens(job, timeout_s=60):
-    deadline = time.time() + timeout_s
-    while time.time() < deadline and not (job.outputs() and job.outputs()[-1][0]):
-        time.sleep(0.05)
-    assert job.outputs() and job.outputs()[-1][0], "the reply never started"
+def wait_in_queue(job):
+    """Wait until the server has queued the job (Gradio's queue sent its place in line): from
+    then on the app knows when it was sent, and a /stop sent afterwards reaches it."""
+    wait_until(lambda: job.status().code.name == "IN_QUEUE", 30, what="the job to be queued")
 
 
+@pytest.mark.app
 def test_stop_reaches_a_request_still_waiting_in_the_queue(long_app):
     """One model slot: Bob's message waits behind Alice's long reply. Bob's /stop cancels it
     before it runs (no token), his conversation keeps the message marked stopped, and his next
@@ -291,10 +296,14 @@ def test_stop_reaches_a_request_still_waiting_in_the_queue(long_app):
     first = alice.submit({"text": "tell me a very long story", "files": []}, api_name="/chat")
     wait_for_tokens(first)
     waiting = bob.submit({"text": "my turn?", "files": []}, api_name="/chat")
-    time.sleep(1.0)
+    wait_in_queue(waiting)
     assert waiting.status().code.name in ("IN_QUEUE", "STARTING", "JOINING_QUEUE"), waiting.status()
     bob.predict(api_name="/stop")
-    time.sleep(0.5)
+    streamed = len(first.outputs())  # Alice's reply streams on after Bob's Stop has returned
+    wait_until(
+        lambda: first.done() or len(first.outputs()) >= streamed + 3,
+        what="Alice's reply to stream on after Bob's Stop, or to end",
+    )
     assert not first.done(), "Bob's Stop does not stop Alice"
     alice.predict(api_name="/stop")
     _, _, alice_info = first.result(timeout=30)
@@ -318,6 +327,7 @@ def test_stop_reaches_a_request_still_waiting_in_the_queue(long_app):
     assert info["error"] is None and info["metrics"]["new_tokens"] > 0
 
 
+@pytest.mark.app
 def test_cancelling_a_job_in_the_queue_or_while_it_runs(long_app):
     """gradio_client's job.cancel(): a queued job never runs (the conversation gains nothing);
     a running one stops the model at once (the slot is free for the next job) and its reply is
@@ -327,13 +337,11 @@ def test_cancelling_a_job_in_the_queue_or_while_it_runs(long_app):
     running = carol.submit({"text": "a long answer please", "files": []}, api_name="/chat")
     wait_for_tokens(running)
     queued = dave.submit({"text": "never run this", "files": []}, api_name="/chat")
-    time.sleep(1.0)
+    wait_in_queue(queued)
     queued.cancel()
     running.cancel()
-    t = time.perf_counter()
     after = dave.submit({"text": "and this one?", "files": []}, api_name="/chat")
-    wait_for_tokens(after, timeout_s=30)
-    assert time.perf_counter() - t < 15, "the cancelled reply released the model"
+    wait_for_tokens(after, timeout=30)  # one model slot: it streams once the cancelled reply let go
     dave.predict(api_name="/stop")
     _, _, info = after.result(timeout=30)
     assert info["error"] is None
@@ -341,32 +349,29 @@ def test_cancelling_a_job_in_the_queue_or_while_it_runs(long_app):
     texts = [t["text"] for t in dave.predict(conv["id"], api_name="/open") if t["role"] == "user"]
     assert texts == ["and this one?"], "the cancelled queued job never ran"
     (conv,) = carol.predict(api_name="/conversations")
-    deadline = time.time() + 30
-    while time.time() < deadline:
-        turns = carol.predict(conv["id"], api_name="/open")
-        if turns[-1]["stopped"]:
-            break
-        time.sleep(0.3)
+    turns = wait_until(
+        lambda: (t := carol.predict(conv["id"], api_name="/open"))[-1]["stopped"] and t,
+        30,
+        what="Carol's cancelled reply to be stored, marked stopped",
+    )
     assert turns[-1]["stopped"] and turns[-1]["text"], "the cancelled reply is kept, marked stopped"
 
 
-from tests.test_browser import browser as chromium  # noqa: E402,F401  (the same Chromium fixture)
-
-
 @pytest.mark.browser
-def test_a_browser_sees_its_own_pictures_and_nobody_else_does(tiny_app, chromium, photos):
+@pytest.mark.app
+def test_a_browser_sees_its_own_pictures_and_nobody_else_does(tiny_app, browser, photos):
     """The real owner cookie: set by the page load, sent with every <img>; another browser (a
     new owner) gets 404 for the same URL, and the cookie is SameSite=Strict."""
-    from tests.test_browser import open_page, send
-
-    browser = chromium
     page = open_page(browser, tiny_app.url)
     send(page, "What is in this photo?", [photos[0]])
     page.wait_for_function(
-        "[...document.querySelectorAll('.message.bot, [data-testid=\"bot\"]')].some(e => e.innerText.trim().length > 5)",
+        "[...document.querySelectorAll('.message.bot, [data-testid=\"bot\"]')]"
+        ".some(e => e.innerText.trim().length > 5)",
         timeout=60_000,
     )
-    page.wait_for_timeout(3000)  # the sidebar lists the saved conversation
+    page.locator("#conversation-list").get_by_text("What is in this photo?").first.wait_for(
+        timeout=60_000
+    )  # the sidebar lists the saved conversation
     page.reload(
         wait_until="domcontentloaded"
     )  # restored from the store: the photo is served from it

@@ -7,7 +7,8 @@ import json
 
 import pytest
 
-from chatbot.generator import GenerationSettings, ImageRequest
+from chatbot.config import GenerationSettings
+from chatbot.generator import ImageRequest
 from chatbot.messages import UserError
 from chatbot.output_projector import (
     Decision,

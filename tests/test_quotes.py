@@ -28,7 +28,8 @@ def test_units_are_sentences_and_table_rows_without_headings_or_caption():
     assert units(
         Passage("r.pdf", 1, PAGE_TEXT)
     ) == [  # the heading ends a sentence; too short to quote
-        "Northwind Tea was founded in 1998 in Busan by two sisters who imported green tea from Jeju island.",
+        "Northwind Tea was founded in 1998 in Busan by two sisters who imported green tea "
+        "from Jeju island.",
         "The company now employs 240 people across three countries.",
     ]
     assert units(Passage("r.pdf", 2, TABLE, kind="table")) == [
@@ -80,7 +81,7 @@ def test_a_document_answer_quotes_a_verbatim_sentence_highlighted_on_its_page(pi
     from PIL import Image
 
     from chatbot.ingest.pdf import render_highlighted
-    from chatbot.steps import THUMBNAIL_DPI
+    from chatbot.stages.cite import THUMBNAIL_DPI
     from chatbot.ui.handlers import api_reply
 
     pdf = df.make_report_pdf(tmp_path / "report.pdf")

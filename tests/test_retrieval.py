@@ -154,17 +154,19 @@ def test_eval_command_runs(tmp_path, capsys):
 
 
 def test_background_embedding_gives_way_while_the_llm_answers():
-    """Guards embeddings.LLM_IDLE: a batch of a new document's background embedding waits while the
+    """Guards embeddings.TurnGate: a batch of a new document's background embedding waits while the
     LLM streams (on 2 cores the two would slow each other), and goes on as soon as it is done."""
     import threading
 
-    from chatbot.embeddings import llm_busy, yield_to_llm
+    from chatbot.embeddings import TurnGate
+
+    gate = TurnGate()
 
     went_on = threading.Event()
-    with llm_busy():
-        worker = threading.Thread(target=lambda: (yield_to_llm(), went_on.set()))
+    with gate.answering():
+        worker = threading.Thread(target=lambda: (gate.wait_quiet(), went_on.set()))
         worker.start()
-        with llm_busy():  # a second turn answered at once, ending first
+        with gate.answering():  # a second turn answered at once, ending first
             assert not went_on.wait(0.3), "no batch while the LLM answers"
         assert not went_on.wait(0.3), "still none while the other turn goes on"
     assert went_on.wait(5), "the next batch as soon as the answer is done"

@@ -9,8 +9,7 @@ import pymupdf
 import pytest
 
 from chatbot.ingest.documents import ingest_document
-from chatbot.page_tables import with_page_tables
-from chatbot.retrieval import Passage, chunk_document
+from chatbot.retrieval import Passage, chunk_document, with_page_tables
 from tests.docfixtures import write_paragraph
 
 COLUMNS = (72, 190, 330)  # x of each column: gaps of 40+ pt between cells

@@ -81,12 +81,12 @@ def bundled_whisper_sources() -> tuple[Path, Path] | None:
     return folders[0], folders[1]
 
 
-def bundled_whisper_dir() -> Path | None:
-    """Where the joined model lives (app cache); None when the packages are not installed.
-    Cheap: nothing is read or written until the model is first loaded."""
+def bundled_whisper_dir(cache: Path | None = None) -> Path | None:
+    """Where the joined model lives (under the app cache); None when the packages are not
+    installed. Cheap: nothing is read or written until the model is first loaded."""
     if bundled_whisper_sources() is None:
         return None
-    return config.CACHE_DIR / BUNDLED_WHISPER_NAME
+    return (cache or config.cache_dir()) / BUNDLED_WHISPER_NAME
 
 
 def prepare_bundled_whisper(target: Path | None = None) -> Path:
@@ -94,7 +94,7 @@ def prepare_bundled_whisper(target: Path | None = None) -> Path:
 
     Each file is written to a temporary name and moved into place with os.replace, and
     model.bin last, so a crash or a second process never leaves a half-written model."""
-    target = Path(target or config.CACHE_DIR / BUNDLED_WHISPER_NAME)
+    target = Path(target or config.cache_dir() / BUNDLED_WHISPER_NAME)
     model_bin = target / "model.bin"
     if all((target / n).exists() for n in BUNDLED_WHISPER_FILES) and model_bin.exists():
         if str(model_bin) not in _VERIFIED:
@@ -177,9 +177,8 @@ def load_whisper(model_path: str | Path, device: str = "cpu", compute_type: str 
         if key not in _MODELS:
             from faster_whisper import WhisperModel
 
-            bundled = bundled_whisper_dir()
-            if bundled is not None and Path(model_path) == bundled:
-                prepare_bundled_whisper(bundled)
+            if Path(model_path).name == BUNDLED_WHISPER_NAME and bundled_whisper_sources():
+                prepare_bundled_whisper(Path(model_path))  # joined once, under any cache
             threads = (
                 len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
             )

@@ -14,7 +14,7 @@ from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Callable, Iterator
 
-from ..config import KV_CACHE_MB, KV_CACHE_SESSIONS
+from ..config import KV_CACHE_MB, KV_CACHE_SESSIONS, MAX_NEW_TOKENS
 
 SHARED_PREFIX_MIN_TOKENS = (
     32  # a shorter common start is not worth copying another conversation's cache
@@ -23,12 +23,27 @@ SHARED_PREFIX_MIN_TOKENS = (
 
 @dataclass
 class Sampling:
-    max_new_tokens: int = 512
+    max_new_tokens: int = MAX_NEW_TOKENS
     temperature: float = 0.0  # 0 = greedy
     top_p: float = 0.9
     repetition_penalty: float = 1.0
     min_new_tokens: int = 0  # tests use it for a fixed length
     seed: int = 0
+
+    @classmethod
+    def of(cls, llm) -> "Sampling":
+        """The app's sampling for a config.ModelConfig: its limits and settings; a text LM gets
+        a repetition penalty of 1.1 unless the config names one (small ones loop without)."""
+        penalty = llm.repetition_penalty
+        if penalty is None:
+            penalty = 1.1 if llm.kind == "text" else 1.0
+        return cls(
+            max_new_tokens=llm.max_new_tokens,
+            min_new_tokens=llm.min_new_tokens,
+            temperature=llm.temperature,
+            top_p=llm.top_p,
+            repetition_penalty=penalty,
+        )
 
 
 @dataclass

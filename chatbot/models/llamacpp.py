@@ -17,7 +17,7 @@ import os
 import time
 from pathlib import Path
 
-from ..config import CACHE_DIR, ModelConfig
+from ..config import ModelConfig, cache_dir
 from .base import Backend, Progress
 from .decoding import GenStats, PrefixCache, Sampling
 from .text_lm import flatten
@@ -47,9 +47,7 @@ def open_llama(path: Path, n_ctx: int = CONTEXT_TOKENS, **extra):
     )
 
 
-def q8_copy(
-    src: Path, cache_dir: Path = CACHE_DIR / "converted", progress: Progress = lambda s: None
-) -> Path:
+def q8_copy(src: Path, folder: Path | None = None, progress: Progress = lambda s: None) -> Path:
     """A Q8_0 copy of a small GGUF, written once. On a CPU llama.cpp prefills SmolLM2 from Q8_0
     faster than from the bundled Q4_1 (its int8 matrix kernels take Q8_0; see bench/RESULTS.md)
     and decodes as fast, since a 135M model is not bandwidth-bound here.
@@ -58,7 +56,7 @@ def q8_copy(
     import numpy as np
     from gguf import GGMLQuantizationType as Q
 
-    dest = cache_dir / (src.stem + ".Q8_0-repack.gguf")
+    dest = (folder or cache_dir() / "converted") / (src.stem + ".Q8_0-repack.gguf")
     if dest.exists() or src.stat().st_size > REPACK_MAX_MB * 2**20:
         return dest if dest.exists() else src
     progress(f"repacking {src.name} as Q8_0 for llama.cpp (first start only)")
@@ -105,7 +103,7 @@ class LlamaCppLM(Backend):
             if self.cfg.gguf_file
             else Path(self.cfg.model)
         )
-        self.weights = q8_copy(path, progress=progress)
+        self.weights = q8_copy(path, self.cfg.cache_dir / "converted", progress=progress)
         progress(f"llama.cpp: {self.weights.name}")
         self.llm = open_llama(self.weights)
         # the chat template and special tokens as transformers reads them from the same GGUF

@@ -11,7 +11,7 @@ import importlib.util
 import re
 from pathlib import Path
 
-from ..config import CACHE_DIR, ModelConfig
+from ..config import ModelConfig
 from .base import LocalBackend, Progress, load_kwargs
 
 SMOLLM2_GGUF = "SmolLM2-135M-Instruct.Q4_1.gguf"
@@ -42,11 +42,11 @@ class TransformersLM(LocalBackend):
     kind = "text"
     sees_images = False
 
-    def __init__(self, cfg: ModelConfig, cache_dir: Path = CACHE_DIR / "converted"):
+    def __init__(self, cfg: ModelConfig, cache_dir: Path | None = None):
         super().__init__()
         self.cfg = cfg
         self.name = cfg.gguf_file or cfg.model
-        self.cache_dir = cache_dir
+        self.cache_dir = cache_dir or cfg.cache_dir / "converted"
         self.loaded_from = ""
 
     def converted_path(self) -> Path:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ..config import CACHE_DIR, SIGLIP_INIT_BIAS, SIGLIP_INIT_LOG_SCALE
+from ..config import SIGLIP_INIT_BIAS, SIGLIP_INIT_LOG_SCALE, cache_dir
 
 CHATML_TEMPLATE = (
     "{% for m in messages %}<|im_start|>{{ m['role'] }}\n"
@@ -215,7 +215,7 @@ BUILDERS = {
 
 def tiny_model_path(name: str, root: Path | None = None) -> Path:
     """Build `name` once under root (default: the app cache) and return its folder."""
-    path = Path(root or CACHE_DIR / "tiny") / name
+    path = Path(root or cache_dir() / "tiny") / name
     if not (path / "config.json").exists() and not (path / "modules.json").exists():
         path.mkdir(parents=True, exist_ok=True)
         BUILDERS[name](path)

@@ -12,7 +12,7 @@ import shutil
 import tempfile
 from pathlib import Path
 
-from ..config import CACHE_DIR
+from ..config import cache_dir
 
 TEXT_MAX_TOKENS = 77  # CLIP's context length; the pipeline pads prompts to it
 
@@ -118,7 +118,7 @@ def tiny_sd_path(root: Path | None = None, name: str = "tiny-sd", **build_kwargs
     Built in a temporary sibling and renamed into place, so two test processes
     starting together never load a half-written folder.
     """
-    path = Path(root or CACHE_DIR / "tiny") / name
+    path = Path(root or cache_dir() / "tiny") / name
     if (path / "model_index.json").exists():
         return path
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -15,8 +15,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
-from ..config import MAX_IMAGE_PROMPT_CHARS
-from ..generator import GenerationSettings, ImageRequest
+from ..config import MAX_IMAGE_PROMPT_CHARS, GenerationSettings
+from ..generator import ImageRequest
 from ..messages import UserError
 from ..prompts import sections
 from .rules import EN_LEAD, IMG_NOUN, KO_IMG, KO_MAKE, START, strip_command

@@ -1,4 +1,5 @@
-"""Voice and video in: the speech encoder (Whisper) and the frame sampler before the vision encoder.
+"""Voice and video in: the speech encoder (Whisper) and the frame sampler before the vision
+encoder.
 
     voice note  -> transcribe -> the user's words (timestamped, in a step)
     video clip  -> sampled frames (cuts + evenly spread) -> photos for the vision encoder,
@@ -14,14 +15,14 @@ import io
 from dataclasses import dataclass, field
 from typing import Iterator
 
-from .cleanup import private_dir
-from .config import Choice
-from .conversation import Attachment, Step, Turn
-from .messages import UserError, text
+from .. import steps
+from ..cleanup import private_dir
+from ..config import Choice
+from ..conversation import Attachment, Step
+from ..messages import UserError, text
 
-FRAME_DIR = private_dir(
-    "frames"
-)  # this process's own folder; named by content hash; swept by cleanup.py
+# this process's own folder; named by content hash; swept by cleanup.py
+FRAME_DIR = private_dir("frames")
 
 
 @dataclass
@@ -30,6 +31,7 @@ class Heard:
 
     text: list[str] = field(default_factory=list)  # transcripts, labelled
     frames: list[Attachment] = field(default_factory=list)  # video frames, in time order
+    voice: list[Attachment] = field(default_factory=list)  # .webm "clips" that are voice notes
 
 
 def transcript_detail(t) -> str:
@@ -41,7 +43,8 @@ def transcript_detail(t) -> str:
     )
     lines = "\n".join(f"[{a:.1f}–{b:.1f} s] {text}" for a, b, text in t.segments)
     return (
-        f"{t.model} ({t.compute_type}) · {language} · {t.duration_s:.1f} s of audio in {t.seconds:.1f} s "
+        f"{t.model} ({t.compute_type}) · {language} · "
+        f"{t.duration_s:.1f} s of audio in {t.seconds:.1f} s "
         f"(real-time factor {t.real_time_factor:.2f})\n\n{lines}"
     )
 
@@ -60,59 +63,55 @@ def save_frame(image, clip: str, t: float) -> Attachment:
 
 
 def listen(
-    attachments: list[Attachment], asr: Choice, hint: str | None, reply: Turn, run, lang: str = "en"
-) -> Iterator[Turn]:
-    """Transcribe voice notes, sample and transcribe clips; yields the reply as steps fill in and
-    returns Heard. `run(work, step)` runs work() off the streaming thread (pipeline.with_progress);
-    steps are written in `lang`, the reader's language."""
-    from .ingest.audio import transcribe
-    from .ingest.video import read_video
+    attachments: list[Attachment], asr: Choice, hint: str | None, lang: str = "en"
+) -> Iterator[Step]:
+    """Transcribe voice notes, sample and transcribe clips; yields each step as it fills in and
+    returns Heard. Steps are written in `lang`, the reader's language."""
+    from ..ingest.audio import transcribe
+    from ..ingest.video import read_video
 
     heard = Heard()
     for att in attachments:
-        step = Step(
-            f"{'🎬' if att.kind == 'video' else '🎙️'} {att.name}", text("step.listening", lang)
-        )
-        reply.steps.append(step)
-        yield reply
+        step = steps.listening(lang, att.kind, att.name)
+        yield step
         clip = None
         if att.kind == "video":
             try:
-                clip = yield from run(lambda: read_video(att.path), step)
+                clip = yield from steps.with_progress(
+                    lambda report: read_video(att.path), step, "{}"
+                )
             except UserError as exc:
                 if exc.key != "video.no_stream":
                     raise
-                att.kind = "audio"  # a .webm voice recording
+                heard.voice.append(att)  # a .webm voice recording
         sound = att.path if clip is None else clip.audio
         words = None
         if sound is not None:
             if asr.model is None:
                 raise UserError("media.no_asr", reason=asr.reason)
-            words = yield from run(lambda: transcribe(sound, asr.model, language_hint=hint), step)
+            words = yield from steps.with_progress(
+                lambda report: transcribe(sound, asr.model, language_hint=hint), step, "{}"
+            )
             heard.text.append(
                 f"[{'soundtrack of ' if clip else 'voice note '}{att.name}]: {words.text}"
             )
         if clip is not None:
             heard.frames += [save_frame(image, att.name, t) for t, image in clip.frames]
-            times = ", ".join(f"{t:.1f} s" for t, _ in clip.frames)
-            scenes = ", ".join(f"{c:.1f} s" for c in clip.scene_changes)
-            step.detail = (
-                text(
-                    "step.frames",
-                    lang,
-                    count=len(clip.frames),
-                    seconds=clip.duration_s,
-                    times=times,
-                )
-                + (text("step.scene_changes", lang, times=scenes) if scenes else "")
-                + (
-                    text("step.soundtrack", lang, detail=transcript_detail(words))
-                    if words
-                    else text("step.no_soundtrack", lang)
-                )
-            )
+            step.detail = clip_detail(clip, words, lang)
         else:
             step.detail = transcript_detail(words)
         step.done = True
-        yield reply
+        yield step
     return heard
+
+
+def clip_detail(clip, words, lang: str) -> str:
+    """The frames sent on (times, cuts) and the soundtrack's words, if it has any."""
+    times = ", ".join(f"{t:.1f} s" for t, _ in clip.frames)
+    scenes = ", ".join(f"{c:.1f} s" for c in clip.scene_changes)
+    detail = text("step.frames", lang, count=len(clip.frames), seconds=clip.duration_s, times=times)
+    if scenes:
+        detail += text("step.scene_changes", lang, times=scenes)
+    if words:
+        return detail + text("step.soundtrack", lang, detail=transcript_detail(words))
+    return detail + text("step.no_soundtrack", lang)

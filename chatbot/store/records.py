@@ -67,7 +67,10 @@ def turn_record(turn: Turn, status: str | None, keep_file: KeepFile) -> dict:
         "text": turn.text or "",
         "status": status_of(turn, status),
         "error": turn.error,
-        "steps": [{"title": s.title, "detail": s.detail, "done": bool(s.done)} for s in turn.steps],
+        "steps": [
+            {"key": s.key, "title": s.title, "detail": s.detail, "done": bool(s.done)}
+            for s in turn.steps
+        ],
         "metrics": jsonable(turn.metrics or {}),
         "card": jsonable(turn.card),
         "attachments": attachments,
@@ -84,7 +87,8 @@ def turn_from_record(record: dict, locate: Callable[[str], Path]) -> Turn:
             Attachment(a["kind"], a["name"], str(locate(a["sha256"])), a["sha256"])
             for a in record["attachments"]
         ],
-        steps=[Step(s["title"], s["detail"], s["done"]) for s in record["steps"]],
+        # a step saved before steps had keys reads back with key "" (an older database)
+        steps=[Step(s.get("key", ""), s["title"], s["detail"], s["done"]) for s in record["steps"]],
         files=[str(locate(sha)) for sha in record["files"]],
         error=record["error"],
         stopped=record["status"] in ("stopped", "interrupted"),
@@ -148,11 +152,15 @@ def check_record(raw) -> dict:
             and isinstance(s.get("title"), str)
             and isinstance(s.get("detail"), str)
             and isinstance(s.get("done"), bool)
+            and isinstance(s.get("key", ""), str)
             for s in rec["steps"]
         ),
-        "steps must be a list of {title, detail, done}",
+        "steps must be a list of {key, title, detail, done}",
     )
-    rec["steps"] = [{k: s[k] for k in ("title", "detail", "done")} for s in rec["steps"]]
+    rec["steps"] = [
+        {"key": s.get("key", ""), **{k: s[k] for k in ("title", "detail", "done")}}
+        for s in rec["steps"]
+    ]
     expect(
         isinstance(rec["attachments"], list)
         and all(

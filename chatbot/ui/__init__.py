@@ -24,7 +24,7 @@ __all__ = ["I18N", "build_ui", "launch_options", "Handlers", "api_reply", "heade
 
 
 def build_ui(pipeline: Pipeline) -> gr.Blocks:
-    store, secret = pipeline.history.store, pipeline.history.browser_secret()
+    store, secret = pipeline.store, pipeline.browser_secret()
     access = Access(store, secret)  # files served to, and taken from, their owner only
     if store is not None:  # the store's files are served from it (owner-checked), never copied
         gr.set_static_paths([str(store.blobs.root)])

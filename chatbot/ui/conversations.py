@@ -26,7 +26,6 @@ class ConversationHandlers:
 
     def __init__(self, pipeline: Pipeline, access=None):
         self.pipeline = pipeline
-        self.store = pipeline.history.store
         self.access = (
             access  # ui/files.Access: files handed out by owner, the browser's owner cookie
         )
@@ -41,20 +40,18 @@ class ConversationHandlers:
         return render(conv, self.show(conv.owner) if conv else same)
 
     def listing(self, owner: str, query: str = "") -> list[dict]:
-        if self.store is None or not owner:
-            return []
         return [
             {"id": c.id, "title": c.title, "updated": c.updated.isoformat(timespec="seconds")}
-            for c in self.store.list(owner, query)
+            for c in self.pipeline.conversations(owner, query)
         ]
 
     def _open(self, owner: str, conversation_id: str, lang: str | None = None) -> Conversation:
         """lang: the reader's language for the error (the browser's, or the conversation's)."""
         from ..store import NotFound
 
-        if self.store is None:
+        if self.pipeline.store is None:
             raise gr.Error(
-                self.pipeline.history.problem or text("conversation.not_saved_here", lang)
+                self.pipeline.saving_problem or text("conversation.not_saved_here", lang)
             )
         try:
             return self.pipeline.open(owner, validate.conversation_id(conversation_id))
@@ -106,7 +103,7 @@ class ConversationHandlers:
 
     def rename_ui(self, title: str, conv: Conversation | None):
         if conv is not None and conv.saved:
-            self.store.rename(conv.owner, conv.id, title or "")
+            self.pipeline.rename(conv.owner, conv.id, title or "")
         return self.search("", conv)
 
     def delete_ui(self, conv: Conversation | None):
@@ -122,15 +119,15 @@ class ConversationHandlers:
 
     def import_ui(self, file, conv: Conversation | None):
         owner, lang = (conv.owner, conv.language) if conv else ("", None)
-        if self.store is None or not owner:
+        if self.pipeline.store is None or not owner:
             raise gr.Error(
-                self.pipeline.history.problem or text("conversation.not_saved_here", lang)
+                self.pipeline.saving_problem or text("conversation.not_saved_here", lang)
             )
         path = file if isinstance(file, str) else file.name
         try:
             if self.access is not None and self.access.foreign(owner, [path]) is not None:
                 raise UserError("history.not_your_file", name=Path(path).name)
-            new_id = self.store.import_archive(owner, path)
+            new_id = self.pipeline.import_archive(owner, path)
         except UserError as exc:
             raise gr.Error(exc.text(lang)) from None
         opened = self._open(owner, new_id, lang)
@@ -144,15 +141,7 @@ class ConversationHandlers:
         self._open(owner, conversation_id, lang)  # a well-formed id of this owner, or "not found"
         folder = Path(tempfile.mkdtemp(prefix="chatbot-export-"))  # a fresh folder per export
         try:
-            if fmt == "md":
-                path = folder / "conversation.md"
-                path.write_text(
-                    self.store.export_markdown(owner, conversation_id), encoding="utf-8"
-                )
-                return str(path)
-            return str(
-                self.store.export_archive(owner, conversation_id, folder / "conversation.zip")
-            )
+            return str(self.pipeline.export(owner, conversation_id, fmt, folder))
         except NotFound:
             raise gr.Error(text("conversation.not_found", lang, id=conversation_id)) from None
 
@@ -206,5 +195,5 @@ class ConversationHandlers:
         self._open(
             conv.owner, conversation_id, browser_language(request)
         )  # not found for anyone else's id
-        self.store.rename(conv.owner, conversation_id, title or "")
+        self.pipeline.rename(conv.owner, conversation_id, title or "")
         return self.listing(conv.owner), conv

@@ -37,13 +37,11 @@ def render(conv: Conversation | None, show=same) -> list[dict]:
                 msgs.append({"role": "user", "content": t.text})
             continue
         for s in t.steps:
-            msgs.append(
-                {
-                    "role": "assistant",
-                    "content": s.detail or "…",
-                    "metadata": {"title": s.title, "status": "done" if s.done else "pending"},
-                }
-            )
+            # the step's key starts its message id (unique on the page): what a page script or
+            # a browser test matches on, whatever the title's language
+            status = "done" if s.done else "pending"
+            metadata = {"title": s.title, "status": status, "id": f"{s.key}-{len(msgs)}"}
+            msgs.append({"role": "assistant", "content": s.detail or "…", "metadata": metadata})
         if t.text:
             msgs.append({"role": "assistant", "content": t.text + (" ⏹" if t.stopped else "")})
         msgs += [{"role": "assistant", "content": {"path": show(f)}} for f in t.files]
@@ -56,7 +54,10 @@ def api_reply(reply: Turn, show=same) -> tuple[str, list[str], dict]:
     """What /chat returns: text as text, files as downloadable files, the chain as JSON."""
     text = (reply.text + (f"\n\n⚠️ {reply.error}" if reply.error else "")).strip()
     info = {
-        "steps": [{"title": s.title, "detail": s.detail, "done": s.done} for s in reply.steps],
+        "steps": [
+            {"key": s.key, "title": s.title, "detail": s.detail, "done": s.done}
+            for s in reply.steps
+        ],
         "stopped": reply.stopped,
         "error": reply.error,
         "metrics": reply.metrics,
@@ -132,11 +133,9 @@ class Handlers:
     def _check_files(self, conv, files) -> None:
         """Another owner's file, sent as this message's file (a path into the store, or another
         session's upload or picture in Gradio's cache), is refused before anything is kept."""
-        if not files:
-            return
+        self.pipeline.check_owner(conv, files)
         owner = conv.owner if conv else ""
-        self.pipeline.history.check_files(owner, files)
-        other = self.access.foreign(owner, files) if self.access is not None else None
+        other = self.access.foreign(owner, files) if self.access and files else None
         if other is not None:
             raise UserError("history.not_your_file", name=Path(other).name)
 
@@ -151,10 +150,7 @@ class Handlers:
             conv.stop_event.set()
             run.close()
             if reply is not None:
-                reply.stopped = True
-                for step in reply.steps:
-                    step.done = True
-                self.pipeline.history.finish(conv, reply)
+                self.pipeline.interrupted(conv, reply)
             raise
 
     def _run(self, conv, text, files, draw=False, language=None, queued_at=None):
