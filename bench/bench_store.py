@@ -39,7 +39,7 @@ def respond(pipe, conv, text: str, files=()):
         pass
     wall = time.perf_counter() - t
     assert reply.error is None, reply.error
-    not_saved = [s.detail for s in reply.steps if s.title.startswith("💾")]
+    not_saved = [s.detail for s in reply.steps if s.key == "saving"]
     assert not not_saved, f"a turn was not saved: {not_saved[0]}"
     return reply, wall
 
@@ -131,7 +131,7 @@ def write_conversation(store, folder: Path, turns: int, photos: int, out: Lines)
             Turn(
                 "assistant",
                 f"Reply {j + 1}: the light is a little brighter.",
-                steps=[Step("💬 LLM", "time to first token 0.01 s", True)],
+                steps=[Step("llm", "💬 LLM", "time to first token 0.01 s", True)],
                 metrics={"ttft_s": 0.01, "tokens_per_s": 1500.0},
             ),
         )
