@@ -24,7 +24,9 @@ ARGS ?=
 run: .venv/.installed        ## install, then launch on the embedded default (profile auto)
 	$(PY) app.py $(ARGS)
 
-test: .venv/.test-installed  ## install test extras (Debian Chromium), then run the whole suite
+test: .venv/.test-installed  ## install test extras (Debian Chromium), lint, then run the whole suite
+	$(PY) -m ruff check .
+	$(PY) -m ruff format --check .
 	$(PY) -m pytest
 
 bench: .venv/.installed      ## every benchmark in bench/, one after another

@@ -40,12 +40,13 @@ RETRIEVAL_TOP_K = 4
 INGEST_CACHE_DOCUMENTS = 32  # parsed documents kept in memory, keyed by sha256 of the bytes
 OCR_DPI = 150  # scanned pages are rendered at this resolution for OCR
 OCR_MIN_TEXT_CHARS = 8  # a page whose text layer is shorter than this counts as scanned
-MAX_OCR_PAGES = 60  # scanned pages per PDF (OCR costs about 1.5 s a page on 2 cores)
+MAX_OCR_PAGES = 60  # scanned pages per PDF (OCR is the slowest step of a PDF; bench/RESULTS.md)
 CHUNK_CHARS = 800  # text chunk size for retrieval (all-MiniLM reads ~256 tokens)
 CHUNK_OVERLAP_CHARS = 100
 TABLE_CHUNK_CHARS = 2000  # a table chunk also ends before this size (whole rows only)
-TABLE_USE_LAYOUT = False  # find_tables without the layout model: same recall on ruled
-# tables, 30-100x faster (bench/bench_ingest.py)
+# find_tables without the layout model: the same recall on ruled tables, far faster
+# (bench/bench_ingest.py; bench/RESULTS.md)
+TABLE_USE_LAYOUT = False
 # documents as people have them (Word, PowerPoint, web pages, Markdown, text, EPUB)
 MAX_DOCUMENT_CHARS = (
     1_500_000  # text in one document (about 500 pages); more takes minutes to embed
@@ -223,7 +224,8 @@ def resolve_dtype(requested: str, device: str):
 # ---- voice and video in (chatbot/ingest/audio.py, chatbot/ingest/video.py) ----------------
 AUDIO_EXTENSIONS = (".wav", ".mp3", ".m4a", ".ogg", ".webm", ".flac")
 VIDEO_EXTENSIONS = (".mp4", ".webm", ".mov")  # .webm: a file with a video stream is a video
-MAX_AUDIO_SECONDS = 120  # one voice message; whisper-base int8 on 2 cores: ~0.1-0.2 s per second
+# one voice message, bounded by how long transcription keeps the user waiting (bench_asr)
+MAX_AUDIO_SECONDS = 120
 MAX_VIDEO_SECONDS = 60  # one clip: every frame is decoded to find scene changes
 MAX_VIDEO_FRAMES = 8  # frames sent on per clip (each costs the LLM 64+ image tokens)
 MAX_VIDEO_FRAME_SIDE = 768  # frames are kept at most this big (the encoders read 384-768 px)
@@ -239,7 +241,7 @@ ASR_FOREIGN_LANGUAGE_PROB = 0.95  # a detected language outside ASR_LANGUAGES be
 # this sure (whisper-base hears espeak Korean as Thai at up to 0.90)
 HUB_ASR = "Systran/faster-whisper-small"  # hub profile default; --asr-model overrides
 
-# ---- vision toolkit: zero-shot labels, photo search, training (chatbot/vision, chatbot/training) ----
+# ---- vision toolkit: zero-shot labels, photo search, training (chatbot/vision, training) ----
 HUB_VISION_CLIP = "openai/clip-vit-base-patch32"  # hub profile default: softmax over the labels
 HUB_VISION_SIGLIP = (
     "google/siglip-base-patch16-224"  # --vision-model: independent sigmoid per label

@@ -27,7 +27,6 @@ class Attachment:
     caption: str = ""  # said to the LLM just before the image (a video frame's time)
 
 
-
 @dataclass
 class Step:
     """One visible step of the chain, shown as a collapsible status in the reply. `key` names
@@ -61,7 +60,8 @@ class Turn:
 class Conversation:
     id: str = field(default_factory=lambda: uuid.uuid4().hex)
     turns: list[Turn] = field(default_factory=list)
-    # (encoder name, sha256) -> encoded image or OCR text; per conversation so sessions never share them
+    # (encoder name, sha256) -> encoded image or OCR text; per conversation, so that sessions
+    # never share them
     image_cache: dict = field(default_factory=dict)
     stop_event: threading.Event = field(default_factory=threading.Event)
     documents: DocumentIndex | None = None  # this conversation's parsed documents, page-cited

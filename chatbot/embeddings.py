@@ -1,4 +1,5 @@
-"""Sentence embeddings (retrieval and the draw classifier share them); which model is the config's."""
+"""Sentence embeddings (retrieval and the draw classifier share them; which model is the
+config's), and the gate that keeps background embedding out of the way of a turn."""
 
 from __future__ import annotations
 

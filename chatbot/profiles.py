@@ -135,11 +135,12 @@ def _llm(profile: str, llm: ModelConfig, model: str | None, server_url: str | No
 
 
 def _engine(llm: ModelConfig) -> ModelConfig:
-    """The CPU engine, chosen by measurement on 2 cores (bench/bench_app_engine.py, bench_photo.py).
-    A GGUF text LM: llama.cpp on the file's weights (repacked as Q8_0) decodes ~7x faster than transformers fp32
-    and picks the same next token as fp32 at 97% of positions on document prompts; PyTorch dynamic
-    int8 is ~3x faster but agrees at only 56%, so it stays behind --engine int8. A VLM: int8 vision
-    encoder and projector (the encoder is most of a photo turn; features within cosine 0.998 of fp32)."""
+    """The CPU engine, chosen by measurement (bench/bench_engine.py, bench_app_engine.py,
+    bench_photo.py; figures in bench/RESULTS.md). A GGUF text LM: llama.cpp on the file's weights
+    (repacked as Q8_0) decodes several times faster than transformers fp32 and nearly always picks
+    fp32's next token on document prompts; PyTorch dynamic int8 is faster than fp32 but agrees far
+    less often, so it stays behind --engine int8. A VLM: int8 vision encoder and projector (the
+    encoder is most of a photo turn; its features stay close to fp32's)."""
     import importlib.util
 
     if llm.engine == "llama.cpp" and not (llm.gguf_file and importlib.util.find_spec("llama_cpp")):
@@ -155,21 +156,21 @@ def _engine(llm: ModelConfig) -> ModelConfig:
         return replace(
             llm,
             engine="int8",
-            engine_reason="int8 vision encoder and projector on CPU: photo turns "
-            "~2x faster, features within cosine 0.998 of fp32",
+            engine_reason="int8 vision encoder and projector on CPU: faster photo turns, "
+            "features close to fp32's",
         )
     if llm.gguf_file and importlib.util.find_spec("llama_cpp"):
         return replace(
             llm,
             engine="llama.cpp",
-            engine_reason="llama.cpp on the GGUF's weights: ~7x the decode "
-            "speed of fp32, 97% the same next tokens",
+            engine_reason="llama.cpp on the GGUF's weights: several times fp32's decode "
+            "speed, nearly always the same next tokens",
         )
     return replace(
         llm,
         engine="fp32",
         engine_reason="fp32: llama-cpp-python is not installed "
-        "(scripts/install_llamacpp.sh); int8 agrees with fp32 on only 56% of tokens",
+        "(scripts/install_llamacpp.sh); int8 agrees with fp32 too rarely to be the default",
     )
 
 
@@ -380,13 +381,16 @@ def check_hub_model(model: str) -> str | None:
 
             model_info(model, timeout=HUB_CHECK_TIMEOUT_S)
         except Exception as exc:  # 404 (a typo), 401 (gated), or a timeout
-            return f"{model} is not available on the Hugging Face Hub ({type(exc).__name__}): check --model."
+            return (
+                f"{model} is not available on the Hugging Face Hub ({type(exc).__name__}): "
+                "check --model."
+            )
     return None
 
 
 def gpu_present() -> bool:
     """An NVIDIA driver is present: pick the GPU-sized defaults. Checked without importing
-    torch (1-2 s) so the page is served sooner; the loader still picks the real device."""
+    torch (slow to import) so the page is served sooner; the loader still picks the real device."""
     return Path("/proc/driver/nvidia/version").exists() or bool(
         os.environ.get("CUDA_VISIBLE_DEVICES")
     )

@@ -83,7 +83,8 @@ def ingest_media(path: str) -> Attachment:
 
 
 def media_kind(path: str) -> str | None:
-    """ "video" or "audio" by extension (.webm is tried as a video first), None for anything else."""
+    """ "video" or "audio" by extension (.webm is tried as a video first), None for anything
+    else."""
     ext = Path(path).suffix.lower()
     return "video" if ext in VIDEO_EXTENSIONS else "audio" if ext in AUDIO_EXTENSIONS else None
 

@@ -152,7 +152,8 @@ class ConversationHandlers:
         return self.listing(conv.owner), conv
 
     def open_api(self, conversation_id: str, conv, request: gr.Request):
-        """Open one of the caller's conversations: its turns as JSON; later /chat calls continue it."""
+        """Open one of the caller's conversations: its turns as JSON; later /chat calls continue
+        it."""
         conv = self._open(
             session_conv(conv, request).owner, conversation_id, browser_language(request)
         )

@@ -53,7 +53,9 @@ SET_OWNER_COOKIE_JS = """(token) => {
   if (token) {
     const secure = location.protocol === "https:";
     const framed = window.self !== window.top;
-    const site = framed && secure ? "SameSite=None; Secure; Partitioned" : "SameSite=Strict" + (secure ? "; Secure" : "");
+    const site = framed && secure
+      ? "SameSite=None; Secure; Partitioned"
+      : "SameSite=Strict" + (secure ? "; Secure" : "");
     document.cookie = `OWNER_COOKIE=${token}; Path=/; Max-Age=31536000; ${site}`;
   }
   return [];
@@ -248,7 +250,9 @@ class Access:
                 return True
             if granted:
                 return False
-            try:  # granted to nobody: fresh (an example, an upload of a client without a secret) or left over
+            # granted to nobody: fresh (an example, an upload of a client without a secret), or
+            # left over from an earlier run
+            try:
                 return real.stat().st_mtime >= STARTED
             except OSError:
                 return False

@@ -96,9 +96,10 @@ def header(status: dict, lang: str | None = None) -> str:
 
 
 def paced(replies, interval: float = STREAM_UPDATE_S):
-    """The replies, new tokens sent at most once per interval (STREAM_UPDATE_S): each update costs the
-    server a diff and a send, and a reader sees no difference above ~20 a second. A new step, and the
-    last reply, always go out at once, so progress never waits behind a slow stage."""
+    """The replies, new tokens sent at most once per interval (STREAM_UPDATE_S): each update
+    costs the server a diff and a send, and a reader sees no difference at a faster pace. A new
+    step, and the last reply, always go out at once, so progress never waits behind a slow
+    stage."""
     last, steps, held = 0.0, -1, None
     try:
         for reply in replies:
@@ -111,7 +112,8 @@ def paced(replies, interval: float = STREAM_UPDATE_S):
         if held is not None:
             yield held
     finally:
-        replies.close()  # a client gone or a job cancelled reaches the pipeline at once (Handlers._guard)
+        # a client gone or a job cancelled reaches the pipeline at once (Handlers._guard)
+        replies.close()
 
 
 class Handlers:
@@ -193,7 +195,8 @@ class Handlers:
             yield render(conv, self.shower(conv)), None, conv
 
     def chat_api(self, message, conv, request: gr.Request = None):
-        """Send one message ({"text": ..., "files": [...]}); stream the reply text, files and chain steps."""
+        """Send one message ({"text": ..., "files": [...]}); stream the reply text, files and
+        chain steps."""
         conv = session_conv(conv, request)
         show = self.shower(conv)
         try:
@@ -217,7 +220,8 @@ class Handlers:
             yield render(conv, self.shower(conv)), conv
 
     def redraw_api(self, image_request: dict, conv, request: gr.Request = None):
-        """Draw an image request again (fields of /chat's info["image_request"]) without asking the LLM."""
+        """Draw an image request again (fields of /chat's info["image_request"]) without asking
+        the LLM."""
         conv = session_conv(conv, request)
         show = self.shower(conv)
         redraw = self.pipeline.redraw(

@@ -16,8 +16,8 @@ ASSETS = PROJECT_ROOT / "assets"
 
 I18N = gr.I18n(
     en={
-        "placeholder": "Ask anything; drop in photos, PDFs, Office files, tables, voice notes or short videos, "
-        "or press the microphone…",
+        "placeholder": "Ask anything; drop in photos, PDFs, Office files, tables, voice notes "
+        "or short videos, or press the microphone…",
         "stop": "⏹ Stop",
         "retry": "🔄 Retry",
         "undo": "↩️ Undo",
@@ -45,7 +45,8 @@ I18N = gr.I18n(
         "exported": "Export",
     },
     ko={
-        "placeholder": "무엇이든 물어보세요. 사진, PDF, 오피스 문서, 표, 음성, 짧은 동영상을 올리거나 마이크를 누르세요…",
+        "placeholder": "무엇이든 물어보세요. 사진, PDF, 오피스 문서, 표, 음성, 짧은 동영상을 "
+        "올리거나 마이크를 누르세요…",
         "stop": "⏹ 중지",
         "retry": "🔄 다시 생성",
         "undo": "↩️ 되돌리기",
@@ -122,7 +123,8 @@ def build_sidebar() -> dict:
 
 def build_layout(header_text: str, browser_secret: str | None = None) -> Layout:
     """The page: the sidebar of conversations beside the chat column; call inside gr.Blocks."""
-    # a random secret per browser, encrypted with a key that survives restarts (history.browser_secret)
+    # a random secret per browser, encrypted with a key that survives restarts
+    # (history.browser_secret)
     owner = gr.BrowserState(None, storage_key="chatbot-owner", secret=browser_secret)
     sidebar = build_sidebar()
     conv = gr.State(
