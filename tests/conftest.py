@@ -1,5 +1,5 @@
-"""Shared fixtures: tiny models in hub layout, test images, the app launched on 127.0.0.1,
-PostgreSQL and the conversation store."""
+"""Shared fixtures: tiny models in hub layout, test images, the app launched on 127.0.0.1, the
+browser, PostgreSQL and the conversation store."""
 
 from __future__ import annotations
 
@@ -15,6 +15,23 @@ from tests.helpers import RunningApp, make_photo
 os.environ.setdefault("CHATBOT_CACHE", str(Path(tempfile.gettempdir()) / "chatbot-test-cache"))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+
+# The fixtures that launch the app: a test using one carries the `app` marker (pytest.ini), so that
+# `pytest -m "not app"` runs only the tests that launch nothing.
+APP_FIXTURES = {"tiny_app", "long_app"}
+
+
+def pytest_collection_modifyitems(config, items):
+    unmarked = [
+        item.nodeid
+        for item in items
+        if APP_FIXTURES & set(getattr(item, "fixturenames", ()))
+        and item.get_closest_marker("app") is None
+    ]
+    if unmarked:
+        raise pytest.UsageError(
+            "these tests launch the app but lack @pytest.mark.app: " + ", ".join(unmarked)
+        )
 
 
 @pytest.fixture(scope="session")
@@ -74,6 +91,23 @@ def postgres():
         server.stop()
         return
     pytest.fail(problem, pytrace=False)  # fail, never skip: CI installs postgresql
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """Debian Chromium, headless, driven by Playwright (one per test module)."""
+    from tests.browsing import ARGS, CHROMIUM
+
+    if not Path(CHROMIUM).exists():
+        pytest.fail(
+            "Debian chromium is not installed: run scripts/setup.sh (apt-get install chromium)"
+        )
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        yield b
+        b.close()
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

@@ -1,4 +1,5 @@
-"""Helpers shared by the tests (and bench/bench_startup.py): photos, ports, the launched app."""
+"""Helpers shared by the tests (and the benchmarks): photos, ports, waiting for a state, the
+launched app."""
 
 from __future__ import annotations
 
@@ -27,6 +28,32 @@ def make_photo(path: Path, color=(200, 40, 40), size=(96, 64), text: str | None 
         )
     img.save(path)
     return path
+
+
+def wait_until(predicate, timeout: float = 60, what: str = "the expected state", every=0.05):
+    """Poll predicate() until it returns something truthy, and return that value; fail with an
+    AssertionError naming `what` once `timeout` seconds have passed. The one way the tests wait
+    for a state the app or an object exposes (a streamed token, a stored row, a server that
+    answers): never a fixed sleep. `every` is only the polling interval."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() >= deadline:
+            raise AssertionError(f"timed out after {timeout:g} s waiting for {what}")
+        time.sleep(every)
+
+
+def streaming(job) -> bool:
+    """A gradio_client job's reply has started: its latest output carries some text."""
+    outputs = job.outputs()
+    return bool(outputs and outputs[-1][0])
+
+
+def wait_for_tokens(job, timeout: float = 60):
+    """Wait until a submitted /chat job streams its first text."""
+    wait_until(lambda: streaming(job), timeout, what="the reply to start streaming")
 
 
 def free_port() -> int:
@@ -70,21 +97,25 @@ class RunningApp:
             stderr=subprocess.STDOUT,
         )
         self.started = time.perf_counter()
-        deadline = time.time() + timeout
-        while time.time() < deadline:
+
+        def serving() -> bool:
             if self.proc.poll() is not None:
                 raise RuntimeError(f"app exited early:\n{Path(self.log.name).read_text()[-3000:]}")
             try:
-                if httpx.get(self.url, timeout=2).status_code == 200:
-                    self.ready_s = time.perf_counter() - self.started
-                    return
+                return httpx.get(self.url, timeout=2).status_code == 200
             except httpx.HTTPError:
-                time.sleep(0.3)
-        self.stop()
-        raise TimeoutError(f"app did not serve within {timeout} s")
+                return False
+
+        try:
+            wait_until(serving, timeout, what=f"the app to serve {self.url}", every=0.3)
+        except AssertionError:
+            self.stop()
+            raise TimeoutError(f"app did not serve within {timeout} s") from None
+        self.ready_s = time.perf_counter() - self.started  # a figure for bench/, no bound in a test
 
     def client(self, secret: str | None = None):
-        """A gradio_client; with a secret it is that owner (Authorization: Bearer), else a fresh one."""
+        """A gradio_client; with a secret it is that owner (Authorization: Bearer), else a fresh
+        one."""
         from gradio_client import Client
 
         headers = {"Authorization": f"Bearer {secret}"} if secret else None

@@ -1,62 +1,14 @@
-"""A real browser: Debian Chromium driven by Playwright uploads a photo and reads the streamed reply."""
+"""A real browser: Debian Chromium driven by Playwright uploads a photo and reads the streamed
+reply."""
 
 from __future__ import annotations
 
-import shutil
-import time
-from pathlib import Path
-
 import pytest
 
-from tests.helpers import ROOT
+from tests.browsing import ARTIFACTS, open_page, send
+from tests.helpers import wait_until
 
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
-ARTIFACTS = ROOT / "artifacts"
-
-pytestmark = pytest.mark.browser
-
-
-@pytest.fixture(scope="module")
-def browser():
-    if not Path(CHROMIUM).exists():
-        pytest.fail(
-            "Debian chromium is not installed: run scripts/setup.sh (apt-get install chromium)"
-        )
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        yield b
-        b.close()
-
-
-def open_page(browser, url, locale="en-US"):
-    page = browser.new_page(locale=locale, viewport={"width": 1100, "height": 1000})
-    page.goto(url, wait_until="domcontentloaded")  # never networkidle: Gradio keeps a stream open
-    page.wait_for_selector("#chat-box textarea", timeout=30_000)
-    return page
-
-
-def send(page, text, files=()):
-    if files:
-        page.locator("#chat-box input[type=file]").first.set_input_files([str(f) for f in files])
-        page.wait_for_function(
-            "document.querySelectorAll('.thumbnail-item, .thumbnail-image, img, .file-name, "
-            ".thumbnail-wrapper').length > 0",
-            timeout=15_000,
-        )
-    page.locator("#chat-box textarea").first.fill(text)  # the chat box, not the sidebar's search
-    page.keyboard.press("Enter")
+pytestmark = [pytest.mark.browser, pytest.mark.app]
 
 
 def test_upload_a_photo_and_watch_the_reply_stream(tiny_app, browser, photos):
@@ -68,15 +20,16 @@ def test_upload_a_photo_and_watch_the_reply_stream(tiny_app, browser, photos):
     # the chain step appears as a collapsible thought, and the reply text arrives
     page.get_by_text("CLIPVisionModel → LlavaMultiModalProjector").first.wait_for(timeout=60_000)
     page.wait_for_function(
-        "[...document.querySelectorAll('.message.bot, [data-testid=\"bot\"]')].some(e => e.innerText.trim().length > 5)",
+        "[...document.querySelectorAll('.message.bot, [data-testid=\"bot\"]')]"
+        ".some(e => e.innerText.trim().length > 5)",
         timeout=60_000,
     )
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / "browser_chat.png"), full_page=True)
     assert page.locator("img").count() >= 1, "the uploaded photo is shown in the conversation"
-    # a second turn in the same page keeps the first, and its encoder step says the photo was cached;
-    # sent once the first exchange is done (the sidebar lists it then: the box ignores a second
-    # Enter while an answer is still running)
+    # a second turn in the same page keeps the first, and its encoder step says the photo was
+    # cached; sent once the first exchange is done (the sidebar lists it then: the box ignores a
+    # second Enter while an answer is still running)
     page.locator("#conversation-list").get_by_text("What is in this photo?").first.wait_for(
         timeout=60_000
     )
@@ -91,17 +44,17 @@ def open_step_until(page, title, index, text, timeout_s=60):
     close it: click again on the next round. No timing assumption: it waits for the app's state."""
     from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
+    def shown() -> bool:
         titles = page.get_by_text(title, exact=True)
         if titles.count() > index:
             titles.nth(index).click()
         try:
             page.get_by_text(text).first.wait_for(state="visible", timeout=5_000)
-            return
+            return True
         except PlaywrightTimeout:
-            continue
-    raise AssertionError(f"{text!r} never showed in step {index} titled {title!r}")
+            return False
+
+    wait_until(shown, timeout_s, what=f"{text!r} to show in step {index} titled {title!r}", every=0)
 
 
 def test_a_requested_picture_appears_inline(tiny_app, browser):

@@ -3,25 +3,16 @@ data folder, the same owner finds everything; other owners find nothing, even wi
 
 from __future__ import annotations
 
-import time
 import zipfile
 
 import pytest
 from gradio_client import handle_file
 
-from tests.helpers import RunningApp, make_photo
+from tests.helpers import RunningApp, make_photo, wait_for_tokens, wait_until
+
+pytestmark = pytest.mark.app
 
 ALICE, BOB = "alice-secret-0123456789", "bob-secret-9876543210"
-
-
-def wait_for(condition, timeout_s=60, every_s=0.2):
-    """Poll state the app exposes until condition() is truthy; its value."""
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if value := condition():
-            return value
-        time.sleep(every_s)
-    raise TimeoutError("the app never reached the expected state")
 
 
 def test_a_crash_mid_reply_loses_nothing_that_was_said(tiny_models, tmp_path):
@@ -32,7 +23,7 @@ def test_a_crash_mid_reply_loses_nothing_that_was_said(tiny_models, tmp_path):
         for text in ("what is in this photo?", "and the colour?"):
             files = [handle_file(str(photo))] if text.startswith("what") else []
             job = alice.submit({"text": text, "files": files}, api_name="/chat")
-            wait_for(lambda: job.outputs() and job.outputs()[-1][0], timeout_s=60)
+            wait_for_tokens(job)
             alice.predict(api_name="/stop")  # 4000 tokens: stop each reply once it streams
             job.result(timeout=60)
         (conv_id,) = [c["id"] for c in alice.predict(api_name="/conversations")]
@@ -40,10 +31,12 @@ def test_a_crash_mid_reply_loses_nothing_that_was_said(tiny_models, tmp_path):
         watcher = app.client(
             ALICE
         )  # the store shows the growing reply (saved every SAVE_PARTIAL_S)
-        wait_for(
+        wait_until(
             lambda: (
                 (t := watcher.predict(conv_id, api_name="/open")) and len(t) == 6 and t[5]["text"]
-            )
+            ),
+            every=0.2,
+            what="the store to hold part of the third reply",
         )
         app.kill()
         del third

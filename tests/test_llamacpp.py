@@ -6,13 +6,13 @@ from __future__ import annotations
 import subprocess
 import sys
 import threading
-import time
 
 import pytest
 
 from chatbot.models import create_backend
 from chatbot.models.decoding import GenStats, Sampling
 from chatbot.profiles import build_config
+from tests.helpers import free_port, wait_until
 
 GREEDY = Sampling(max_new_tokens=12, min_new_tokens=12)
 
@@ -108,7 +108,6 @@ def test_a_prompt_over_the_window_is_refused_with_the_limit_named(llama):
 @pytest.fixture()
 def llama_server():
     import httpx
-    from helpers import free_port
 
     cfg = build_config("offline").llm
     port = free_port()
@@ -130,17 +129,20 @@ def llama_server():
         stderr=subprocess.DEVNULL,
     )
     url = f"http://127.0.0.1:{port}/v1"
-    deadline = time.time() + 120
-    while time.time() < deadline:
+
+    def serving() -> bool:
         try:
-            if httpx.get(f"{url}/models", timeout=2).status_code == 200:
-                break
+            return httpx.get(f"{url}/models", timeout=2).status_code == 200
         except httpx.HTTPError:
             assert proc.poll() is None, "llama_cpp.server exited"
-            time.sleep(0.5)
-    yield proc, url
-    proc.kill()  # stopped by its own process id
-    proc.wait(15)
+            return False
+
+    try:
+        wait_until(serving, 120, what="llama_cpp.server to answer", every=0.5)
+        yield proc, url
+    finally:
+        proc.kill()  # stopped by its own process id
+        proc.wait(15)
 
 
 def test_the_server_backend_against_a_real_llama_cpp_server(llama_server):
@@ -162,7 +164,8 @@ def test_the_server_backend_against_a_real_llama_cpp_server(llama_server):
         got.append(piece)
         stop.set()
     assert len(got) == 1  # Stop closes the stream at once
-    # the server dies in the middle of a reply: a clear error, what came before is kept by the caller
+    # the server dies in the middle of a reply: a clear error, what came before is kept by the
+    # caller
     got = []
     with pytest.raises(RuntimeError, match="stopped answering"):
         for piece in backend.stream(
@@ -179,8 +182,6 @@ def test_the_server_backend_against_a_real_llama_cpp_server(llama_server):
 
 
 def test_a_server_that_is_down_at_start_gets_a_clear_message():
-    from helpers import free_port
-
     backend = create_backend(
         build_config("offline", server_url=f"http://127.0.0.1:{free_port()}/v1").llm
     )

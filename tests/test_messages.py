@@ -130,6 +130,7 @@ def test_step_titles_and_details_follow_the_language(pipe, tmp_path):
         assert next(d for t, d in steps.items() if t.startswith("💬")).startswith(first_token)
 
 
+@pytest.mark.app
 def test_the_app_answers_in_the_browsers_language(tiny_app, tmp_path):
     for lang, expected in [("ko-KR,ko;q=0.9,en;q=0.8", "ko"), ("en-US,en;q=0.9", "en")]:
         fake = not_a_photo(tmp_path, lang)  # each client its own upload

@@ -324,6 +324,7 @@ def generate(model, processor, image_path):
     assert out.shape[1] == inputs["input_ids"].shape[1] + 4
 
 
+@pytest.mark.app
 def test_a_trained_projector_chats_in_the_launched_app(shapes, tiny, tmp_path):
     """The student's loop end to end: stage 1 on the synthetic pairs, then the app started with
     --profile hub --model OUT loads it by path and answers a photo question with its chain."""

@@ -18,6 +18,7 @@ def drawn(tiny_app):
     return c, info["image_request"]
 
 
+@pytest.mark.app
 @pytest.mark.parametrize(
     "edits,needle",
     [
@@ -43,6 +44,7 @@ def test_a_bad_redraw_is_refused_and_does_not_poison_later_pictures(drawn, edits
     assert files and info["error"] is None and info["image_request"]["seed"] == MAX_SEED
 
 
+@pytest.mark.app
 @pytest.mark.parametrize("request_value", ["not a dict", 42, ["prompt"]])
 def test_a_redraw_request_that_is_not_an_object_gets_a_message(drawn, request_value):
     c, _ = drawn
@@ -50,6 +52,7 @@ def test_a_redraw_request_that_is_not_an_object_gets_a_message(drawn, request_va
     assert "JSON object" in info["error"] and not files
 
 
+@pytest.mark.app
 @pytest.mark.parametrize(
     "message",
     [
@@ -87,6 +90,7 @@ def test_validate_message_names_what_is_wrong():
             validate.message(value)
 
 
+@pytest.mark.app
 @pytest.mark.parametrize("bad_id", ["../../etc/passwd", "", "0" * 31, 12])
 def test_conversation_ids_that_cannot_exist_are_not_found(tiny_app, bad_id):
     with pytest.raises(Exception, match="not found"):

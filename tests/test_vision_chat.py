@@ -4,6 +4,8 @@ results reach the LLM as marked context; offline says plainly that it has no CLI
 
 from __future__ import annotations
 
+import pytest
+
 from chatbot.context import build_messages
 from chatbot.conversation import Conversation
 from chatbot.pipeline import Pipeline
@@ -68,6 +70,7 @@ def test_offline_says_it_has_no_clip(tiny_models, tmp_path):
     assert reply.error is None and "Not available here" in step.detail and "PyPI" in step.detail
 
 
+@pytest.mark.app
 def test_search_over_the_api_returns_the_gallery_as_files_and_scores_in_info(tiny_app, tmp_path):
     from gradio_client import handle_file
 

@@ -73,6 +73,7 @@ def test_a_clip_without_sound_and_a_broken_one(pipe, clips, tmp_path):
     assert ask(pipe, conv, "still there?").error is None, "the conversation goes on"
 
 
+@pytest.mark.app
 def test_voice_and_video_over_the_api(tiny_app, clips):
     c = tiny_app.client()
     text, files, info = c.predict(
