@@ -130,12 +130,14 @@ def _mux_audio(out, stream, samples) -> None:
 
 
 def character_error_rate(reference: str, hypothesis: str) -> float:
-    """Levenshtein distance over letters and digits (spaces and punctuation ignored) / reference length."""
+    """Levenshtein distance over letters and digits (spaces and punctuation ignored) / reference
+    length."""
     return error_rate([c for c in reference if c.isalnum()], [c for c in hypothesis if c.isalnum()])
 
 
 def error_rate(ref: list, hyp: list) -> float:
-    """Levenshtein distance between two sequences / the reference's length (CER on letters, WER on words)."""
+    """Levenshtein distance between two sequences / the reference's length (CER on letters, WER on
+    words)."""
     row = list(range(len(hyp) + 1))
     for i, a in enumerate(ref, 1):
         prev, row[0] = row[:], i

@@ -251,5 +251,6 @@ def test_frame_selection_prefers_cuts_then_spreads():
 
 
 def _scene_of(pixel) -> str:
-    """The scene whose colour a decoded pixel is nearest to (the encoder shifts colours a little)."""
+    """The scene whose colour a decoded pixel is nearest to (the encoder shifts colours a
+    little)."""
     return min(SCENES, key=lambda s: sum((a - b) ** 2 for a, b in zip(s[1], pixel)))[0]

@@ -85,7 +85,8 @@ def test_undo_and_clear_reach_the_store(saving):
 
 
 def test_retry_of_a_restored_photo_turn_sends_the_photo_again(saving, tmp_path):
-    """Undo lets the store release the turn's photo; Retry (or the message put back) still has it."""
+    """Undo lets the store release the turn's photo; Retry (or the message put back) still has
+    it."""
     conv = Conversation(owner="o-retry")
     ask(saving, conv, "first")
     ask(saving, conv, "what is this?", [make_photo(tmp_path / "red.png")])

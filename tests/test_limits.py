@@ -1,6 +1,7 @@
 """Bounded memory and whole-input limits: a conversation keeps each photo's encoding, not its
 pixels (read again from the file, bounded, if ever needed); an animated image says that only its
-first frame is read. Guards the 650 MB held by 40 full-size photos, and the silent first-frame GIF."""
+first frame is read. Guards the 650 MB held by 40 full-size photos, and the silent first-frame
+GIF."""
 
 from __future__ import annotations
 

@@ -80,7 +80,8 @@ def test_each_image_is_encoded_once_per_cache(vlm, monkeypatch):
 
 
 def test_prefix_cache_gives_identical_tokens_and_reuses_the_prompt(vlm):
-    """Guards the KV reuse across turns: same output as a cold start, and the old prompt is not re-run."""
+    """Guards the KV reuse across turns: same output as a cold start, and the old prompt is not
+    re-run."""
     enc = vlm.encode_images([photo("red"), photo("blue")], {})
     turn1 = [user(None, None, "compare them")]
     r1 = "".join(vlm.stream(turn1, enc, key="c", sampling=FIXED))

