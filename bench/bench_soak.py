@@ -1,6 +1,6 @@
 """Soak: many one-turn clients and long conversations with large photos against the launched app
 (tiny profile); the app's resident memory and disk sampled as they go, against the bounds in
-chatbot/config.py and chatbot/store/limits.py (photos kept at MAX_KEPT_IMAGE_SIDE, KV cache
+chatbot/config.py (photos kept at MAX_KEPT_IMAGE_SIDE, KV cache
 KV_CACHE_MB, idle conversations out of memory after IDLE_CONVERSATION_S, files outside the store
 swept after TEMP_FILES_MAX_AGE_S, MAX_STORED_MB_PER_OWNER per owner).
 
@@ -82,9 +82,9 @@ def main() -> None:
         IDLE_CONVERSATION_S,
         KV_CACHE_MB,
         MAX_KEPT_IMAGE_SIDE,
+        MAX_STORED_MB_PER_OWNER,
         TEMP_FILES_MAX_AGE_S,
     )
-    from chatbot.store import limits
 
     folder = Path(tempfile.mkdtemp(prefix="bench-soak-"))
     (folder / "photos").mkdir()
@@ -165,7 +165,7 @@ def main() -> None:
     )
     out.say(
         f"disk: data {last['data']:.0f} MB (store + database; bound "
-        f"{limits.MAX_STORED_MB_PER_OWNER} MB of files per owner, {args.long + args.clients} "
+        f"{MAX_STORED_MB_PER_OWNER} MB of files per owner, {args.long + args.clients} "
         f"owners here), Gradio cache {last['cache']:.0f} MB and private folder "
         f"{last['private']:.1f} MB (both swept after {TEMP_FILES_MAX_AGE_S / 3600:g} h)"
     )

@@ -111,6 +111,24 @@ SAVE_PARTIAL_S = 2.0  # a streaming reply's text is saved this often (crash reco
 STREAM_UPDATE_S = 0.05  # while tokens stream, the UI and API get at most 20 updates a second
 
 
+# ---- the conversation store (chatbot/store): messages quote these names -------------------
+MAX_CONVERSATIONS_PER_OWNER = 500  # conversations one owner may keep
+MAX_STORED_MB_PER_OWNER = 500  # photos, documents and pictures one owner may keep (MB)
+MAX_ARCHIVE_MB = 100  # an imported archive, compressed and uncompressed (MB)
+MAX_TITLE_CHARS = 80  # a conversation title; default titles are cut to it
+MAX_OWNER_CHARS = 200  # an owner string (a browser secret or a user name)
+
+
+@dataclass(frozen=True)
+class StoreLimits:
+    """What one owner may keep, and how big an import may be (AppConfig.store_limits)."""
+
+    max_conversations_per_owner: int = MAX_CONVERSATIONS_PER_OWNER
+    max_stored_mb_per_owner: float = MAX_STORED_MB_PER_OWNER
+    max_archive_mb: float = MAX_ARCHIVE_MB
+    max_title_chars: int = MAX_TITLE_CHARS
+
+
 @dataclass(frozen=True)
 class GenerationSettings:
     """The picture defaults copied into each ImageRequest: what the generator model is meant to
@@ -187,7 +205,8 @@ class AppConfig:
     database_url: str | None = (
         None  # PostgreSQL for several app processes; None: SQLite in data_dir
     )
-    retention_days: float = 0  # delete conversations idle this long (0: keep them; RETENTION_DAYS)
+    retention_days: float = 0  # delete conversations idle this long (0, the default: keep them)
+    store_limits: StoreLimits = field(default_factory=StoreLimits)
     host: str = "127.0.0.1"
     port: int = DEFAULT_PORT
     cache_dir: Path = field(default_factory=cache_dir)  # models built or converted here

@@ -27,7 +27,7 @@ def open_store(cfg: AppConfig):
     from .store import Store, StoreError
 
     try:
-        store = Store.open(cfg.data_dir, cfg.database_url)
+        store = Store.open(cfg.data_dir, cfg.database_url, cfg.store_limits)
     except StoreError as exc:
         return None, f"conversations cannot be saved: {exc}"
     expired = store.expire(cfg.retention_days)  # retention: off (0) unless --retention-days

@@ -21,8 +21,9 @@ def chat(client, text="", files=()):
     return text_out, files_out, info
 
 
-def step(info, prefix):
-    return next(s for s in info["steps"] if s["title"].startswith(prefix))
+def step(info, key):
+    """The reply's step from the box `key` (steps.KEYS): what API clients match on."""
+    return next(s for s in info["steps"] if s["key"] == key)
 
 
 def test_page_is_served_and_lists_the_chat_endpoint(tiny_app):
@@ -33,13 +34,13 @@ def test_page_is_served_and_lists_the_chat_endpoint(tiny_app):
 def test_text_then_two_photos_then_a_follow_up(tiny_app, photos):
     c = tiny_app.client()
     text, files, info = chat(c, "Hello, who are you?")
-    assert text and info["error"] is None and step(info, "💬")["done"]
+    assert text and info["error"] is None and step(info, "llm")["done"]
     text, _, info = chat(c, "Compare these", photos)
-    enc = step(info, "🖼️")["detail"]
+    enc = step(info, "encode")["detail"]
     assert "red.png" in enc and "blue.jpg" in enc and enc.count("encoded in") == 2
     text, _, info = chat(c, "What about the first photo?")
-    assert step(info, "🖼️")["detail"].count("cached") == 2, "the encoder must not run again"
-    assert "reused from this conversation's cache" in step(info, "💬")["detail"]
+    assert step(info, "encode")["detail"].count("cached") == 2, "the encoder must not run again"
+    assert "reused from this conversation's cache" in step(info, "llm")["detail"]
 
 
 @pytest.mark.parametrize(
@@ -89,7 +90,7 @@ def test_bad_files_over_the_api(tiny_app, tmp_path):
         _, _, info = chat(c, "look", [f])
         assert info["error"] and needle in info["error"], (f.name, info["error"])
     _, _, info = chat(c, "and the first photo?")
-    assert info["error"] is None and step(info, "🖼️")["detail"].count("cached") == 1
+    assert info["error"] is None and step(info, "encode")["detail"].count("cached") == 1
 
 
 def test_two_users_at_once_never_see_each_other(tiny_app, tmp_path):
@@ -109,7 +110,8 @@ def test_two_users_at_once_never_see_each_other(tiny_app, tmp_path):
     ]
     [t.start() for t in threads]
     [t.join(120) for t in threads]
-    alice, bob = step(results["alice"][2], "🖼️")["detail"], step(results["bob"][2], "🖼️")["detail"]
+    alice = step(results["alice"][2], "encode")["detail"]
+    bob = step(results["bob"][2], "encode")["detail"]
     assert "alice.png" in alice and "bob.png" not in alice
     assert "bob.png" in bob and "alice.png" not in bob
     assert alice.count("photo ") == 1 and bob.count("photo ") == 1
@@ -121,7 +123,7 @@ def test_stop_really_stops_and_the_next_message_is_served(long_app):
     wait_for_tokens(job)
     c.predict(api_name="/stop")
     text, _, info = job.result(timeout=30)
-    assert info["stopped"] and "stopped" in step(info, "💬")["detail"]
+    assert info["stopped"] and "stopped" in step(info, "llm")["detail"]
     assert 0 < info["metrics"]["new_tokens"] < 4000  # of 30,000: stopped where it was
     c.predict(api_name="/stop")  # a stale stop must not cut the next answer short
     job2 = c.submit({"text": "next", "files": []}, api_name="/chat")
@@ -140,7 +142,7 @@ def test_a_picture_arrives_as_a_downloadable_file_and_redraws_identically(tiny_a
     img = Image.open(path)
     assert img.format == "PNG" and "chatbot:provenance" in img.info
     card = info["image_request"]
-    assert card["prompt"] and step(info, "🎯")["done"] and step(info, "🎨")["done"]
+    assert card["prompt"] and step(info, "output_projector")["done"] and step(info, "draw")["done"]
     _, files2, info2 = c.predict(card, api_name="/redraw")
     path2 = files2[0] if isinstance(files2[0], str) else files2[0]["path"]
     assert np.array_equal(np.asarray(img), np.asarray(Image.open(path2))), (
@@ -161,7 +163,7 @@ def test_pdf_and_sheet_over_the_api(tiny_app, tmp_path):
     )
     job.result(timeout=60)
     details = [
-        s["detail"] for out in job.outputs() for s in out[2]["steps"] if s["title"].startswith("📄")
+        s["detail"] for out in job.outputs() for s in out[2]["steps"] if s["key"] == "documents"
     ]
     assert any(d.startswith("page ") and d.endswith("/12") for d in details), (
         "ingestion progress streams to clients"
@@ -169,14 +171,15 @@ def test_pdf_and_sheet_over_the_api(tiny_app, tmp_path):
     text, files, info = chat(
         c, "What was the 2023 revenue?", [df.make_report_pdf(tmp_path / "report.pdf")]
     )
-    assert info["error"] is None and "[report.pdf p. " in step(info, "📚")["detail"]
-    assert step(info, "📄")["detail"] and files, "a cited page thumbnail arrives as a file"
+    assert info["error"] is None and "[report.pdf p. " in step(info, "retrieval")["detail"]
+    assert step(info, "documents")["detail"] and files, "a cited page thumbnail arrives as a file"
     _, _, info = chat(c, "read this too", [df.make_encrypted_pdf(tmp_path / "locked.pdf")])
     assert "password" in info["error"].lower()
     _, _, info = chat(c, "and this sheet?", [df.make_csv(tmp_path / "cities.csv")])
-    assert info["error"] is None and "Seoul" in step(info, "📄")["detail"]
+    assert info["error"] is None and "Seoul" in step(info, "documents")["detail"]
     assert (
-        "[report.pdf" in step(info, "📚")["detail"] or "[cities.csv" in step(info, "📚")["detail"]
+        "[report.pdf" in step(info, "retrieval")["detail"]
+        or "[cities.csv" in step(info, "retrieval")["detail"]
     ), "with several files indexed, citations name the file"
 
 
@@ -201,13 +204,13 @@ def test_retry_undo_and_clear_edit_only_this_conversation(tiny_app, photos):
     assert box["text"] == "second", "undo puts the last message back in the box"
     assert user_texts(history) == ["first"]
     _, _, info = chat(c, "and the photo?")
-    assert step(info, "🖼️")["detail"].count("cached") == 1, (
+    assert step(info, "encode")["detail"].count("cached") == 1, (
         "undo keeps earlier photos and their encodings"
     )
     history, box = c.predict(api_name="/clear")
     assert history == [] and not box["text"] and not box["files"]
     _, _, info = chat(c, "fresh start")
-    assert not any(s["title"].startswith("🖼️") for s in info["steps"]), "clear forgets the photos"
+    assert not any(s["key"] == "encode" for s in info["steps"]), "clear forgets the photos"
 
 
 def test_auto_profile_without_network_says_it_fell_back_to_offline_and_why():

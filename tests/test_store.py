@@ -9,6 +9,7 @@ it the PostgreSQL half fails with a message saying so, it is never skipped.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
@@ -17,7 +18,7 @@ from sqlalchemy import select, update
 
 from chatbot.conversation import Attachment, Turn
 from chatbot.messages import UserError
-from chatbot.store import NotFound, Store, StoreError, api, limits
+from chatbot.store import NotFound, Store, StoreError, api
 from chatbot.store.db import ConversationRow, TurnRow
 from chatbot.store.records import INTERRUPTED_NOTE
 from tests.storehelpers import (
@@ -161,7 +162,7 @@ def test_list_is_newest_first_and_search_reads_titles_and_turns(store):
 
 
 def test_titles_and_named_limits(store, monkeypatch, tmp_path):
-    monkeypatch.setattr(limits, "MAX_TITLE_CHARS", 12)
+    monkeypatch.setattr(store, "limits", replace(store.limits, max_title_chars=12))
     cid = store.create("alice")
     store.add_turn("alice", cid, Turn("user", "Draw   a lighthouse\nat night, please"))
     assert store.info("alice", cid).title == "Draw a ligh…"
@@ -172,13 +173,13 @@ def test_titles_and_named_limits(store, monkeypatch, tmp_path):
     store.rename("alice", cid, "")
     assert store.info("alice", cid).title == "Draw a ligh…"
 
-    monkeypatch.setattr(limits, "MAX_CONVERSATIONS_PER_OWNER", 2)
+    monkeypatch.setattr(store, "limits", replace(store.limits, max_conversations_per_owner=2))
     store.create("alice")
     with pytest.raises(UserError, match="MAX_CONVERSATIONS_PER_OWNER"):
         store.create("alice")
     assert len(store.list("alice")) == 2 and store.create("bob")
 
-    monkeypatch.setattr(limits, "MAX_STORED_MB_PER_OWNER", 1)
+    monkeypatch.setattr(store, "limits", replace(store.limits, max_stored_mb_per_owner=1))
     first = store.put(b"a" * 600_000, "alice", "a.bin")
     blobs = blob_files(store)
     with pytest.raises(UserError, match="MAX_STORED_MB_PER_OWNER"):

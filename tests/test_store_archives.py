@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
+from chatbot.config import StoreLimits
 from chatbot.conversation import Turn
 from chatbot.messages import UserError
-from chatbot.store import limits
 from tests.storehelpers import (
     blob_files,
     comparable,
@@ -99,10 +99,10 @@ def test_bad_archive_is_refused_and_changes_nothing(store, tmp_path, monkeypatch
         bad.write_bytes(b"hello, not a zip")
     elif change == "oversized":
         bad.write_bytes(good.read_bytes())
-        monkeypatch.setattr(limits, "MAX_ARCHIVE_MB", 0.001)
+        monkeypatch.setattr(store, "limits", StoreLimits(max_archive_mb=0.001))
     else:
         bad.write_bytes(rewrite(good, change))
-        monkeypatch.setattr(limits, "MAX_ARCHIVE_MB", 2)
+        monkeypatch.setattr(store, "limits", StoreLimits(max_archive_mb=2))
     before = (store.list("alice"), blob_files(store))
     for owner in ("bob", "alice"):
         with pytest.raises(UserError, match="Nothing was imported") as caught:

@@ -20,7 +20,7 @@ signed-in user name). Another owner's id raises NotFound, exactly like a missing
     expire(days) -> int                               all owners: delete (as delete) the
                                                       conversations not updated for days days;
                                                       returns how many; days <= 0: off
-                                                      (RETENTION_DAYS = 0, the default)
+                                                      (0, the default: --retention-days)
     turns(owner, id) -> [Turn]                        chatbot.conversation.Turn, rebuilt:
                                                       attachment .path and .files point into the
                                                       file store, Attachment.image is None
@@ -43,24 +43,26 @@ and attachment paths are copied into the store when a turn is added or updated; 
 already in the store is not copied again.
 
 Errors: UserError (chatbot.messages) for limits and bad archives, quoting the limit's
-name (MAX_CONVERSATIONS_PER_OWNER, MAX_STORED_MB_PER_OWNER, MAX_ARCHIVE_MB, MAX_TITLE_CHARS,
-in chatbot.store.limits); StoreError for a damaged database, an unwritable folder or a
-failed write (naming the file and what to do; nothing stored before is changed); NotFound
+name (MAX_CONVERSATIONS_PER_OWNER, MAX_STORED_MB_PER_OWNER, MAX_ARCHIVE_MB, MAX_TITLE_CHARS:
+the defaults, in chatbot.config; a Store's own are store.limits, a config.StoreLimits given
+to Store.open); StoreError for a damaged database, an unwritable folder or a failed write
+(naming the file and what to do; nothing stored before is changed); NotFound
 (a StoreError) for ids. Owners of one data folder should be served by one process: the
 blob sweep after deletes and the crash recovery on open assume no other process is writing.
 """
 
 from __future__ import annotations
 
-from .api import DB_NAME, ConversationInfo, Store
-from .db import STATUSES
-from .errors import NotFound, StoreError
-from .limits import (
+from ..config import (
     MAX_ARCHIVE_MB,
     MAX_CONVERSATIONS_PER_OWNER,
     MAX_STORED_MB_PER_OWNER,
     MAX_TITLE_CHARS,
+    StoreLimits,
 )
+from .api import DB_NAME, ConversationInfo, Store
+from .db import STATUSES
+from .errors import NotFound, StoreError
 
 __all__ = [
     "Store",
@@ -73,4 +75,5 @@ __all__ = [
     "MAX_STORED_MB_PER_OWNER",
     "MAX_ARCHIVE_MB",
     "MAX_TITLE_CHARS",
+    "StoreLimits",
 ]

@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from chatbot.conversation import Turn
 from chatbot.messages import UserError
 
-from . import limits
+from ..config import StoreLimits
 from .db import WRITE, ConversationRow, TurnRow, as_utc, describe, make_engine, migrate, utcnow
 from .errors import NotFound, StoreError
 from .file_methods import FileMethods
@@ -66,15 +66,18 @@ class Store(FileMethods, Transfer):
     """Open with Store.open(data_dir, url=None); see the package docstring for the interface
     (the file methods are in file_methods.py, export and import in transfer.py)."""
 
-    def __init__(self, data_dir: Path, engine: Engine):
+    def __init__(self, data_dir: Path, engine: Engine, limits: StoreLimits | None = None):
         self.data_dir = Path(data_dir)
         self.engine = engine
+        self.limits = limits or StoreLimits()  # what one owner may keep (config.StoreLimits)
         self.blobs = Blobs(self.data_dir / "files")
         self._reads = sessionmaker(engine, expire_on_commit=False)
         self._writes = sessionmaker(engine.execution_options(**WRITE), expire_on_commit=False)
 
     @classmethod
-    def open(cls, data_dir: str | Path, url: str | None = None) -> "Store":
+    def open(
+        cls, data_dir: str | Path, url: str | None = None, limits: StoreLimits | None = None
+    ) -> "Store":
         """Create the folders, migrate the schema to head, then mark replies cut off by a crash
         (still "streaming") as "interrupted", keeping their partial text."""
         data_dir = Path(data_dir).expanduser().resolve()
@@ -82,7 +85,7 @@ class Store(FileMethods, Transfer):
         engine = make_engine(url or f"sqlite:///{data_dir / DB_NAME}")
         try:
             migrate(engine)
-            store = cls(data_dir, engine)
+            store = cls(data_dir, engine, limits)
             store.blobs.prepare()
             store.interrupt_streaming()
         except BaseException:
@@ -141,7 +144,7 @@ class Store(FileMethods, Transfer):
 
     def create(self, owner: str, title: str = "") -> str:
         """A new empty conversation; its id is 128 random bits in hex."""
-        title = check_title(title)
+        title = check_title(title, self.limits.max_title_chars)
         with self.session(write=True) as s:
             return self.new_conversation(s, owner, title)
 
@@ -149,11 +152,11 @@ class Store(FileMethods, Transfer):
         """Insert a conversation row within MAX_CONVERSATIONS_PER_OWNER."""
         check_owner(owner)
         count = s.scalar(select(func.count()).where(ConversationRow.owner == owner))
-        if count >= limits.MAX_CONVERSATIONS_PER_OWNER:
+        if count >= self.limits.max_conversations_per_owner:
             raise UserError(
                 "store.too_many_conversations",
                 count=count,
-                limit=limits.MAX_CONVERSATIONS_PER_OWNER,
+                limit=self.limits.max_conversations_per_owner,
             )
         conversation_id, now = secrets.token_hex(16), utcnow()
         s.add(
@@ -185,7 +188,7 @@ class Store(FileMethods, Transfer):
 
     def rename(self, owner: str, conversation_id: str, title: str) -> None:
         """Set the title; an empty title goes back to the first user message."""
-        title = check_title(title)
+        title = check_title(title, self.limits.max_title_chars)
         with self.session(write=True) as s:
             conv = self.conversation(s, owner, conversation_id, lock=True)
             if not title:
@@ -195,7 +198,7 @@ class Store(FileMethods, Transfer):
                     .order_by(TurnRow.position)
                     .limit(1)
                 )
-                title = default_title(first or "")
+                title = default_title(first or "", self.limits.max_title_chars)
             conv.title, conv.updated = title, utcnow()
 
     def delete(self, owner: str, conversation_id: str) -> None:
@@ -207,7 +210,7 @@ class Store(FileMethods, Transfer):
 
     def expire(self, days: float) -> int:
         """Delete, for every owner, the conversations not updated for `days` days, with the
-        files nothing else holds; returns how many. days <= 0 means off (RETENTION_DAYS)."""
+        files nothing else holds; returns how many. days <= 0 means off (the default)."""
         if days <= 0:
             return 0
         try:
@@ -276,7 +279,7 @@ class Store(FileMethods, Transfer):
             position, now = (-1 if last is None else last) + 1, utcnow()
             s.add(TurnRow(conversation_id=conv.id, position=position, created=now, **record))
             if not conv.title and turn.role == "user":
-                conv.title = default_title(turn.text)
+                conv.title = default_title(turn.text, self.limits.max_title_chars)
             conv.updated = now
         return position
 

@@ -20,7 +20,7 @@ from pathlib import Path
 
 from chatbot.messages import UserError
 
-from . import limits
+from ..config import MAX_ARCHIVE_MB
 from .files import SHA256, extension_of, read_chunks
 from .records import check_record, shas_of
 
@@ -151,17 +151,16 @@ def bad(path: Path, why: str) -> UserError:
     return UserError("import.not_archive", name=Path(path).name, why=why)
 
 
-def read_archive(path: Path) -> Archive:
-    """Validate an archive completely (sizes, names, JSON, records, hashes); write nothing."""
-    path, cap = Path(path), limits.MAX_ARCHIVE_MB * 2**20
+def read_archive(path: Path, max_mb: float = MAX_ARCHIVE_MB) -> Archive:
+    """Validate an archive completely (sizes, names, JSON, records, hashes); write nothing.
+    max_mb (StoreLimits.max_archive_mb) bounds it, compressed and uncompressed."""
+    path, cap = Path(path), max_mb * 2**20
     try:
         size = path.stat().st_size
     except OSError as e:
         raise bad(path, f"it cannot be read ({e.strerror})") from e
     if size > cap:
-        raise UserError(
-            "import.too_big", name=path.name, mb=size / 2**20, limit=limits.MAX_ARCHIVE_MB
-        )
+        raise UserError("import.too_big", name=path.name, mb=size / 2**20, limit=max_mb)
     try:
         with zipfile.ZipFile(path) as z:
             members = check_entries(path, z.infolist(), cap)
@@ -189,7 +188,7 @@ def check_entries(path: Path, infos: list[zipfile.ZipInfo], cap: int) -> dict[st
     total = sum(i.file_size for i in seen.values())
     if total > cap:
         raise UserError(
-            "import.unpacks_too_big", name=path.name, mb=total / 2**20, limit=limits.MAX_ARCHIVE_MB
+            "import.unpacks_too_big", name=path.name, mb=total / 2**20, limit=cap / 2**20
         )
     if "conversation.json" not in seen:
         raise bad(path, "conversation.json is missing")

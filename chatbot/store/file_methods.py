@@ -29,7 +29,14 @@ class FileMethods:
                 placed = None  # the blob this call moved into place, if any
                 try:
                     with self.session(write=True) as s:
-                        ext = register(s, owner, staged.sha256, name, staged.size)
+                        ext = register(
+                            s,
+                            owner,
+                            staged.sha256,
+                            name,
+                            staged.size,
+                            self.limits.max_stored_mb_per_owner,
+                        )
                         target = self.blobs.location(staged.sha256, ext)
                         if not target.is_file():
                             # inside: a failed move rolls the row back

@@ -30,7 +30,6 @@ from sqlalchemy.orm import Session
 
 from chatbot.messages import UserError
 
-from . import limits
 from .db import ConversationRow, FileRow, TurnRow, utcnow
 from .errors import NotFound, StoreError
 
@@ -166,23 +165,26 @@ def prepare_dir(data_dir: Path) -> None:
 
 
 # ---- ownership rows -----------------------------------------------------------------------
-def register(session: Session, owner: str, sha256: str, name: str, size: int) -> str:
-    """Let owner read a blob; the owner's quota counts each of its files once. Returns the
-    extension of the owner's blob: the one it already has, else the one of `name`."""
+def register(
+    session: Session, owner: str, sha256: str, name: str, size: int, quota_mb: float
+) -> str:
+    """Let owner read a blob; the owner's quota (quota_mb, MAX_STORED_MB_PER_OWNER) counts each
+    of its files once. Returns the extension of the owner's blob: the one it already has, else
+    the one of `name`."""
     row = session.get(FileRow, (owner, sha256))
     if row is not None:
         return row.ext or ""
     used = session.scalar(
         select(func.coalesce(func.sum(FileRow.size), 0)).where(FileRow.owner == owner)
     )
-    cap = limits.MAX_STORED_MB_PER_OWNER * 2**20
+    cap = quota_mb * 2**20
     if used + size > cap:
         raise UserError(
             "store.quota",
             name=name,
             mb=size / 2**20,
             total=(used + size) / 2**20,
-            limit=limits.MAX_STORED_MB_PER_OWNER,
+            limit=quota_mb,
         )
     ext = extension_of(name)
     session.add(

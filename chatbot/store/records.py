@@ -16,7 +16,7 @@ from typing import Callable
 from chatbot.conversation import Attachment, Step, Turn
 from chatbot.messages import UserError
 
-from . import limits
+from ..config import MAX_OWNER_CHARS, MAX_TITLE_CHARS
 from .db import ROLES, STATUSES, TurnRow
 from .files import is_sha256
 
@@ -107,28 +107,28 @@ def shas_of(record: dict) -> set[str]:
     return {a["sha256"] for a in record["attachments"]} | set(record["files"])
 
 
-def default_title(text: str) -> str:
-    """The first words of a message, on one line, cut to MAX_TITLE_CHARS."""
+def default_title(text: str, cap: int = MAX_TITLE_CHARS) -> str:
+    """The first words of a message, on one line, cut to `cap` (StoreLimits.max_title_chars)."""
     line = re.sub(r"\s+", " ", text or "").strip()
-    cap = limits.MAX_TITLE_CHARS
     return line if len(line) <= cap else line[: cap - 1].rstrip() + "…"
 
 
 # ---- what callers pass --------------------------------------------------------------------
 def check_owner(owner) -> None:
     """Owners are opaque, but never empty: an empty owner would be everyone's."""
-    if not isinstance(owner, str) or not owner or len(owner) > limits.MAX_OWNER_CHARS:
+    if not isinstance(owner, str) or not owner or len(owner) > MAX_OWNER_CHARS:
         raise ValueError(
-            f"owner must be a non-empty string of at most {limits.MAX_OWNER_CHARS} "
+            f"owner must be a non-empty string of at most {MAX_OWNER_CHARS} "
             f"characters (MAX_OWNER_CHARS)"
         )
 
 
-def check_title(title: str) -> str:
-    """A title typed by the user: one line, within MAX_TITLE_CHARS (never cut silently)."""
+def check_title(title: str, cap: int = MAX_TITLE_CHARS) -> str:
+    """A title typed by the user: one line, within `cap` (MAX_TITLE_CHARS; never cut
+    silently)."""
     title = re.sub(r"\s+", " ", title or "").strip()
-    if len(title) > limits.MAX_TITLE_CHARS:
-        raise UserError("store.title_too_long", chars=len(title), limit=limits.MAX_TITLE_CHARS)
+    if len(title) > cap:
+        raise UserError("store.title_too_long", chars=len(title), limit=cap)
     return title
 
 

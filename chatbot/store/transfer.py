@@ -14,7 +14,6 @@ from sqlalchemy import func, select
 
 from chatbot.messages import UserError
 
-from . import limits
 from .archive import Archive, read_archive, to_markdown, write_archive
 from .db import ConversationRow, FileRow, TurnRow, as_utc, utcnow
 from .errors import StoreError
@@ -73,7 +72,7 @@ class Transfer:
         """A new conversation from an exported archive; returns its id. The archive is checked
         in full first: a malformed or oversized one raises UserError and changes nothing."""
         check_owner(owner)
-        archive = read_archive(Path(zip_path))
+        archive = read_archive(Path(zip_path), self.limits.max_archive_mb)
         new = self.check_room(owner, archive)
         stored: set[str] = set()
         try:
@@ -99,24 +98,24 @@ class Transfer:
             used = s.scalar(
                 select(func.coalesce(func.sum(FileRow.size), 0)).where(FileRow.owner == owner)
             )
-        if count >= limits.MAX_CONVERSATIONS_PER_OWNER:
+        if count >= self.limits.max_conversations_per_owner:
             raise UserError(
                 "import.too_many_conversations",
                 count=count,
-                limit=limits.MAX_CONVERSATIONS_PER_OWNER,
+                limit=self.limits.max_conversations_per_owner,
             )
         new = sorted(set(archive.members) - have)
         total = used + sum(archive.sizes[sha] for sha in new)
-        if total > limits.MAX_STORED_MB_PER_OWNER * 2**20:
+        if total > self.limits.max_stored_mb_per_owner * 2**20:
             raise UserError(
-                "import.quota", total=total / 2**20, limit=limits.MAX_STORED_MB_PER_OWNER
+                "import.quota", total=total / 2**20, limit=self.limits.max_stored_mb_per_owner
             )
         return new
 
     def insert_conversation(self, owner: str, archive: Archive) -> str:
         """The conversation and all its turns in one transaction."""
         first_user = next((r["text"] for r in archive.records if r["role"] == "user"), "")
-        title = default_title(archive.title or first_user)
+        title = default_title(archive.title or first_user, self.limits.max_title_chars)
         with self.session(write=True) as s:
             conversation_id, now = self.new_conversation(s, owner, title), utcnow()
             s.flush()
