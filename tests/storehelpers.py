@@ -42,8 +42,10 @@ def exchange(tmp_path: Path, tag: str = "") -> tuple[Turn, Turn]:
         "assistant",
         f"A cat in space [{pdf.name} p. 2].",
         steps=[
-            Step("📚 Retrieval", f"[{pdf.name} p. 2] (text, score 0.91): revenue…", True),
-            Step("💬 LLM", "", True),
+            Step(
+                "retrieval", "📚 Retrieval", f"[{pdf.name} p. 2] (text, score 0.91): revenue…", True
+            ),
+            Step("llm", "💬 LLM", "", True),
         ],
         files=[str(pic)],
         metrics={"ttft_s": 0.25, "new_tokens": 12, "nested": {"a": [1, 2.5]}},
@@ -61,7 +63,7 @@ def comparable(turn: Turn) -> dict:
         "stopped": turn.stopped,
         "metrics": turn.metrics,
         "card": turn.card,
-        "steps": [(s.title, s.detail, s.done) for s in turn.steps],
+        "steps": [(s.key, s.title, s.detail, s.done) for s in turn.steps],
         "attachments": [(a.kind, a.name, Path(a.path).read_bytes()) for a in turn.attachments],
         "files": [Path(p).read_bytes() for p in turn.files],
     }

@@ -12,7 +12,7 @@ from tests.helpers import make_photo
 
 def run(pipe, conv, text, files=()):
     replies = [
-        (r.steps[-1].title, r.steps[-1].detail) if r.steps else None
+        (r.steps[-1].key, r.steps[-1].detail) if r.steps else None
         for r in pipe.respond(conv, text, [str(f) for f in files])
     ]
     return conv.turns[-1], replies
@@ -27,11 +27,11 @@ def test_pdf_upload_shows_progress_cites_pages_and_a_thumbnail(pipe, tmp_path):
         [df.make_report_pdf(tmp_path / "report.pdf")],
     )
     assert reply.error is None
-    assert any(s and s[0].startswith("📄") and s[1].startswith("page ") for s in seen), (
+    assert any(s and s[0] == "documents" and s[1].startswith("page ") for s in seen), (
         "page progress streams"
     )
-    titles = [s.title.split(" ")[0] for s in reply.steps]
-    assert titles[:3] == ["📄", "📚", "💬"]
+    keys = [s.key for s in reply.steps]
+    assert keys[:3] == ["documents", "retrieval", "llm"]
     assert "[p. " in reply.steps[1].detail
     assert reply.files and reply.files[0].endswith(".png"), (
         "a cited page's thumbnail comes with the answer"
@@ -48,9 +48,7 @@ def test_documents_stay_for_later_turns_and_are_not_parsed_again(pipe, tmp_path)
     pdf = df.make_report_pdf(tmp_path / "report.pdf")
     run(pipe, conv, "Summarise", [pdf])
     reply, _ = run(pipe, conv, "And the table on page 2?")
-    assert reply.steps[0].title.startswith("📚"), (
-        "retrieval runs on later turns without a new upload"
-    )
+    assert reply.steps[0].key == "retrieval", "retrieval runs on later turns without a new upload"
     again, _ = run(pipe, conv, "once more", [pdf])
     assert "not parsed again" in again.steps[0].detail
 
@@ -64,10 +62,10 @@ def test_sheet_upload_shows_a_preview_and_photos_mix_with_documents(pipe, tmp_pa
         [df.make_csv(tmp_path / "cities.csv"), make_photo(tmp_path / "p.png")],
     )
     assert reply.error is None
-    preview = next(s.detail for s in reply.steps if s.title.startswith("📄"))
+    preview = next(s.detail for s in reply.steps if s.key == "documents")
     assert "|" in preview and "Seoul" in preview
-    assert any(s.title.startswith("🖼️") for s in reply.steps) and any(
-        s.title.startswith("📚") for s in reply.steps
+    assert any(s.key == "encode" for s in reply.steps) and any(
+        s.key == "retrieval" for s in reply.steps
     )
 
 
@@ -128,7 +126,7 @@ def test_the_cited_page_comes_back_with_the_passage_highlighted(pipe, tmp_path):
         "What was the total revenue in 2023?",
         [df.make_report_pdf(tmp_path / "report.pdf")],
     )
-    retrieval_step = next(s for s in reply.steps if s.title.startswith("📚"))
+    retrieval_step = next(s for s in reply.steps if s.key == "retrieval")
     assert retrieval_step.detail.startswith("served by ")
     assert reply.files, "a cited page comes with the answer"
     pixels = np.asarray(Image.open(reply.files[0]).convert("RGB")).astype(int)

@@ -40,7 +40,7 @@ def test_an_animated_image_says_only_its_first_frame_is_read(pipe, tmp_path):
     frames[0].save(tmp_path / "anim.gif", save_all=True, append_images=frames[1:], duration=50)
     reply = ask(pipe, Conversation(), "what moves here?", [tmp_path / "anim.gif"])
     assert reply.error is None
-    encoder = next(s for s in reply.steps if s.title.startswith("🖼️"))
+    encoder = next(s for s in reply.steps if s.key == "encode")
     assert "only its first frame is used" in encoder.detail
 
 

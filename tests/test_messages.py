@@ -124,10 +124,10 @@ def test_step_titles_and_details_follow_the_language(pipe, tmp_path):
             pipe.respond(Conversation(), "budget?", [str(doc), str(photo)], language=lang)
         )[-1]
         assert reply.error is None, reply.error
-        steps = {s.title: s.detail for s in reply.steps}
-        assert retrieval in steps
-        assert next(d for t, d in steps.items() if t.startswith("🖼️")).startswith(photo_line)
-        assert next(d for t, d in steps.items() if t.startswith("💬")).startswith(first_token)
+        steps = {s.key: s for s in reply.steps}
+        assert steps["retrieval"].title == retrieval
+        assert steps["encode"].detail.startswith(photo_line)
+        assert steps["llm"].detail.startswith(first_token)
 
 
 @pytest.mark.app

@@ -32,7 +32,7 @@ def test_printed_words_in_a_photo_are_read_back(offline, tmp_path):
     conv = Conversation()
     r = answer(offline, conv, "What does the sign in this photo say?", [photo])
     assert r.error is None
-    assert "OCR" in r.steps[0].title and "characters read" in r.steps[0].detail
+    assert r.steps[0].key == "ocr" and "characters read" in r.steps[0].detail
     read = (
         conv.image_cache[ocr_key(conv.images()[0])].replace(" ", "").upper()
     )  # the OCR text, cached per photo

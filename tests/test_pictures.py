@@ -20,8 +20,8 @@ def last(gen):
     return reply
 
 
-def titles(reply):
-    return [s.title.split(" ")[0] for s in reply.steps]
+def keys(reply):
+    return [s.key for s in reply.steps]
 
 
 @pytest.mark.parametrize(
@@ -36,9 +36,9 @@ def test_explicit_requests_draw_with_progress_and_provenance(pipe, text):
     progress = []
     conv = Conversation()
     for reply in pipe.respond(conv, text):
-        if reply.steps and reply.steps[-1].title.startswith("🎨"):
+        if reply.steps and reply.steps[-1].key == "draw":
             progress.append(reply.steps[-1].detail)
-    assert reply.error is None and titles(reply)[-3:] == ["💬", "🎯", "🎨"]
+    assert reply.error is None and keys(reply)[-3:] == ["llm", "output_projector", "draw"]
     step = (
         r"\d+/\d+단계" if conv.language == "ko" else r"step \d+/\d+"
     )  # the steps speak the user's language
@@ -56,7 +56,7 @@ def test_explicit_requests_draw_with_progress_and_provenance(pipe, text):
 )
 def test_questions_about_pictures_do_not_draw(pipe, text):
     reply = last(pipe.respond(Conversation(), text))
-    assert "🎯" not in titles(reply) and not reply.files
+    assert "output_projector" not in keys(reply) and not reply.files
 
 
 def test_toggle_draws_and_redraw_with_the_same_seed_gives_the_same_image(pipe):

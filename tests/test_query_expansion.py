@@ -84,6 +84,6 @@ def test_the_retrieval_step_says_the_query_was_expanded(pipe, tmp_path):
     conv = Conversation()
     list(pipe.respond(conv, QUESTION, [str(manual_pdf(tmp_path / "manual.pdf"))]))
     reply = conv.turns[-1]
-    step = next(s for s in reply.steps if s.title.startswith("📚"))
+    step = next(s for s in reply.steps if s.key == "retrieval")
     assert reply.error is None and "설치 → install installation" in step.detail
     assert "[p. 5]" in step.detail.split("\n\n", 1)[1]  # among the passages given to the LLM

@@ -22,7 +22,7 @@ def test_find_ranks_the_photos_and_returns_a_gallery_embedding_each_once(
     ]
     ask(pipe, conv, "here are my holiday photos", photos)
     reply = ask(pipe, conv, "which ones show the sea?")
-    step = next(s for s in reply.steps if s.title.startswith("🔎 Photo search"))
+    step = next(s for s in reply.steps if s.key == "vision")
     assert (
         reply.error is None and "5 photos ranked" in step.detail and "5 embedded now" in step.detail
     )
@@ -36,10 +36,7 @@ def test_find_ranks_the_photos_and_returns_a_gallery_embedding_each_once(
     monkeypatch.setattr(images, "load_image", lambda *a: reads.append(a) or real(*a))
     again = ask(pipe, conv, "/find a beach")
     assert not reads, "cached embeddings: no photo is read from disk again"
-    assert (
-        "0 embedded now"
-        in next(s for s in again.steps if s.title.startswith("🔎 Photo search")).detail
-    )
+    assert "0 embedded now" in next(s for s in again.steps if s.key == "vision").detail
 
 
 def test_labels_use_softmax_and_reach_the_llm_as_marked_context(pipe, tmp_path):
@@ -54,7 +51,7 @@ def test_labels_use_softmax_and_reach_the_llm_as_marked_context(pipe, tmp_path):
     assert abs(sum(x["score"] for x in reply.tools["labels"]) - 1) < 1e-3, (
         "CLIP: a softmax over the set"
     )
-    assert "softmax" in next(s for s in reply.steps if s.title.startswith("🏷️")).detail
+    assert "softmax" in next(s for s in reply.steps if s.key == "vision").detail
     messages = build_messages(
         conv, [], True, tools="<vision-results>x</vision-results>", question="q"
     )
@@ -66,7 +63,7 @@ def test_offline_says_it_has_no_clip(tiny_models, tmp_path):
     conv = Conversation()
     ask(p, conv, "look", [make_photo(tmp_path / "a.png")])
     reply = ask(p, conv, "/labels")
-    step = next(s for s in reply.steps if s.title.startswith("🔎"))
+    step = next(s for s in reply.steps if s.key == "vision")
     assert reply.error is None and "Not available here" in step.detail and "PyPI" in step.detail
 
 

@@ -27,7 +27,7 @@ def test_a_voice_note_becomes_the_users_words(pipe, clips):
     conv = Conversation()
     reply = ask(pipe, conv, "", [clips["voice"]])
     assert reply.error is None
-    step = next(s for s in reply.steps if s.title.startswith("🎙️"))
+    step = next(s for s in reply.steps if s.key == "listen")
     assert "real-time factor" in step.detail and "en" in step.detail and "[0.0–" in step.detail
     said = conv.turns[0].text
     assert said.startswith("[voice note note.wav]:") and set(words(ENGLISH)) <= set(words(said))
@@ -48,7 +48,7 @@ def test_a_clip_sends_timed_frames_to_the_encoder_once_each(pipe, clips, monkeyp
     assert 3 <= len(frames) <= 8 and times == sorted(times), (
         "frames in time order, within the limit"
     )
-    video_step = next(s for s in reply.steps if s.title.startswith("🎬"))
+    video_step = next(s for s in reply.steps if s.key == "listen")
     assert "scene changes at" in video_step.detail and "soundtrack:" in video_step.detail
     assert set(words(ENGLISH)) <= set(words(conv.turns[0].text))
     distinct = len(
@@ -64,7 +64,7 @@ def test_a_clip_without_sound_and_a_broken_one(pipe, clips, tmp_path):
     reply = ask(pipe, conv, "what do you see?", [clips["mute"]])
     assert (
         reply.error is None
-        and "no soundtrack" in next(s for s in reply.steps if s.title.startswith("🎬")).detail
+        and "no soundtrack" in next(s for s in reply.steps if s.key == "listen").detail
     )
     broken = tmp_path / "broken.mp4"
     broken.write_bytes(b"\x00\x00\x00\x18ftypmp42" + b"garbage" * 100)
@@ -79,7 +79,7 @@ def test_voice_and_video_over_the_api(tiny_app, clips):
     text, files, info = c.predict(
         {"text": "", "files": [handle_file(str(clips["voice"]))]}, api_name="/chat"
     )
-    assert info["error"] is None and any(s["title"].startswith("🎙️") for s in info["steps"])
+    assert info["error"] is None and any(s["key"] == "listen" for s in info["steps"])
     text, files, info = c.predict(
         {"text": "what happens?", "files": [handle_file(str(clips["video"]))]}, api_name="/chat"
     )
