@@ -46,7 +46,7 @@ class Models:
         try:
             self.progress = "preparing"
             if self.cfg.llm.kind != "server":
-                from .profiles import check_hub_model
+                from .hub import check_hub_model
 
                 problem = check_hub_model(self.cfg.llm.model)
                 if problem:

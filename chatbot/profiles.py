@@ -12,8 +12,6 @@ chosen here, once; the rest of the app reads the config and never re-decides.
 
 from __future__ import annotations
 
-import os
-import socket
 from dataclasses import replace
 from pathlib import Path
 
@@ -35,11 +33,11 @@ from .config import (
     resolve_device,
 )
 from .config import cache_dir as default_cache_dir
+from .hub import gpu_present, hub_status, is_text_only
 
 CLASSIFIER_DIR = (
     PROJECT_ROOT / "chatbot" / "data"
 )  # committed draw classifier weights, one per profile
-HUB_CHECK_TIMEOUT_S = 5
 NO_GENERATOR_REASON = {
     "offline": "No text-to-image weights ship on PyPI, so the offline profile cannot draw. "
     "Use the hub profile (stabilityai/sd-turbo on CPU) where the Hugging Face Hub "
@@ -125,7 +123,7 @@ def _llm(profile: str, llm: ModelConfig, model: str | None, server_url: str | No
     else:  # hub
         name = model or (HUB_VLM_GPU if gpu_present() else HUB_VLM_CPU)
         llm = replace(
-            llm, model=name, kind="text" if name.endswith(".gguf") or _is_text_only(name) else "vlm"
+            llm, model=name, kind="text" if name.endswith(".gguf") or is_text_only(name) else "vlm"
         )
     if llm.model.startswith("tiny-"):  # a random test model: built once, then loaded by path
         llm = replace(llm, model=tiny(llm.model, llm.cache_dir))
@@ -339,67 +337,3 @@ def _classifier(profile: str) -> Choice:
     return Choice(
         None, f"no draw classifier for the {profile} profile: rules and the LLM's signal decide"
     )
-
-
-def hub_status(model: str) -> tuple[bool, str]:
-    """(usable, reason): cached locally, or the Hub answers."""
-    if Path(model).exists():
-        return True, f"local path {model}"
-    try:
-        from huggingface_hub import try_to_load_from_cache
-
-        if isinstance(try_to_load_from_cache(model, "config.json"), str):
-            return True, f"{model} is in the local Hugging Face cache"
-    except Exception:
-        pass
-    if os.environ.get("HF_HUB_OFFLINE") == "1":
-        return False, "HF_HUB_OFFLINE=1 and the model is not in the local cache"
-    try:
-        socket.create_connection(("huggingface.co", 443), timeout=1.5).close()
-        return True, "huggingface.co is reachable"
-    except OSError as exc:
-        return (
-            False,
-            f"huggingface.co is unreachable ({type(exc).__name__}) and {model} is not cached",
-        )
-
-
-def check_hub_model(model: str) -> str | None:
-    """Before loading a hub id: None if it can be loaded, else what is wrong and what to do, in a
-    few seconds (huggingface_hub would otherwise retry every file for minutes)."""
-    if Path(model).exists():
-        return None
-    ok, why = hub_status(model)
-    if not ok:
-        return (
-            f"{model} cannot be loaded: {why}. Start with --profile offline, or fill the cache "
-            "where the Hub is reachable and set HF_HUB_OFFLINE=1."
-        )
-    if "reachable" in why:
-        try:
-            from huggingface_hub import model_info
-
-            model_info(model, timeout=HUB_CHECK_TIMEOUT_S)
-        except Exception as exc:  # 404 (a typo), 401 (gated), or a timeout
-            return (
-                f"{model} is not available on the Hugging Face Hub ({type(exc).__name__}): "
-                "check --model."
-            )
-    return None
-
-
-def gpu_present() -> bool:
-    """An NVIDIA driver is present: pick the GPU-sized defaults. Checked without importing
-    torch (slow to import) so the page is served sooner; the loader still picks the real device."""
-    return Path("/proc/driver/nvidia/version").exists() or bool(
-        os.environ.get("CUDA_VISIBLE_DEVICES")
-    )
-
-
-def _is_text_only(model: str) -> bool:
-    try:
-        from transformers import AutoConfig
-
-        return not hasattr(AutoConfig.from_pretrained(model), "vision_config")
-    except Exception:
-        return False  # unknown: let the VLM loader report the real problem

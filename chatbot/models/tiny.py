@@ -33,6 +33,12 @@ _CORPUS = [
 ] * 20
 
 
+# Every tiny tower (text or vision) has the same shape: random weights in a few hundred kB.
+TINY_TOWER = dict(hidden_size=32, intermediate_size=64, num_hidden_layers=2, num_attention_heads=4)
+TINY_VISION_SIDE = 32  # 32 px, patch 8: 16 patches, enough to tell colours, shapes and halves apart
+TINY_VISION = dict(image_size=TINY_VISION_SIDE, patch_size=8, **TINY_TOWER)
+
+
 def build_tokenizer(extra_specials: list[str] = ()):
     """Byte-level BPE (~400 tokens) with ChatML specials, as a PreTrainedTokenizerFast."""
     from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
@@ -99,15 +105,7 @@ def build_tiny_llava(path: Path) -> Path:
 
     torch.manual_seed(0)
     tok = build_tokenizer()
-    vision = CLIPVisionConfig(
-        image_size=32,
-        patch_size=8,
-        hidden_size=32,
-        intermediate_size=64,
-        num_hidden_layers=2,
-        num_attention_heads=4,
-        projection_dim=32,
-    )
+    vision = CLIPVisionConfig(**TINY_VISION, projection_dim=32)
     cfg = LlavaConfig(
         vision_config=vision,
         text_config=_llama_config(len(tok), tok),
@@ -141,14 +139,7 @@ def build_tiny_idefics3(path: Path) -> Path:
     torch.manual_seed(0)
     tok = build_tokenizer(IDEFICS3_SPECIALS)
     cfg = Idefics3Config(
-        vision_config=dict(
-            image_size=32,
-            patch_size=8,
-            hidden_size=32,
-            intermediate_size=64,
-            num_hidden_layers=2,
-            num_attention_heads=4,
-        ),
+        vision_config=dict(TINY_VISION),
         text_config=_llama_config(len(tok), tok).to_dict(),
         image_token_id=tok.convert_tokens_to_ids("<image>"),
         scale_factor=2,
@@ -189,15 +180,7 @@ def build_tiny_sentence_transformer(path: Path) -> Path:
     tmp.mkdir(parents=True, exist_ok=True)
     (tmp / "vocab.txt").write_text("\n".join(dict.fromkeys(vocab)))
     tok = BertTokenizerFast(vocab_file=str(tmp / "vocab.txt"))
-    BertModel(
-        BertConfig(
-            vocab_size=len(tok),
-            hidden_size=32,
-            num_hidden_layers=2,
-            num_attention_heads=4,
-            intermediate_size=64,
-        )
-    ).save_pretrained(tmp)
+    BertModel(BertConfig(vocab_size=len(tok), **TINY_TOWER)).save_pretrained(tmp)
     tok.save_pretrained(tmp)
     word = st_models.Transformer(str(tmp), max_seq_length=128)
     st = SentenceTransformer(modules=[word, st_models.Pooling(word.get_embedding_dimension())])
@@ -223,30 +206,19 @@ def tiny_model_path(name: str, root: Path | None = None) -> Path:
 
 
 # ---- tiny CLIP and SigLIP (the vision toolkit: chatbot/vision, chatbot/training) ----------------
-TINY_VISION_SIDE = 32  # 32 px, patch 8: 16 patches, enough to tell colours, shapes and halves apart
 SIGLIP_TEXT_TOKENS = 64  # SigLIP pads every text to this many tokens and pools the last one
 
 
 def _tiny_tower_configs(tok, text_positions: int) -> tuple[dict, dict]:
     text = dict(
         vocab_size=len(tok),
-        hidden_size=32,
-        intermediate_size=64,
-        num_hidden_layers=2,
-        num_attention_heads=4,
+        **TINY_TOWER,
         max_position_embeddings=text_positions,
         bos_token_id=tok.bos_token_id,
         eos_token_id=tok.eos_token_id,
         pad_token_id=tok.pad_token_id,
     )
-    vision = dict(
-        image_size=TINY_VISION_SIDE,
-        patch_size=8,
-        hidden_size=32,
-        intermediate_size=64,
-        num_hidden_layers=2,
-        num_attention_heads=4,
-    )
+    vision = dict(TINY_VISION)
     return text, vision
 
 
