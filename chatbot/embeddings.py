@@ -17,7 +17,7 @@ EMBED_YIELD_S = 15.0  # the longest a background batch waits for the turns being
 
 class TurnGate:
     """Counts the turns being answered. A new document's background embedding gives way while
-    any is (on 2 cores the two would slow each other down, and BM25 serves the questions
+    any is (on a small CPU the two would slow each other down, and BM25 serves the questions
     meanwhile), waiting at most yield_s per batch so that embedding always gets on.
 
     The pipeline holds one and answers each turn inside `answering()`; every DocumentIndex it

@@ -136,7 +136,10 @@ class Pipeline(Door):
             question=question,
             tools=tools,
         )
-        signal = yield from self._generate(conv, backend, messages, encodings, reply, t_start)
+        fenced = question if context or tools else None  # the prompt's fence, for the LLM stage
+        signal = yield from self._generate(
+            conv, backend, messages, encodings, reply, t_start, fenced
+        )
         if passages:  # the supporting sentences quoted, and highlighted on their pages
             from .stages.cite import checkable
 
@@ -259,7 +262,7 @@ class Pipeline(Door):
         reply.tools = result.info
         return result.context
 
-    def _generate(self, conv: Conversation, backend, messages, encodings, reply, t_start):
+    def _generate(self, conv, backend, messages, encodings, reply, t_start, fenced_question):
         """The LLM, streamed; returns its <draw> signal for the output projector (or None)."""
         from .stages.generate import generate
 
@@ -272,6 +275,7 @@ class Pipeline(Door):
             stop_event=conv.stop_event,
             lang=conv.language,
             t_start=t_start,
+            fenced_question=fenced_question,
         )
         answer = yield from show(reply, stage)
         reply.text, reply.stopped, reply.metrics = answer.text, answer.stopped, answer.metrics

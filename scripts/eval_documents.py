@@ -21,9 +21,13 @@ Measures, per split and overall:
   answer      the answer string is in the reply text
   cited       the reply text cites the right unit ("p. 12", or the section's heading)
   top         the top retrieved passage is from the right unit
-  hit@1/@3    the right unit among the first 1/3 passages of the "📚 Retrieval" step
+  hit@1/@3    the right unit among the first 1/3 passages of the retrieval step
   in_context  the answer string is in the passages the LLM was given (a retrieval ceiling)
   table / scan  `answer` restricted to kind=table / kind=scan questions
+  markup      the reply shows the prompt's markup (retrieval/fence.PROMPT_MARKUP; aim: never)
+
+--no-guard: the same run with the fence guard off (what the model itself writes: the
+"before" of the markup measure).
 
 --retrieval-only [--lang ko]: no LLM; each document indexed and embedded up front, then
 hit@1/hit@3 for four rankings (see rank()): the app's hybrid, dense alone, BM25 alone, and
@@ -90,7 +94,7 @@ def cited_in_text(gold, text: str) -> bool:
 
 def retrieval_cites(reply) -> tuple[str, list[str]]:
     """(how retrieval was served, the citations of the passages in the Retrieval step)."""
-    step = next((s for s in reply.steps if s.title.startswith("📚")), None)
+    step = next((s for s in reply.steps if s.key == "retrieval"), None)
     if step is None:
         return "", []
     head, _, body = step.detail.partition("\n\n")
@@ -119,13 +123,16 @@ def evaluate(
     out: str | None = None,
     verbose: bool = False,
     limit: int | None = None,
+    guard: bool = True,
 ) -> dict:
     from chatbot.conversation import Conversation
     from chatbot.pipeline import Pipeline
     from chatbot.profiles import build_config
     from chatbot.quotes import without_sources
-    from chatbot.retrieval import DocumentIndex
+    from chatbot.retrieval import DocumentIndex, fence
 
+    if not guard:  # the model's own replies: nothing hidden, no stop at a copied context
+        fence.unfenced, fence.copying = (lambda text, question="": text), (lambda text: None)
     rows = load_rows(jsonl, split)[:limit]
     cfg = build_config(profile, max_new_tokens=max_new_tokens)
     pipeline = Pipeline(cfg)
@@ -186,6 +193,7 @@ def evaluate(
                 "hit1": any(unit_matches(gold, c) for c in cites[:1]),
                 "hit3": any(unit_matches(gold, c) for c in cites[:3]),
                 "in_context": any(answer_found(row["answer"], p.text) for p in given),
+                "markup": bool(fence.PROMPT_MARKUP.search(without_sources(reply.text))),
             }
             results.append(result)
             if sink:
@@ -361,6 +369,9 @@ def main(argv: list[str] | None = None) -> None:
         help="no LLM: hit@1/hit@3 of the ranking variants (hybrid, dense, bm25, hybrid-latin)",
     )
     parser.add_argument("--lang", choices=["en", "ko"], help="only questions in this language")
+    parser.add_argument(
+        "--no-guard", action="store_true", help="the fence guard off: the model's raw replies"
+    )
     args = parser.parse_args(argv)
     if args.retrieval_only:
         evaluate_retrieval(
@@ -377,6 +388,7 @@ def main(argv: list[str] | None = None) -> None:
         args.out,
         args.verbose,
         args.limit,
+        guard=not args.no_guard,
     )
 
 

@@ -4,7 +4,7 @@ per split, kind, language and file) and the table printed at the end.
 
 from __future__ import annotations
 
-METRICS = ("answer_ok", "cited_ok", "top_ok", "hit1", "hit3", "in_context")
+METRICS = ("answer_ok", "cited_ok", "top_ok", "hit1", "hit3", "in_context", "markup")
 
 
 def _rates(rows: list[dict]) -> dict:
@@ -48,7 +48,7 @@ def print_summary(summary: dict, profile: str, total_s: float) -> None:
     )
     print(
         f"{'group':34} {'n':>3}  answer cited  top  cit|top hit@1 hit@3 in_ctx  "
-        f"table(n)    scan(n)  errors"
+        f"table(n)    scan(n)  markup errors"
     )
     for name, s in summary.items():
         if not isinstance(s, dict):
@@ -58,5 +58,5 @@ def print_summary(summary: dict, profile: str, total_s: float) -> None:
             f"{_fmt(s['top_ok'])}  {_fmt(s['cited_or_top'])}   {_fmt(s['hit1'])}  "
             f"{_fmt(s['hit3'])}  {_fmt(s['in_context'])}   "
             f"{_fmt(s['table_answer'])}({s['table_n']:>2})"
-            f"  {_fmt(s['scan_answer'])}({s['scan_n']})  {s['errors']}"
+            f"  {_fmt(s['scan_answer'])}({s['scan_n']})  {_fmt(s['markup'])}  {s['errors']}"
         )

@@ -68,3 +68,22 @@ def test_a_pdf_that_gives_orders_does_not_steer_the_assistant(offline, tmp_path)
     )
     assert r.error is None and "pwned" not in r.text.lower()
     assert "thursday" in r.text.lower(), r.text
+
+
+def test_real_document_replies_show_no_prompt_markup(offline, tmp_path):
+    """Guards the markup the real 135M model copies from its prompt (issue 21): over document
+    questions of every kind (prose, a table, several files), no reply, partial or final, shows a
+    fence tag, a copy of the fenced context or the question restated."""
+    from chatbot.retrieval.fence import PROMPT_MARKUP as markup
+    from tests import docfixtures as df
+
+    report, sheet = df.make_report_pdf(tmp_path / "r.pdf"), df.make_csv(tmp_path / "c.csv")
+    for question, files in [
+        ("What was the total revenue in 2023?", [report]),
+        ("Which city has the largest population?", [sheet]),
+        ("Summarise both files.", [report, sheet]),
+    ]:
+        conv = Conversation()
+        shown = [r.text for r in offline.respond(conv, question, [str(f) for f in files])]
+        assert conv.turns[-1].error is None and shown[-1].strip(), question
+        assert not any(markup.search(text) for text in shown), (question, shown[-1])

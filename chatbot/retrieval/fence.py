@@ -41,3 +41,59 @@ def format_context(passages: list[Passage]) -> str:
         )
     parts.append("</documents>")
     return "\n".join(parts)
+
+
+# What a small model copies from its prompt instead of answering: the fence's tags (whole, or
+# cut off at the end of a streaming reply), and the "Question:" line that ends the user's turn.
+_FENCE_TAG = re.compile(r"</?(?:excerpt|documents)\b[^>\n]*>?", re.I)
+_FENCE_NAMES = ("<excerpt", "</excerpt", "<documents", "</documents")
+_COPYING = re.compile(r"<documents\b|" + re.escape(CONTEXT_HEADER[:40]), re.I)
+_QUESTION_LINE = re.compile(r"^\s*question\s*:[^\n]*(?:\n|$)", re.I)
+
+
+# What the reader must never see in a reply: a fence tag (whole or cut off), the fence's header,
+# the question restated as a "Question:" line. Tests and scripts/eval_documents.py check with it.
+PROMPT_MARKUP = re.compile(
+    r"</?(?:excerpt|documents)\b|^\s*question\s*:|" + re.escape(CONTEXT_HEADER[:40]), re.I | re.M
+)
+
+
+def copying(reply: str) -> int | None:
+    """Where the reply starts copying the fenced context itself (its header or <documents>):
+    nothing after that is an answer, and the stream should stop there. None if it does not."""
+    found = _COPYING.search(reply)
+    return found.start() if found else None
+
+
+def unfenced(reply: str, question: str = "") -> str:
+    """The reply as the reader sees it: no fence tag copied from the prompt (a tag half
+    written at the end of a streaming reply is held back), no copy of the fenced context, and
+    not the question restated at its start ("Question: ..." or the question itself)."""
+    cut = copying(reply)
+    text = _FENCE_TAG.sub("", reply if cut is None else reply[:cut])
+    for n in range(min(len("</documents"), len(text)), 0, -1):
+        tail = text[-n:].lower()
+        if any(name.startswith(tail) for name in _FENCE_NAMES):
+            text = text[:-n]
+            break
+    text = _QUESTION_LINE.sub("", text, count=1)
+    asked = " ".join(question.split()).lower()
+    said = " ".join(text.split())
+    if asked and said.lower().startswith(asked):
+        text = text[_end_of(text, len(asked)) :]
+    return text.strip()
+
+
+def _end_of(text: str, n_chars: int) -> int:
+    """The index in `text` just after its first n_chars characters, whitespace runs counted
+    as one (they were when the question was compared)."""
+    seen, i, space = 0, 0, False
+    while i < len(text) and seen < n_chars:
+        if text[i].isspace():
+            if not space:
+                seen += 1
+            space = True
+        else:
+            seen, space = seen + 1, False
+        i += 1
+    return i
