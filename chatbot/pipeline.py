@@ -208,15 +208,16 @@ class Pipeline(Door):
         if (new or earlier) and conv.documents is None:
             conv.documents = self._new_index()
         for att in earlier + new:
+            restored = not any(att is a for a in new)
             try:
                 doc, step = yield from show(reply, read_document(att, conv.language))
             except UserError:
-                if att in new:
+                if not restored:
                     raise
                 reply.steps.pop()  # refused when it was uploaded: not in the conversation either
                 continue
             added = conv.documents.add(doc)
-            step.detail = steps.document_read(doc, conv.language, added, restored=att not in new)
+            step.detail = steps.document_read(doc, conv.language, added, restored)
             step.done = True
         return conv.documents if conv.documents is not None and conv.documents.documents else None
 

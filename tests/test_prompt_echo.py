@@ -24,6 +24,7 @@ REAL_SHAPES = [
     "It maps to int [p. 10].",
     QUESTION + " It maps to int [p. 10].",
     "It maps to int [p. 10].\n\n" + CONTEXT_HEADER + "\n<documents>\n<excerpt cite=...",
+    "It maps to int [p. 10].\n\nQuestion: What size does the table list for int?",
 ]
 
 

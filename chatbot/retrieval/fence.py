@@ -47,7 +47,9 @@ def format_context(passages: list[Passage]) -> str:
 # cut off at the end of a streaming reply), and the "Question:" line that ends the user's turn.
 _FENCE_TAG = re.compile(r"</?(?:excerpt|documents)\b[^>\n]*>?", re.I)
 _FENCE_NAMES = ("<excerpt", "</excerpt", "<documents", "</documents")
-_COPYING = re.compile(r"<documents\b|" + re.escape(CONTEXT_HEADER[:40]), re.I)
+# the context's header or its block, or a new "Question:" line after the answer began (the
+# model writing the next turn of a made-up dialogue)
+_COPYING = re.compile(r"<documents\b|\n\s*question\s*:|" + re.escape(CONTEXT_HEADER[:40]), re.I)
 _QUESTION_LINE = re.compile(r"^\s*question\s*:[^\n]*(?:\n|$)", re.I)
 
 
@@ -59,8 +61,9 @@ PROMPT_MARKUP = re.compile(
 
 
 def copying(reply: str) -> int | None:
-    """Where the reply starts copying the fenced context itself (its header or <documents>):
-    nothing after that is an answer, and the stream should stop there. None if it does not."""
+    """Where the reply starts copying its prompt (the fenced context's header or <documents>,
+    or a "Question:" line after the answer began): nothing after that is an answer, and the
+    stream should stop there. None if it does not."""
     found = _COPYING.search(reply)
     return found.start() if found else None
 
