@@ -6,6 +6,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import threading
+import time
 
 # transformers imports its classes lazily, and two threads importing at once (the model loader and a
 # document's background embeddings) once failed with "ImportError: AutoModelForImageTextToText":
@@ -13,6 +14,7 @@ import threading
 IMPORT_LOCK = threading.Lock()
 
 EMBED_YIELD_S = 15.0  # the longest a background batch waits for the turns being answered
+WAKE_POLL_S = 0.05  # how often a waiting batch checks whether it is wanted after all
 
 
 class TurnGate:
@@ -43,9 +45,16 @@ class TurnGate:
                 if not self._turns:
                     self._quiet.set()
 
-    def wait_quiet(self) -> bool:
-        """Wait until no turn is being answered (at most yield_s); True if none is."""
-        return self._quiet.wait(self.yield_s)
+    def wait_quiet(self, wake: threading.Event | None = None) -> bool:
+        """Wait until no turn is being answered (at most yield_s), or until `wake` is set (the
+        turn itself needs the work that gives way); True if no turn is."""
+        deadline = time.monotonic() + self.yield_s
+        while not self._quiet.is_set():
+            left = deadline - time.monotonic()
+            if left <= 0 or (wake is not None and wake.is_set()):
+                return False
+            self._quiet.wait(min(left, WAKE_POLL_S))
+        return True
 
 
 @functools.lru_cache(maxsize=4)

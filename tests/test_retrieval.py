@@ -171,3 +171,28 @@ def test_background_embedding_gives_way_while_the_llm_answers():
         assert not went_on.wait(0.3), "still none while the other turn goes on"
     assert went_on.wait(5), "the next batch as soon as the answer is done"
     worker.join()
+
+
+def test_a_question_that_waits_for_the_embeddings_is_not_kept_waiting_by_its_own_turn(
+    tmp_path, tiny_embedder
+):
+    """Guards a stall seen on a fresh 134-page PDF: a question sharing no keyword with it waits
+    for the dense vectors, while the background batches gave way to the turn being answered,
+    that same turn (15 s a batch). Here a batch would give way for an hour: the search must
+    still finish, served by the embeddings."""
+    import threading
+
+    from chatbot.config import RetrievalConfig
+    from chatbot.embeddings import TurnGate
+
+    gate = TurnGate(yield_s=3600)
+    index = DocumentIndex(tiny_embedder, RetrievalConfig(whole_document_chars=100), gate)
+    index.add(ingest_document(str(fx.make_report_pdf(tmp_path / "r.pdf")), "report.pdf"))
+    found = []
+    with gate.answering():
+        assert index.start_embedding() is not None
+        search = threading.Thread(target=lambda: found.extend(index.search("zzzz qqqq")))
+        search.start()
+        search.join(120)  # a guard against hanging for an hour, not a bound on speed
+        assert not search.is_alive(), "the search waited on its own turn"
+    assert found and index.last_mode == "dense" and index.embedded

@@ -34,7 +34,9 @@ class DocumentIndex:
 
     Until the background thread is done, search() ranks by BM25 keywords alone ("bm25");
     after, by cosine + BM25 ("hybrid"). A question sharing no keyword with any chunk
-    waits for the embeddings, as does an index without BM25 ("dense"). Once started,
+    waits for the embeddings, as does an index without BM25 ("dense"); from then on the
+    background thread no longer gives way to the turn being answered (the gate), since that
+    turn is what waits for it. Once started,
     embedding restarts by itself for documents added later. Without start_embedding()
     the old contract holds: search() embeds whatever is missing first, and `embed()`
     pays up front in the caller's thread, with progress. Documents that always fit whole
@@ -61,6 +63,9 @@ class DocumentIndex:
         self._thread: threading.Thread | None = None
         self._background = False  # start_embedding() was called
         self.embedding_error: Exception | None = None  # what stopped the background thread
+        # a search waits for the vectors (no keyword matched): the turn being answered needs
+        # them, so the background thread stops giving way to it
+        self._wanted = threading.Event()
 
     @property
     def documents(self) -> list[Document]:
@@ -142,8 +147,8 @@ class DocumentIndex:
 
             model = load_embedder(self.embedder_path)
             for offset in range(0, len(todo), self.cfg.embed_batch):
-                if background and self.gate is not None:
-                    self.gate.wait_quiet()  # the turn being answered goes first
+                if background and self.gate is not None and not self._wanted.is_set():
+                    self.gate.wait_quiet(self._wanted)  # the turn being answered goes first
                 batch = [c.text for c in todo[offset : offset + self.cfg.embed_batch]]
                 vectors = model.encode(
                     batch,
@@ -171,6 +176,8 @@ class DocumentIndex:
             if found:
                 self.last_mode = "bm25"
                 return found
+        if not self.embedded:
+            self._wanted.set()
         self.embed()
         from ..embeddings import load_embedder
 
