@@ -41,6 +41,10 @@ INGEST_CACHE_DOCUMENTS = 32  # parsed documents kept in memory, keyed by sha256 
 OCR_DPI = 150  # scanned pages are rendered at this resolution for OCR
 OCR_MIN_TEXT_CHARS = 8  # a page whose text layer is shorter than this counts as scanned
 MAX_OCR_PAGES = 60  # scanned pages per PDF (OCR is the slowest step of a PDF; bench/RESULTS.md)
+# A longer PDF answers its first question from its text layer (a few ms a page) and the tables
+# of the pages retrieved; its other tables and scans are read after the answer (about 20 pages
+# of tables take the first answer's 3 s: bench/bench_first_token.py)
+TEXT_FIRST_PAGES = 20
 CHUNK_CHARS = 800  # text chunk size for retrieval (all-MiniLM reads ~256 tokens)
 CHUNK_OVERLAP_CHARS = 100
 TABLE_CHUNK_CHARS = 2000  # a table chunk also ends before this size (whole rows only)

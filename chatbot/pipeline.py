@@ -207,16 +207,18 @@ class Pipeline(Door):
             ]
         if (new or earlier) and conv.documents is None:
             conv.documents = self._new_index()
+        index = conv.documents
         for att in earlier + new:
             restored = not any(att is a for a in new)
             try:
-                doc, step = yield from show(reply, read_document(att, conv.language))
+                reading = read_document(att, conv.language, index.cfg.whole_document_chars)
+                doc, step = yield from show(reply, reading)
             except UserError:
                 if not restored:
                     raise
                 reply.steps.pop()  # refused when it was uploaded: not in the conversation either
                 continue
-            added = conv.documents.add(doc)
+            added = index.add(doc)
             step.detail = steps.document_read(doc, conv.language, added, restored)
             step.done = True
         return conv.documents if conv.documents is not None and conv.documents.documents else None

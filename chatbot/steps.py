@@ -76,11 +76,20 @@ def retrieval(lang: str) -> Step:
     return step("retrieval", text("step.retrieval", lang), "…")
 
 
-def retrieved(lang: str, mode: str, progress: tuple[int, int], passages, expansion) -> str:
-    """How the passages were found (whole, keywords, hybrid...) and what they are."""
+def retrieved(
+    lang: str, mode: str, progress: tuple[int, int], passages, expansion, reading: bool = False
+) -> str:
+    """How the passages were found (whole, keywords, hybrid...) and what they are; and, while a
+    long PDF is read in full in the background, that its retrieved pages already were."""
     done, total = progress
     served = text(f"retrieval.{mode}", lang, done=done, total=total)
-    return text("step.served_by", lang, how=served) + "\n\n" + sources(passages, expansion, lang)
+    later = "\n" + text("retrieval.reading", lang) if reading else ""
+    return (
+        text("step.served_by", lang, how=served)
+        + later
+        + "\n\n"
+        + sources(passages, expansion, lang)
+    )
 
 
 def sources(passages, expansion=None, lang: str | None = None) -> str:

@@ -9,7 +9,7 @@ from chatbot.config import MAX_PDF_PAGES, MAX_TABLE_CELLS
 from chatbot.ingest import documents, pdf
 from chatbot.ingest import sheets as spreadsheets
 from chatbot.ingest.documents import ingest_document
-from chatbot.ingest.pdf import render_page
+from chatbot.ingest.pdfpages import render_page
 from chatbot.messages import UserError
 
 

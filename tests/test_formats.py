@@ -16,7 +16,7 @@ from chatbot.config import WHOLE_DOCUMENT_CHARS, RetrievalConfig
 from chatbot.ingest import documents, office, sections
 from chatbot.ingest.documents import ingest_document
 from chatbot.ingest.ocr import Piece, group_lines, join_line
-from chatbot.ingest.pdf import render_highlighted, render_page
+from chatbot.ingest.pdfpages import render_highlighted, render_page
 from chatbot.messages import UserError
 from chatbot.retrieval import DocumentIndex, Passage
 

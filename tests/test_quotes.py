@@ -80,7 +80,7 @@ def test_a_document_answer_quotes_a_verbatim_sentence_highlighted_on_its_page(pi
     import pymupdf
     from PIL import Image
 
-    from chatbot.ingest.pdf import render_highlighted
+    from chatbot.ingest.pdfpages import render_highlighted
     from chatbot.stages.cite import THUMBNAIL_DPI
     from chatbot.ui.handlers import api_reply
 

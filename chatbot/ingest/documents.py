@@ -68,6 +68,9 @@ class Document:
     sha256: str
     kind: str  # a key of CITATION_UNITS: "pdf", "table", "docx", ...
     pages: list[Page]
+    # False for a long PDF's text layer read first (ingest_text_first): its tables and scans
+    # are read later, by ingest_document, and the whole Document then takes its place
+    complete: bool = True
 
     @property
     def unit(self) -> str:
@@ -89,6 +92,8 @@ class Document:
             ocr = sum(p.ocr for p in self.pages)
             if ocr:
                 parts.append(f"{_plural(ocr, 'page')} read by OCR")
+            if not self.complete:
+                parts[1] = "text layer first, tables and scans next"
         elif self.kind == "table":
             sheets = ", ".join(f"{t.title} {t.shape[0]}x{t.shape[1]}" for t in self.tables)
             parts = [f"{_plural(len(self.tables), 'sheet')} ({sheets})"]
@@ -199,6 +204,25 @@ def ingest_document(
     path: str, name: str | None = None, progress: Progress | None = None
 ) -> Document:
     """Parse a document (by extension: READERS) into a Document; UserError says what is wrong."""
+    path, name, ext, data, key = read_upload(path, name)
+    cached = cached_document(key)
+    if cached is not None:
+        if progress:
+            progress(len(cached.pages), len(cached.pages))
+        return replace(cached, name=name, path=path)  # same pages, this upload's name
+
+    kind, pages = read_pages(ext, data, name, progress)
+    doc = Document(name=name, path=path, sha256=key[0], kind=kind, pages=pages)
+    with _cache_lock:
+        _cache[key] = doc
+        while len(_cache) > INGEST_CACHE_DOCUMENTS:
+            _cache.popitem(last=False)
+    return doc
+
+
+def read_upload(path, name):
+    """(path, name, extension, bytes, cache key) of an upload that passed the checks every
+    format shares (a known extension, not empty, within MAX_FILE_MB)."""
     path = str(path)
     name = name or Path(path).name
     ext = Path(name).suffix.lower() or Path(path).suffix.lower()
@@ -214,20 +238,12 @@ def ingest_document(
         raise UserError("doc.empty", name=name)
     if len(data) > MAX_FILE_MB * 1024 * 1024:
         raise UserError("doc.too_big", name=name, mb=len(data) / 2**20, limit=MAX_FILE_MB)
-    key = (hashlib.sha256(data).hexdigest(), ext)
+    return path, name, ext, data, (hashlib.sha256(data).hexdigest(), ext)
+
+
+def cached_document(key) -> Document | None:
     with _cache_lock:
         cached = _cache.get(key)
         if cached is not None:
             _cache.move_to_end(key)
-    if cached is not None:
-        if progress:
-            progress(len(cached.pages), len(cached.pages))
-        return replace(cached, name=name, path=path)  # same pages, this upload's name
-
-    kind, pages = read_pages(ext, data, name, progress)
-    doc = Document(name=name, path=path, sha256=key[0], kind=kind, pages=pages)
-    with _cache_lock:
-        _cache[key] = doc
-        while len(_cache) > INGEST_CACHE_DOCUMENTS:
-            _cache.popitem(last=False)
-    return doc
+    return cached

@@ -9,7 +9,9 @@ layer (a scan).
 from __future__ import annotations
 
 import re
+from contextlib import contextmanager
 from dataclasses import replace
+from pathlib import Path
 
 from ..config import (
     MAX_IMAGE_PIXELS,
@@ -18,14 +20,28 @@ from ..config import (
     OCR_DPI,
     OCR_MIN_TEXT_CHARS,
     TABLE_USE_LAYOUT,
+    TEXT_FIRST_PAGES,
 )
 from ..messages import UserError, msg
-from .documents import Page, Progress, Table, short_error, sniff
+from .documents import (
+    Document,
+    Page,
+    Progress,
+    Table,
+    cached_document,
+    read_upload,
+    short_error,
+    sniff,
+)
+from .pdftext import sorted_text
 from .tables import carry_header, make_table
 from .unruled import caption_above, find_unruled
 
 
-def read_pdf(data: bytes, name: str, progress: Progress | None) -> list[Page]:
+@contextmanager
+def open_pdf(data: bytes, name: str):
+    """The PDF, open, once it passed every check a whole upload gets (a PDF at all, readable,
+    no password, not cut short, pages within MAX_PDF_PAGES, scans within MAX_OCR_PAGES)."""
     import pymupdf
 
     if b"%PDF-" not in data[:1024]:  # the spec allows junk before the header, within 1 KB
@@ -54,24 +70,63 @@ def read_pdf(data: bytes, name: str, progress: Progress | None) -> list[Page]:
                 raise UserError(
                     "pdf.too_many_scans", name=name, scanned=scanned, limit=MAX_OCR_PAGES
                 )
-        pages = []
+        yield doc
+    finally:
+        doc.close()
+
+
+def read_pdf(data: bytes, name: str, progress: Progress | None) -> list[Page]:
+    with open_pdf(data, name) as doc:
+        total, pages = doc.page_count, []
         for index in range(total):
-            try:
-                pages.append(read_pdf_page(doc[index], index + 1))
-            except UserError:
-                raise
-            except Exception as e:
-                raise UserError(
-                    "pdf.bad_page", name=name, page=index + 1, error=short_error(e)
-                ) from e
+            pages.append(_read_page(doc, index, name))
             if progress:
                 progress(index + 1, total)
         pages = _carry_headers(doc, pages)
-    finally:
-        doc.close()
     if not any(p.n_chars for p in pages):
         raise UserError("pdf.no_text", name=name)
     return pages
+
+
+def read_pdf_layer(data: bytes, name: str) -> list[Page]:
+    """Every page's text layer alone, in reading order: no tables, no OCR. The first answer on
+    a long PDF reads this (a few ms a page) while read_pdf runs later (tables can cost a
+    quarter of a second a page); a page without a text layer is empty here."""
+    with open_pdf(data, name) as doc:
+        return [Page(number=i + 1, text=_tidy(sorted_text(page))) for i, page in enumerate(doc)]
+
+
+def ingest_text_first(path: str, name: str, min_chars: int) -> Document | None:
+    """A long PDF's text layer alone, as a Document that is not complete, where reading it in
+    full would keep the first answer waiting: more than TEXT_FIRST_PAGES pages and more than
+    min_chars of text (what would not go whole into the prompt anyway). None where the whole
+    parse should run now: other formats, short or scanned PDFs, a file parsed before (its
+    Document is cached). The checks are those of ingest_document, with the same messages."""
+    path, name, ext, data, key = read_upload(path, name)
+    if ext != ".pdf" or cached_document(key) is not None:
+        return None
+    pages = read_pdf_layer(data, name)
+    if len(pages) <= TEXT_FIRST_PAGES or sum(len(p.text) for p in pages) <= min_chars:
+        return None
+    return Document(name, path, key[0], "pdf", pages, complete=False)
+
+
+def read_pdf_pages(path: str, numbers: list[int]) -> dict[int, Page]:
+    """Some pages (1-based) read in full, as read_pdf reads them: tables and OCR included."""
+    import pymupdf
+
+    name = Path(path).name
+    with pymupdf.open(path) as doc:
+        return {n: _read_page(doc, n - 1, name) for n in numbers if 1 <= n <= doc.page_count}
+
+
+def _read_page(doc, index: int, name: str) -> Page:
+    try:
+        return read_pdf_page(doc[index], index + 1)
+    except UserError:
+        raise
+    except Exception as e:
+        raise UserError("pdf.bad_page", name=name, page=index + 1, error=short_error(e)) from e
 
 
 def read_pdf_page(page, number: int) -> Page:
@@ -81,7 +136,7 @@ def read_pdf_page(page, number: int) -> Page:
     if layer_chars < OCR_MIN_TEXT_CHARS and not tables and _has_ink(page):
         from .ocr import ocr_image  # only scans pay for OCR, the slowest step (MAX_OCR_PAGES)
 
-        read = ocr_image(_pixmap_image(page, OCR_DPI))
+        read = ocr_image(page_image(page, OCR_DPI))
         if len(read.strip()) > len(text.strip()):
             text, ocr = read, True
     return Page(number=number, text=_tidy(text), tables=tables, ocr=ocr)
@@ -206,7 +261,10 @@ def _at_edge(page, row: list[str], top: bool) -> bool:
 
 
 def _ruling_box(page):
-    """Bounding box of the page's straight strokes and rectangles; None if there are none.
+    """Bounding box of the page's straight strokes and rectangles; None if there are none, or
+    if none of them runs up the page: table cells need vertical edges, and a page whose only
+    strokes are its running header's and footer's rules (most pages of most manuals) would
+    otherwise send the whole page through find_tables, the costliest step of a parse.
 
     Coordinates are unioned by hand: a horizontal or vertical rule drawn as a line is a
     zero-height (or zero-width) rectangle, which PyMuPDF's Rect union drops as empty, so a
@@ -214,16 +272,35 @@ def _ruling_box(page):
     """
     import pymupdf
 
-    boxes = [
-        path["rect"]
-        for path in page.get_cdrawings()
-        if any(item[0] in ("l", "re", "qu") for item in path["items"])
-    ]
-    if not boxes:
+    paths = [p for p in page.get_cdrawings() if any(i[0] in ("l", "re", "qu") for i in p["items"])]
+    if not any(_upright(item) for path in paths for item in path["items"]):
         return None
+    boxes = [path["rect"] for path in paths]
     xs = [x for box in boxes for x in (box[0], box[2])]
     ys = [y for box in boxes for y in (box[1], box[3])]
     return pymupdf.Rect(min(xs), min(ys), max(xs), max(ys))
+
+
+SNAP = 3  # points: find_tables' snap tolerance; a stroke leaning less than this is upright
+
+
+def _upright(item) -> bool:
+    """Does this drawing item give find_tables a vertical edge? A line whose ends lie within
+    SNAP across and apart up the page, or a rectangle (or quad) with height that is not a
+    thin horizontal bar."""
+    kind = item[0]
+    if kind == "l":
+        (x0, y0), (x1, y1) = item[1], item[2]
+        return abs(x1 - x0) <= SNAP and y0 != y1
+    if kind == "re":
+        x0, y0, x1, y1 = item[1]
+    elif kind == "qu":
+        xs, ys = [pt[0] for pt in item[1]], [pt[1] for pt in item[1]]
+        x0, y0, x1, y1 = min(xs), min(ys), max(xs), max(ys)
+    else:
+        return False
+    width, height = abs(x1 - x0), abs(y1 - y0)
+    return height > 0 and (height > SNAP or height >= width)
 
 
 def _words_in(words: list, bbox) -> str:
@@ -237,7 +314,7 @@ def _words_in(words: list, bbox) -> str:
 def _page_text(page, boxes: list) -> tuple[str, int]:
     """Text in reading order minus lines inside `boxes`; and how much text the layer has."""
     if not boxes:
-        text = page.get_text(sort=True)
+        text = sorted_text(page)
         return text, len(text.strip())
     import pymupdf
 
@@ -265,7 +342,7 @@ def _has_ink(page) -> bool:
     return min(pix.samples, default=255) < 200
 
 
-def _pixmap_image(page, dpi: int):
+def page_image(page, dpi: int):
     from PIL import Image
 
     pixels = page.rect.width * page.rect.height * (dpi / 72) ** 2
@@ -273,90 +350,6 @@ def _pixmap_image(page, dpi: int):
         dpi = max(1, int(dpi * (MAX_IMAGE_PIXELS / pixels) ** 0.5))
     pix = page.get_pixmap(dpi=dpi, alpha=False)
     return Image.frombytes("RGB", (pix.width, pix.height), pix.samples)
-
-
-def render_page(path: str, page_number: int, dpi: int = 72):
-    """A PIL image of one page (1-based), for thumbnails and for showing a cited page."""
-    import pymupdf
-
-    with pymupdf.open(str(path)) as doc:
-        if not 1 <= page_number <= doc.page_count:
-            raise ValueError(f"page {page_number} is outside 1..{doc.page_count}")
-        return _pixmap_image(doc[page_number - 1], dpi)
-
-
-def render_highlighted(path: str, page_number: int, quote: str, dpi: int = 72):
-    """One page (1-based) with the quoted words marked as a translucent highlight.
-
-    Returns (PIL image, rects): the rectangles highlighted, in PDF points (page.rect's
-    coordinates; multiply by dpi / 72 for pixels); [] when the quote was not found on the
-    page, whose plain render is returned then. The whole quote is looked for first, then
-    each of its sentences, then its first words (SEARCH_WORDS): a passage's text is often
-    cut mid-sentence, re-flowed or shortened by the model that quotes it.
-    """
-    import pymupdf
-
-    with pymupdf.open(str(path)) as doc:
-        if not 1 <= page_number <= doc.page_count:
-            raise ValueError(f"page {page_number} is outside 1..{doc.page_count}")
-        page = doc[page_number - 1]
-        quads = find_quote(page, quote)
-        if quads:
-            page.add_highlight_annot(quads)  # in memory only: the file is not written
-        return _pixmap_image(page, dpi), [tuple(q.rect) for q in quads]
-
-
-SEARCH_WORDS = 8  # a quote not found whole or by sentences: its first words are looked for
-
-
-def find_quote(page, quote: str) -> list:
-    """Quads of the quote on the page: the whole quote, else each sentence found whole or
-    by its first SEARCH_WORDS words, else the quote's last words; [] if none is there.
-    A markdown table (a table passage) is marked by the first cell of each of its rows."""
-    rows = [line.strip() for line in quote.splitlines() if line.strip().startswith("|")]
-    if rows:  # a table chunk
-        return _table_rows(page, rows)
-    text = " ".join(re.sub(r"\[[^\]]{0,80}\]|[\u2026\"\u201c\u201d]|\.\.\.", " ", quote).split())
-    if not text:
-        return []
-    quads = page.search_for(text, quads=True)
-    if quads:
-        return quads
-    for sentence in re.split(r"(?<=[.!?])\s+", text):
-        words = sentence.split()
-        if len(words) >= 3:
-            quads += page.search_for(sentence, quads=True) or page.search_for(
-                _words(words[:SEARCH_WORDS]), quads=True
-            )
-    words = text.split()
-    return quads or page.search_for(_words(words[-SEARCH_WORDS:]), quads=True)
-
-
-def _table_rows(page, rows: list[str]) -> list:
-    """Quads of a markdown table's rows on the page: a row is where its first cell and at
-    least half of its other cells are found on one line (a lone word elsewhere is not)."""
-    import pymupdf
-
-    quads = []
-    for row in rows:
-        cells = [c.strip() for c in row.strip("|").split("|") if c.strip()]
-        if not cells or not set("".join(cells)) - set("-: "):
-            continue  # the |---| line
-        others = [page.search_for(c) for c in cells[1:]]
-        for start in page.search_for(cells[0]):
-            middle = (start.y0 + start.y1) / 2
-            found = [next((r for r in hits if r.y0 <= middle <= r.y1), None) for hits in others]
-            same_line = [r for r in found if r is not None]
-            if 2 * len(same_line) >= len(others):
-                box = pymupdf.Rect(start)
-                for rect in same_line:
-                    box |= rect
-                quads.append(box.quad)
-    return quads
-
-
-def _words(words: list[str]) -> str:
-    return " ".join(words).strip(" ,;:.!?")
 
 
 def _tidy(text: str) -> str:

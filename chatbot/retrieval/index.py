@@ -32,6 +32,11 @@ class DocumentIndex:
         index.last_mode                # "whole" | "bm25" | "hybrid" | "dense": what served it
         index.embedding_progress       # (chunks embedded, chunks): for the step's detail
 
+    A document that is not complete (a long PDF's text layer, ingest_text_first) is read in
+    full in another background thread ("document-parsing", giving way to the turns like the
+    embedding) and takes the draft's place when done; until then the pages a question
+    retrieves are read in full first (their tables), and nothing of it is embedded.
+
     Until the background thread is done, search() ranks by BM25 keywords alone ("bm25");
     after, by cosine + BM25 ("hybrid"). A question sharing no keyword with any chunk
     waits for the embeddings, as does an index without BM25 ("dense"); from then on the
@@ -55,7 +60,12 @@ class DocumentIndex:
         self.gate = gate  # background batches wait while a turn is answered (embeddings.TurnGate)
         self.last_mode = ""  # what served the last context()/search(), see above
         self._documents: list[Document] = []
+        self._counts: list[int] = []  # chunks per document, in order
         self._chunks: list[Passage] = []
+        self._parsing: dict[str, threading.Thread] = {}  # sha256 -> its full read (drafts)
+        self.reading_progress: dict[str, tuple[int, int]] = {}  # sha256 -> (pages, of pages)
+        self._read_pages: dict[str, set[int]] = {}  # sha256 -> a draft's pages read in full
+        self.parse_error: Exception | None = None  # a full read that failed: the draft stays
         self._vectors = np.zeros((0, 0), dtype=np.float32)  # (n_embedded, dim), unit rows
         self._bm25 = None
         self._lock = threading.Lock()  # documents, chunks, vectors and BM25 together
@@ -96,11 +106,83 @@ class DocumentIndex:
             if any(d.sha256 == doc.sha256 for d in self._documents):
                 return False
             self._documents.append(doc)
-            self._chunks += chunk_document(doc)
+            chunks = chunk_document(doc)
+            self._chunks += chunks
+            self._counts.append(len(chunks))
             self._bm25 = None
+            if not doc.complete:
+                self._parsing[doc.sha256] = thread = threading.Thread(
+                    target=self._read_in_full, args=(doc,), name="document-parsing", daemon=True
+                )
+                thread.start()
         if self._background:
             self.start_embedding()
         return True
+
+    @property
+    def reading(self) -> bool:
+        """Is a document still being read in full (its draft serving meanwhile)?"""
+        return bool(self._parsing)
+
+    def _read_in_full(self, draft: Document) -> None:
+        """The background read of a draft: the whole Document replaces it, then embeds."""
+        from ..ingest.documents import ingest_document
+
+        def give_way(done: int, total: int) -> None:
+            self.reading_progress[draft.sha256] = (done, total)
+            if self.gate is not None and not self._wanted.is_set():
+                self.gate.wait_quiet(self._wanted)  # the turn being answered goes first
+
+        try:
+            full = ingest_document(draft.path, draft.name, give_way)
+        except Exception as e:  # keywords, and the pages read for questions, go on serving
+            self.parse_error, full = e, replace(draft, complete=True)
+        self._replace(replace(full, name=draft.name, path=draft.path))
+        if self._background:
+            self.start_embedding()
+
+    def _replace(self, doc: Document) -> None:
+        """Put doc where the document with its content was; its chunks follow (the vectors
+        before them stay: nothing after a draft's first chunk is ever embedded)."""
+        with self._lock:
+            i = next(n for n, d in enumerate(self._documents) if d.sha256 == doc.sha256)
+            chunks = chunk_document(doc)
+            start = sum(self._counts[:i])
+            self._chunks[start : start + self._counts[i]] = chunks
+            self._documents[i], self._counts[i] = doc, len(chunks)
+            self._vectors = self._vectors[:start]
+            self._bm25 = None
+            if doc.complete:
+                self._parsing.pop(doc.sha256, None)
+
+    def _embeddable(self) -> int:
+        """How many chunks, from the first, may be embedded: those before a draft's."""
+        end = 0
+        for doc, count in zip(self._documents, self._counts):
+            if doc.sha256 in self._parsing:
+                break
+            end += count
+        return end
+
+    def _pages_in_full(self, passages: list[Passage]) -> bool:
+        """Read in full the draft pages these passages come from (their tables, OCR), in
+        place of their text layer; True if any was."""
+        from ..ingest.pdf import read_pdf_pages
+
+        changed = False
+        for doc in self.documents:
+            done = self._read_pages.setdefault(doc.sha256, set())
+            wanted = {p.page for p in passages if self.document_for(p) is doc} - done
+            if doc.complete or not wanted:
+                continue
+            read = read_pdf_pages(doc.path, sorted(wanted))
+            done |= wanted
+            with self._lock:
+                if not any(d is doc for d in self._documents):
+                    continue  # the full read took its place meanwhile
+            self._replace(replace(doc, pages=[read.get(p.number, p) for p in doc.pages]))
+            changed = True
+        return changed
 
     def start_embedding(self) -> threading.Thread | None:
         """Embed the missing chunks in a daemon thread; the thread, or None if none is needed:
@@ -111,7 +193,7 @@ class DocumentIndex:
             if self._thread is not None and self._thread.is_alive():
                 return None
             if (
-                len(self._vectors) == len(self._chunks)
+                len(self._vectors) >= self._embeddable()  # the rest waits for a full read
                 or sum(d.n_chars for d in self._documents) <= self.cfg.whole_document_chars
             ):
                 return None
@@ -122,7 +204,10 @@ class DocumentIndex:
             return self._thread
 
     def wait_embedded(self, timeout: float | None = None) -> bool:
-        """Block until the background embedding is done; True if every chunk is embedded."""
+        """Block until the background reading and embedding are done; True if every chunk is
+        embedded."""
+        for reading in list(self._parsing.values()):
+            reading.join(timeout)
         thread = self._thread
         if thread is not None:
             thread.join(timeout)
@@ -140,7 +225,8 @@ class DocumentIndex:
         """Embed the chunks not embedded yet, in this thread (waits for a running one)."""
         with self._embed_lock:
             with self._lock:
-                start, todo = len(self._vectors), self._chunks[len(self._vectors) :]
+                start = len(self._vectors)
+                todo = self._chunks[start : self._embeddable()]
             if not todo:
                 return
             from ..embeddings import load_embedder
@@ -163,7 +249,9 @@ class DocumentIndex:
                     )
                 if progress:
                     progress(min(offset + self.cfg.embed_batch, len(todo)), len(todo))
-        if not self.embedded:  # chunks added meanwhile
+        with self._lock:
+            more = len(self._vectors) < self._embeddable()
+        if more:  # chunks added, or a document read in full, meanwhile
             self.embed(progress, background)
 
     def search(self, question: str, k: int | None = None) -> list[Passage]:
@@ -177,7 +265,9 @@ class DocumentIndex:
                 self.last_mode = "bm25"
                 return found
         if not self.embedded:
-            self._wanted.set()
+            self._wanted.set()  # the turn needs the vectors: reading and embedding go first
+            for reading in list(self._parsing.values()):
+                reading.join()
         self.embed()
         from ..embeddings import load_embedder
 
@@ -235,4 +325,6 @@ class DocumentIndex:
             self.last_mode = "whole"
             return whole
         ranked = self.search(question, len(self._chunks))
+        if self._pages_in_full(ranked[: self.cfg.top_k]):  # a draft's pages, tables now read
+            ranked = self.search(question, len(self._chunks))
         return packing.fit(packing.with_page_tables(ranked, self.cfg.top_k), budget)

@@ -17,7 +17,7 @@ def thumbnails(passages, index, limit: int = 2, quotes=()) -> list[str]:
     is checked at a glance; with `quotes` (quotes.Quote), their pages with exactly the quoted
     sentence highlighted. Named by content hashes (document and highlighted text): two users'
     different 'report.pdf' never share a file."""
-    from ..ingest.pdf import render_highlighted
+    from ..ingest.pdfpages import render_highlighted
 
     out, pages = [], set()
     marks = [(q.passage, q.text) for q in quotes] or [(p, p.text) for p in passages]

@@ -22,7 +22,7 @@ def retrieve(index, question: str, lang: str) -> Iterator[Step]:
     )
     expansion = search if index.last_mode != "whole" else None
     step.detail = steps.retrieved(
-        lang, index.last_mode, index.embedding_progress, passages, expansion
+        lang, index.last_mode, index.embedding_progress, passages, expansion, index.reading
     )
     step.done = True
     yield step
