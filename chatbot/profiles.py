@@ -135,10 +135,12 @@ def _llm(profile: str, llm: ModelConfig, model: str | None, server_url: str | No
 def _engine(llm: ModelConfig) -> ModelConfig:
     """The CPU engine, chosen by measurement (bench/bench_engine.py, bench_app_engine.py,
     bench_photo.py; figures in bench/RESULTS.md). A GGUF text LM: llama.cpp on the file's weights
-    (repacked as Q8_0) decodes several times faster than transformers fp32 and nearly always picks
-    fp32's next token on document prompts; PyTorch dynamic int8 is faster than fp32 but agrees far
-    less often, so it stays behind --engine int8. A VLM: int8 vision encoder and projector (the
-    encoder is most of a photo turn; its features stay close to fp32's)."""
+    (repacked as Q8_0) or transformers fp32, whichever answers sooner on this machine
+    (models/probe.py measures both at the first start and keeps the result per machine; llama.cpp
+    only where it picks fp32's next token at least 95% of the time); PyTorch dynamic int8 is
+    faster than fp32 but agrees far less often, so it stays behind --engine int8. A VLM: int8
+    vision encoder and projector (the encoder is most of a photo turn; its features stay close to
+    fp32's)."""
     import importlib.util
 
     if llm.engine == "llama.cpp" and not (llm.gguf_file and importlib.util.find_spec("llama_cpp")):
@@ -158,12 +160,13 @@ def _engine(llm: ModelConfig) -> ModelConfig:
             "features close to fp32's",
         )
     if llm.gguf_file and importlib.util.find_spec("llama_cpp"):
-        return replace(
-            llm,
-            engine="llama.cpp",
-            engine_reason="llama.cpp on the GGUF's weights: several times fp32's decode "
-            "speed, nearly always the same next tokens",
-        )
+        from .models import probe
+
+        try:
+            engine, reason = probe.choose(llm)
+        except Exception as e:  # the measurement itself failed: the engine that usually wins
+            engine, reason = "llama.cpp", f"llama.cpp (the engine measurement failed: {e})"
+        return replace(llm, engine=engine, engine_reason=reason)
     return replace(
         llm,
         engine="fp32",
