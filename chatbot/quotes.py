@@ -1,10 +1,17 @@
-"""The sentences that support a reply, quoted under it with their citations.
+"""The sentences that support a reply, quoted under it with their citations; and the one that
+answers the question, quoted above the reply where the model's own words do not state it.
 
 After the LLM has answered, each passage the reply cites (or, when a small model cites
 nothing, the passages it was given) is split into sentences (table rows for tables), and the
 sentence sharing the most words with the reply is quoted; with no shared word, the one sharing
 the most with the question. Deterministic and cheap: word overlap, no second LLM call. The
 quote is verbatim (whitespace aside), so the page thumbnail highlights exactly it.
+
+A small model often cites the right page yet words the answer wrongly or not at all. So the
+sentence (or table row, under its header) of the best passages that shares the most words
+with the question leads the reply, labelled as the document's words, whenever the reply holds
+less than LEAD_COVERED of what that sentence adds to the question (lead_quote); the model's
+answer follows under its own label.
 """
 
 from __future__ import annotations
@@ -17,6 +24,10 @@ from .retrieval import Passage, keyword_tokens
 
 SOURCES_HEADING = "**Sources**"  # in Korean: "**출처**" (messages.toml reply.sources)
 UNCITED_QUOTES = 2  # a reply without citations: quotes from this many of its passages
+LEAD_PASSAGES = 2  # the lead quote comes from the best-ranked passages only
+LEAD_COVERED = 0.5  # the reply holds this share of the lead sentence's new words: no lead
+LEAD_MIN_SHARED = 2  # a lead sentence shares at least this many words with the question (one
+# shared word, "revenue", picked "Revenue grew in every region" for "what was the total revenue?")
 _CITATION = re.compile(r"\[[^\[\]]{0,120}\]")  # [p. 12], [report.pdf slide 3]: not words
 _SENTENCE_END = re.compile(r"(?<=[.!?。])\s+")
 _HEADING_WORDS = 8  # a line this short without end punctuation, followed by a capital, is a heading
@@ -140,6 +151,70 @@ def support_quotes(reply: str, question: str, passages: list[Passage]) -> list[Q
     else:
         best.sort(key=lambda o: -o[2])
     return [o[3] for o in best[:limit]]
+
+
+def lead_quote(reply: str, question: str, passages: list[Passage]) -> Quote | None:
+    """The sentence or table row of the LEAD_PASSAGES best passages that shares the most words
+    with the question, at least LEAD_MIN_SHARED (a row counts the words of the columns the
+    question names, its header's; ties: the better-ranked passage, then the shorter unit),
+    where the reply does not already state what it adds to the question; None where it does or
+    none shares enough."""
+    question_words = set(keyword_tokens(question))
+    scored = []
+    for rank, p in enumerate(passages[:LEAD_PASSAGES]):
+        named = _overlap(_header(p), question_words)
+        for i, unit in enumerate(units(p)):
+            own = _overlap(unit, question_words)
+            if own:
+                scored.append(
+                    (own + (named if unit.startswith("|") else 0), -rank, -len(unit), -i, p, unit)
+                )
+    best = max(scored, key=lambda s: s[:4], default=None)
+    if best is None or best[0] < LEAD_MIN_SHARED:
+        return None
+    passage, sentence = best[4:]
+    new = set(keyword_tokens(sentence)) - question_words
+    said = set(keyword_tokens(_CITATION.sub(" ", reply)))
+    if not new or len(new & said) >= LEAD_COVERED * len(new):
+        return None
+    return Quote(passage, _shorten(sentence), "question")
+
+
+def _header(passage: Passage) -> str:
+    """A table passage's header row ('| Region | Q1 | ... |'); '' for prose."""
+    if passage.kind != "table":
+        return ""
+    return next((ln.strip() for ln in passage.text.splitlines() if ln.startswith("|")), "")
+
+
+def lead_block(quote: Quote | None, lang: str | None = None) -> str:
+    """The lead quote above the reply, labelled as the document's words (a table row under its
+    header), then the label of the model's own answer; '' for none."""
+    if quote is None:
+        return ""
+    from .messages import text
+
+    body = quote.text
+    if body.startswith("|") and _header(quote.passage):
+        header = _header(quote.passage)
+        columns = header.count("|") - 1
+        body = "\n".join([header, "|" + "---|" * columns, body])
+        body = "\n".join("> " + line for line in body.splitlines())
+    else:
+        body = f'> "{body}"'
+    quoted = text("reply.document_says", lang, cite=quote.cite())
+    return f"{quoted}\n\n{body}\n\n{text('reply.model_says', lang)}\n\n"
+
+
+def own_words(text: str) -> str:
+    """What the model itself wrote: the reply without its lead quote and Sources block."""
+    from .messages import LANGUAGES
+    from .messages import text as message
+
+    text = without_sources(text)
+    for lang in LANGUAGES:
+        text = text.split(f"{message('reply.model_says', lang)}\n\n", 1)[-1]
+    return text
 
 
 def _shorten(sentence: str) -> str:

@@ -18,7 +18,10 @@ before each question (the document index stays), so questions do not see each ot
 answers; --keep-history asks them as one running chat.
 
 Measures, per split and overall:
-  answer      the answer string is in the reply text
+  answer      the answer string is in the reply text above its Sources block (the lead quote,
+              where there is one, and the model's answer)
+  own         the answer string is in the model's own words (the lead quote left out)
+  lead        the reply was led by a quote from the document (quotes.lead_quote)
   cited       the reply text cites the right unit ("p. 12", or the section's heading)
   top         the top retrieved passage is from the right unit
   hit@1/@3    the right unit among the first 1/3 passages of the retrieval step
@@ -128,7 +131,7 @@ def evaluate(
     from chatbot.conversation import Conversation
     from chatbot.pipeline import Pipeline
     from chatbot.profiles import build_config
-    from chatbot.quotes import without_sources
+    from chatbot.quotes import own_words, without_sources
     from chatbot.retrieval import DocumentIndex, fence
 
     if not guard:  # the model's own replies: nothing hidden, no stop at a copied context
@@ -186,8 +189,11 @@ def evaluate(
                 "seconds": round(seconds, 2),
                 "new_tokens": reply.metrics.get("new_tokens"),
                 "prompt_tokens": reply.metrics.get("prompt_tokens"),
-                # the LLM's own words: the Sources block quotes pages whatever the answer was
+                # what the reader sees above the Sources block (which quotes pages whatever the
+                # answer was): the lead quote and the model's answer; and the model's words alone
                 "answer_ok": answer_found(row["answer"], without_sources(reply.text)),
+                "own_ok": answer_found(row["answer"], own_words(reply.text)),
+                "lead": bool(reply.sources and reply.sources[0].get("lead")),
                 "cited_ok": cited_in_text(gold, without_sources(reply.text)),
                 "top_ok": bool(cites) and unit_matches(gold, cites[0]),
                 "hit1": any(unit_matches(gold, c) for c in cites[:1]),
@@ -203,6 +209,7 @@ def evaluate(
                 k if result[f] else "."
                 for k, f in (
                     ("A", "answer_ok"),
+                    ("O", "own_ok"),
                     ("C", "cited_ok"),
                     ("T", "top_ok"),
                     ("3", "hit3"),

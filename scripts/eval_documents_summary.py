@@ -4,14 +4,24 @@ per split, kind, language and file) and the table printed at the end.
 
 from __future__ import annotations
 
-METRICS = ("answer_ok", "cited_ok", "top_ok", "hit1", "hit3", "in_context", "markup")
+METRICS = (
+    "answer_ok",
+    "own_ok",
+    "lead",
+    "cited_ok",
+    "top_ok",
+    "hit1",
+    "hit3",
+    "in_context",
+    "markup",
+)
 
 
 def _rates(rows: list[dict]) -> dict:
     n = len(rows)
     out = {"n": n}
-    for metric in METRICS:
-        out[metric] = sum(r[metric] for r in rows) / n if n else None
+    for metric in METRICS:  # (results written before a metric existed count it as 0)
+        out[metric] = sum(r.get(metric, 0) for r in rows) / n if n else None
     out["cited_or_top"] = sum(r["cited_ok"] or r["top_ok"] for r in rows) / n if n else None
     tables = [r for r in rows if r["kind"] == "table"]
     scans = [r for r in rows if r["kind"] == "scan"]
@@ -47,14 +57,15 @@ def print_summary(summary: dict, profile: str, total_s: float) -> None:
         f"{_fmt(summary['seconds_per_question'])} s/question)"
     )
     print(
-        f"{'group':34} {'n':>3}  answer cited  top  cit|top hit@1 hit@3 in_ctx  "
+        f"{'group':34} {'n':>3}  answer own  lead  cited  top  cit|top hit@1 hit@3 in_ctx  "
         f"table(n)    scan(n)  markup errors"
     )
     for name, s in summary.items():
         if not isinstance(s, dict):
             continue
         print(
-            f"{name[:34]:34} {s['n']:>3}  {_fmt(s['answer_ok'])}   {_fmt(s['cited_ok'])} "
+            f"{name[:34]:34} {s['n']:>3}  {_fmt(s['answer_ok'])}   {_fmt(s['own_ok'])} "
+            f"{_fmt(s['lead'])}  {_fmt(s['cited_ok'])} "
             f"{_fmt(s['top_ok'])}  {_fmt(s['cited_or_top'])}   {_fmt(s['hit1'])}  "
             f"{_fmt(s['hit3'])}  {_fmt(s['in_context'])}   "
             f"{_fmt(s['table_answer'])}({s['table_n']:>2})"

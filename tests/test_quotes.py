@@ -6,7 +6,17 @@ from __future__ import annotations
 import re
 
 from chatbot.conversation import Conversation
-from chatbot.quotes import SOURCES_HEADING, cited, support_quotes, units, without_sources
+from chatbot.quotes import (
+    SOURCES_HEADING,
+    cited,
+    lead_block,
+    lead_quote,
+    own_words,
+    sources_block,
+    support_quotes,
+    units,
+    without_sources,
+)
 from chatbot.retrieval import Passage
 from tests import docfixtures as df
 
@@ -70,6 +80,35 @@ def test_a_reply_without_citations_or_shared_words_is_supported_through_the_ques
     quotes = support_quotes("zq zq zq", "When was Northwind Tea founded?", passages)
     assert [(q.passage.page, q.matched) for q in quotes] == [(1, "question")]
     assert support_quotes("zq", "zq?", passages) == []
+
+
+def test_the_sentence_answering_the_question_leads_a_reply_that_does_not_state_it():
+    passages = [Passage("r.pdf", 1, PAGE_TEXT), Passage("r.pdf", 2, TABLE, kind="table")]
+    question = "In which year was Northwind Tea founded?"
+    lead = lead_quote("The company is old [p. 1].", question, passages)
+    assert lead is not None and lead.passage.page == 1 and lead.text.startswith("Northwind Tea was")
+    block = lead_block(lead, "en")
+    assert block.startswith("**The document says** [r.pdf p. 1]:") and f'> "{lead.text}"' in block
+    reply = block + "The company is old [p. 1]." + sources_block([lead], "en")
+    assert own_words(reply) == "The company is old [p. 1]."  # the model's words, labelled apart
+    assert lead.text in without_sources(reply)  # what the reader sees first
+    # a reply that states what the sentence adds to the question needs no lead
+    said = "It was founded in 1998 in Busan by two sisters, importing green tea from Jeju [p. 1]."
+    assert lead_quote(said, question, passages) is None
+    assert lead_quote("zq", "zq zq?", passages) is None  # nothing shares a word with the question
+    assert lead_block(None) == ""
+
+
+def test_a_table_question_is_led_by_the_row_under_its_header_in_the_readers_language():
+    passages = [Passage("r.pdf", 2, TABLE, kind="table"), Passage("r.pdf", 1, PAGE_TEXT)]
+    lead = lead_quote("몰라요", "What was the Busan total?", passages)
+    assert lead is not None and lead.text == "| Busan | 80 | 95 | 175 |"
+    block = lead_block(lead, "ko")
+    assert block.startswith("**문서 내용** [r.pdf p. 2]:") and "**모델의 답변:**" in block
+    assert (
+        "> | Region | Q1 | Q2 | Total |\n> |---|---|---|---|\n> | Busan | 80 | 95 | 175 |" in block
+    )
+    assert own_words(block + "몰라요") == "몰라요"
 
 
 def test_a_document_answer_quotes_a_verbatim_sentence_highlighted_on_its_page(pipe, tmp_path):

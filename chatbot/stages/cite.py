@@ -1,5 +1,6 @@
 """Checkable answers: the sentences of the documents that support the reply, quoted under it
-(quotes.py), and the quoted pages rendered with exactly those sentences highlighted."""
+(quotes.py), the one that answers the question quoted above it where the model's words do not
+state it, and the quoted pages rendered with exactly those sentences highlighted."""
 
 from __future__ import annotations
 
@@ -41,11 +42,15 @@ def thumbnails(passages, index, limit: int = 2, quotes=()) -> list[str]:
 def checkable(
     reply: str, question: str, passages, index, lang: str | None = None
 ) -> tuple[str, list[dict], list[str]]:
-    """The reply's text with its Sources block (quotes.py), the quotes for API clients
-    (info["sources"]), and the quoted pages' thumbnails with exactly those sentences
-    highlighted."""
-    from ..quotes import sources_block, support_quotes
+    """The reply's text with its lead quote and Sources block (quotes.py), the quotes for API
+    clients (info["sources"]; the lead one marked "lead"), and the quoted pages' thumbnails with
+    exactly those sentences highlighted."""
+    from ..quotes import lead_block, lead_quote, sources_block, support_quotes
 
+    lead = lead_quote(reply, question, passages)
     quotes = support_quotes(reply, question, passages)
-    files = thumbnails(passages, index, limit=max(2, len(quotes)), quotes=quotes)
-    return reply + sources_block(quotes, lang), [q.info() for q in quotes], files
+    shown = ([lead] if lead else []) + quotes
+    files = thumbnails(passages, index, limit=max(2, len(shown)), quotes=shown)
+    text = lead_block(lead, lang) + reply + sources_block(quotes, lang)
+    info = [dict(lead.info(), lead=True)] if lead else []
+    return text, info + [q.info() for q in quotes], files
