@@ -66,6 +66,20 @@ class Models:
         finally:
             self.load_seconds = time.perf_counter() - t
             self._ready.set()
+        self._warm_documents()
+
+    @staticmethod
+    def _warm_documents() -> None:
+        """The document path's imports (PyMuPDF, LangChain's splitter: about 1 s on 2 cores) paid
+        once the model is ready, not by the first upload's answer."""
+        try:
+            import pymupdf  # noqa: F401
+
+            from .retrieval.chunks import _splitter
+
+            _splitter()
+        except Exception:  # the first upload pays for them instead
+            traceback.print_exc()
 
     def _warm(self, backend) -> None:
         """The system prompt prefilled now, so that the first conversation does not wait for it."""

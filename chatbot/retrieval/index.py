@@ -135,8 +135,11 @@ class DocumentIndex:
 
         try:
             full = ingest_document(draft.path, draft.name, give_way)
-        except Exception as e:  # keywords, and the pages read for questions, go on serving
-            self.parse_error, full = e, replace(draft, complete=True)
+        except Exception as e:  # the text layer, and the pages read for questions, go on serving
+            self.parse_error = e
+            with self._lock:
+                full = next(d for d in self._documents if d.sha256 == draft.sha256)
+            full = replace(full, complete=True)
         self._replace(replace(full, name=draft.name, path=draft.path))
         if self._background:
             self.start_embedding()
