@@ -32,6 +32,8 @@ Measures, per split and overall:
 --no-guard: the same run with the fence guard off (what the model itself writes: the
 "before" of the markup measure).
 
+--lang ko|en: only the questions in that language.
+
 --retrieval-only [--lang ko]: no LLM; each document indexed and embedded up front, then
 hit@1/hit@3 for four rankings (see rank()): the app's hybrid, dense alone, BM25 alone, and
 the hybrid whose dense side embeds only the non-Hangul part of a Korean question.
@@ -127,6 +129,7 @@ def evaluate(
     verbose: bool = False,
     limit: int | None = None,
     guard: bool = True,
+    lang: str | None = None,
 ) -> dict:
     from chatbot.conversation import Conversation
     from chatbot.pipeline import Pipeline
@@ -136,7 +139,7 @@ def evaluate(
 
     if not guard:  # the model's own replies: nothing hidden, no stop at a copied context
         fence.unfenced, fence.copying = (lambda text, question="": text), (lambda text: None)
-    rows = load_rows(jsonl, split)[:limit]
+    rows = [r for r in load_rows(jsonl, split) if lang in (None, r.get("lang", "en"))][:limit]
     cfg = build_config(profile, max_new_tokens=max_new_tokens)
     pipeline = Pipeline(cfg)
     started = time.perf_counter()
@@ -396,6 +399,7 @@ def main(argv: list[str] | None = None) -> None:
         args.verbose,
         args.limit,
         guard=not args.no_guard,
+        lang=args.lang,
     )
 
 

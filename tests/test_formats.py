@@ -299,27 +299,27 @@ def test_keywords_answer_while_embeddings_compute(tmp_path, monkeypatch):
     assert index.wait_embedded(30)
 
 
-def test_no_shared_word_waits_for_the_embeddings(tmp_path, monkeypatch):
+def test_no_shared_word_gets_the_opening_chunks_without_waiting_for_the_embeddings(
+    tmp_path, monkeypatch
+):
     import chatbot.embeddings
 
-    model = SlowEmbedder()
+    model = SlowEmbedder()  # its batches wait until `go`: nothing gets embedded here
     monkeypatch.setattr(chatbot.embeddings, "load_embedder", lambda path: model)
     index = DocumentIndex("slow", RetrievalConfig(whole_document_chars=100))
     index.add(ingest_document(str(fx.make_report_pdf(tmp_path / "r.pdf")), "report.pdf"))
+    table = fx.make_table_pdf(tmp_path / "t.pdf", [[(["Item", "Qty"], [["fig", "2"]])]])
+    index.add(ingest_document(str(table), "t.pdf"))
     assert index.start_embedding() is not None
-    searching = threading.Event()  # set once the search embeds: it waits for the background
-    embed = index.embed
-
-    def embed_in_search(*args, **kwargs):
-        if threading.current_thread().name != "document-embedding":
-            searching.set()
-        return embed(*args, **kwargs)
-
-    monkeypatch.setattr(index, "embed", embed_in_search)
-    # the embeddings finish only once the search has come to wait for them
-    threading.Thread(target=lambda: searching.wait(30) and model.go.set(), daemon=True).start()
-    assert index.search("zzzz qqqq")  # no keyword anywhere: dense, after waiting
-    assert index.last_mode == "dense" and index.embedded
+    found = index.search("zzzz qqqq", k=3)  # no keyword anywhere: at once, not dense
+    assert index.last_mode == "opening" and not index.embedded
+    first = [c for c in index.chunks if c.file == "report.pdf"][0]
+    assert found[0].text == first.text and found[1].file == "t.pdf"  # each document's start
+    assert [p.score for p in found] == sorted((p.score for p in found), reverse=True)
+    model.go.set()
+    assert index.wait_embedded(30)
+    index.search("zzzz qqqq")
+    assert index.last_mode == "dense"  # once the vectors are there, they rank it
 
 
 # ---- highlights -------------------------------------------------------------------------------

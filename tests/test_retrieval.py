@@ -176,8 +176,8 @@ def test_background_embedding_gives_way_while_the_llm_answers():
 def test_a_question_that_waits_for_the_embeddings_is_not_kept_waiting_by_its_own_turn(
     tmp_path, tiny_embedder
 ):
-    """Guards a stall seen on a fresh 134-page PDF: a question sharing no keyword with it waits
-    for the dense vectors, while the background batches gave way to the turn being answered,
+    """Guards a stall seen on a fresh 134-page PDF: a search that waits for the dense vectors (an
+    index without keywords) while the background batches gave way to the turn being answered,
     that same turn (15 s a batch). Here a batch would give way for an hour: the search must
     still finish, served by the embeddings."""
     import threading
@@ -186,7 +186,8 @@ def test_a_question_that_waits_for_the_embeddings_is_not_kept_waiting_by_its_own
     from chatbot.embeddings import TurnGate
 
     gate = TurnGate(yield_s=3600)
-    index = DocumentIndex(tiny_embedder, RetrievalConfig(whole_document_chars=100), gate)
+    cfg = RetrievalConfig(whole_document_chars=100, use_bm25=False)
+    index = DocumentIndex(tiny_embedder, cfg, gate)
     index.add(ingest_document(str(fx.make_report_pdf(tmp_path / "r.pdf")), "report.pdf"))
     found = []
     with gate.answering():

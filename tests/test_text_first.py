@@ -115,9 +115,10 @@ def test_the_first_answer_reads_its_pages_in_full_and_the_rest_waits_for_the_tur
     assert index.embedding_progress == (len(index.chunks), len(index.chunks))
 
 
-def test_a_question_with_no_keyword_waits_for_the_full_read_then_the_vectors(manual):
+def test_an_index_without_keywords_waits_for_the_full_read_then_the_vectors(manual):
     path, _ = manual
-    index = DocumentIndex(embeddings_for_profile("tiny"), RetrievalConfig(), TurnGate(3600))
+    cfg = RetrievalConfig(use_bm25=False)
+    index = DocumentIndex(embeddings_for_profile("tiny"), cfg, TurnGate(3600))
     index.add(ingest_text_first(str(path), "manual.pdf", 6000))
     index.start_embedding()
     with index.gate.answering():  # the turn that needs the vectors does not hold them up

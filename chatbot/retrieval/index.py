@@ -38,10 +38,11 @@ class DocumentIndex:
     retrieves are read in full first (their tables), and nothing of it is embedded.
 
     Until the background thread is done, search() ranks by BM25 keywords alone ("bm25");
-    after, by cosine + BM25 ("hybrid"). A question sharing no keyword with any chunk
-    waits for the embeddings, as does an index without BM25 ("dense"); from then on the
-    background thread no longer gives way to the turn being answered (the gate), since that
-    turn is what waits for it. Once started,
+    after, by cosine + BM25 ("hybrid"). A question sharing no keyword with any chunk meanwhile
+    ("What is this manual about?") gets the documents' opening chunks ("opening"): waiting
+    for the vectors of a long PDF would keep it a minute. An index without BM25 waits for the
+    embeddings ("dense"); from then on the background thread no longer gives way to the turn
+    being answered (the gate), since that turn is what waits for it. Once started,
     embedding restarts by itself for documents added later. Without start_embedding()
     the old contract holds: search() embeds whatever is missing first, and `embed()`
     pays up front in the caller's thread, with progress. Documents that always fit whole
@@ -264,9 +265,8 @@ class DocumentIndex:
             return []
         if not self.embedded and self.use_bm25 and self._background:
             found = self._search_keywords(question, k)
-            if found:
-                self.last_mode = "bm25"
-                return found
+            self.last_mode = "bm25" if found else "opening"
+            return found or self._openings(k)
         if not self.embedded:
             self._wanted.set()  # the turn needs the vectors: reading and embedding go first
             for reading in list(self._parsing.values()):
@@ -294,6 +294,21 @@ class DocumentIndex:
                     scores = dense + self.cfg.keyword_weight * keywords / keywords.max()
                     self.last_mode = "hybrid"
             return self._best(scores, k)
+
+    def _openings(self, k: int) -> list[Passage]:
+        """The documents' first chunks, taking turns (title, abstract, contents: where a document
+        says what it is about), best first."""
+        with self._lock:
+            starts = [sum(self._counts[:i]) for i in range(len(self._counts))]
+            order = [
+                start + n
+                for n in range(max(self._counts, default=0))
+                for start, count in zip(starts, self._counts)
+                if n < count
+            ][:k]
+            scores = np.zeros(len(self._chunks), dtype=np.float32)
+            scores[order] = np.linspace(1.0, 0.5, num=len(order), dtype=np.float32)
+            return self._best(scores, len(order))
 
     def _search_keywords(self, question: str, k: int) -> list[Passage]:
         """BM25 alone over every chunk (scores scaled to the best, 1.0); [] if no word matches."""

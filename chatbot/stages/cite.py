@@ -45,9 +45,11 @@ def checkable(
     """The reply's text with its lead quote and Sources block (quotes.py), the quotes for API
     clients (info["sources"]; the lead one marked "lead"), and the quoted pages' thumbnails with
     exactly those sentences highlighted."""
+    from ..query import expand_query
     from ..quotes import lead_block, lead_quote, sources_block, support_quotes
 
-    lead = lead_quote(reply, question, passages)
+    # a Korean question about an English document names its words through the glossary
+    lead = lead_quote(reply, expand_query(question).text, passages)
     quotes = support_quotes(reply, question, passages)
     shown = ([lead] if lead else []) + quotes
     files = thumbnails(passages, index, limit=max(2, len(shown)), quotes=shown)
