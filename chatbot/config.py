@@ -117,6 +117,7 @@ MAX_STORED_MB_PER_OWNER = 500  # photos, documents and pictures one owner may ke
 MAX_ARCHIVE_MB = 100  # an imported archive, compressed and uncompressed (MB)
 MAX_TITLE_CHARS = 80  # a conversation title; default titles are cut to it
 MAX_OWNER_CHARS = 200  # an owner string (a browser secret or a user name)
+MAX_FEEDBACK_COMMENT_CHARS = 2000  # the comment that goes with a 👍 / 👎
 
 
 @dataclass(frozen=True)

@@ -6,6 +6,9 @@ as methods of the Pipeline. The handlers never reach into the store, the models 
     interrupted, undo, forget  a reply cut off by its client; the last exchange; the conversation
     redraw                     the card's Redraw, without the LLM (drawing.py)
     open, conversations, rename, export, import_archive   the owner's stored conversations
+    edit, switch, turn_at      the message tree: edit a message (a new branch), show another
+                               alternative (‹ n/m ›); Pipeline.regenerate is Retry
+    rate                       👍 / 👎 with an optional comment on a reply
 """
 
 from __future__ import annotations
@@ -14,7 +17,12 @@ from pathlib import Path
 from typing import Iterator
 
 from . import validate
+from .config import MAX_FEEDBACK_COMMENT_CHARS
 from .conversation import Conversation, Turn
+from .messages import UserError
+
+RATINGS = ("up", "down")  # a reply's feedback: 👍 / 👎 (None: no rating)
+EDIT_KEEPS = ("image", "document", "table")  # an edited message keeps these files (not voice)
 
 
 class Door:
@@ -73,6 +81,57 @@ class Door:
     def redraw(self, conv, edits, queued_at=None, language=None) -> Iterator[Turn]:
         """The card's Redraw, without the LLM (drawing.Drawing.redraw)."""
         return self.drawing.redraw(conv, edits, queued_at, language)
+
+    # ---- the message tree ------------------------------------------------------------------
+    def turn_at(self, conv: Conversation | None, index, role: str | None = None) -> Turn:
+        """The turn at `index` (0-based) of the visible path; UserError saying what exists
+        otherwise (nothing is changed)."""
+        count = len(conv.turns) if conv else 0
+        if not isinstance(index, int) or isinstance(index, bool) or not 0 <= index < count:
+            raise UserError("branch.no_such_turn", index=index, count=count)
+        turn = conv.turns[index]
+        if role is not None and turn.role != role:
+            if role == "user":
+                raise UserError("branch.not_user", index=index)
+            raise UserError("branch.not_assistant", index=index)
+        return turn
+
+    def edit(
+        self, conv: Conversation, index: int, text: str, queued_at=None, language=None
+    ) -> Iterator[Turn]:
+        """Edit the user message at `index`: a new branch from the turn before it (the old
+        message and everything after it stay one click away); the reply streams as respond's.
+        Checked first: a bad index or text raises UserError and changes nothing."""
+        turn = self.turn_at(conv, index, "user")
+        files = [a.path for a in turn.attachments if a.kind in EDIT_KEEPS and not a.caption]
+        validate.check_message(text, files)
+        conv.cut(index)
+        return self.respond(conv, text, files, queued_at=queued_at, language=language)
+
+    def switch(self, conv: Conversation, index: int, choice: int) -> None:
+        """Show alternative `choice` (1-based: the n of ‹ n/m ›) of the turn at `index`, and the
+        newest turns after it; the store shows the same path next time."""
+        alternatives = conv.alternatives(self.turn_at(conv, index))
+        count = len(alternatives)
+        if not isinstance(choice, int) or isinstance(choice, bool) or not 1 <= choice <= count:
+            raise UserError("branch.no_such_alternative", choice=choice, count=count, index=index)
+        conv.switch(alternatives[choice - 1].node)
+        self.history.show_path(conv)
+
+    def rate(self, conv: Conversation, index: int, rating: str | None, comment: str = "") -> Turn:
+        """👍 ("up") / 👎 ("down") / None (no rating), with an optional comment, on the reply at
+        `index`; stored with the turn."""
+        turn = self.turn_at(conv, index, "assistant")
+        if rating is not None and rating not in RATINGS:
+            raise UserError("feedback.bad_rating", rating=str(rating)[:20])
+        comment = (comment or "").strip()
+        if len(comment) > MAX_FEEDBACK_COMMENT_CHARS:
+            raise UserError(
+                "feedback.comment_too_long", chars=len(comment), limit=MAX_FEEDBACK_COMMENT_CHARS
+            )
+        turn.rating, turn.comment = rating, comment if rating is not None or comment else ""
+        self.history.save(conv, turn)
+        return turn
 
     # ---- the owner's stored conversations --------------------------------------------------
     @property
