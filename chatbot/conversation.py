@@ -135,6 +135,17 @@ class Conversation:
         parents = self.parents()
         return [self.nodes[n] for n in branches.alternatives(turn.node, parents)]
 
+    def branch_marks(self) -> dict[int, tuple[int, int]]:
+        """node -> (n, m) for the visible turns that have alternatives: ‹ n/m ›."""
+        parents = self.parents()
+        kids = branches.children_of(parents)
+        marks = {}
+        for turn in self.turns:
+            siblings = kids.get(turn.parent if turn.parent in parents else None, [turn.node])
+            if len(siblings) > 1:
+                marks[turn.node] = (siblings.index(turn.node) + 1, len(siblings))
+        return marks
+
     def cut(self, length: int) -> None:
         """Show only the first `length` turns of the path (the branch point of an edit or a
         retry); nothing is forgotten: the rest stays a branch of the tree."""

@@ -4,6 +4,8 @@ layout.py    the components (chat, box, buttons, image card, hidden API outputs)
 handlers.py  one plain method per chat event, over the pipeline's public methods; owners
 files.py     files served to (and accepted from) their owner only: the middleware, the owner cookie
 conversations.py  the sidebar and /conversations, /open, /export, /delete, /rename
+branches.py  the message tree and feedback: edit, ‹ n/m › alternatives, 👍 / 👎; /edit, /branch,
+             /feedback
 wiring.py    which event calls which handler; the API endpoints (/chat, /redraw, ...)
 """
 

@@ -9,6 +9,7 @@ whole interface.
 
 from __future__ import annotations
 
+import re
 import time
 from pathlib import Path
 
@@ -26,15 +27,33 @@ def same(path: str) -> str:
     return path
 
 
+def mark(n_of_m: tuple[int, int] | None) -> str:
+    """' ‹ n/m ›' after a message that has alternatives (BRANCH_MARK takes it off an edit)."""
+    return f"  ‹ {n_of_m[0]}/{n_of_m[1]} ›" if n_of_m else ""
+
+
+BRANCH_MARK = re.compile(r"\s*‹ \d+/\d+ ›\s*$")
+
+
 def render(conv: Conversation | None, show=same) -> list[dict]:
     """Conversation -> Chatbot messages; each chain step is a collapsible 'thought'. show(path):
     the path to hand out for a file (Handlers.shower: owner-checked serving)."""
+    return rendered(conv, show)[0]
+
+
+def rendered(conv: Conversation | None, show=same) -> tuple[list[dict], list[int]]:
+    """The Chatbot messages of the visible path, and for each message the index of its turn
+    (what an edit or a 👍 on message i is about). A turn with alternatives ends in ‹ n/m ›."""
     msgs: list[dict] = []
-    for t in conv.turns if conv else []:
+    owners: list[int] = []
+    marks = conv.branch_marks() if conv else {}
+    for i, t in enumerate(conv.turns if conv else []):
+        n_of_m = marks.get(t.node)
         if t.role == "user":
             msgs += [{"role": "user", "content": {"path": show(a.path)}} for a in t.attachments]
-            if t.text:
-                msgs.append({"role": "user", "content": t.text})
+            if t.text or n_of_m:
+                msgs.append({"role": "user", "content": t.text + mark(n_of_m)})
+            owners += [i] * (len(msgs) - len(owners))
             continue
         for s in t.steps:
             # the step's key starts its message id (unique on the page): what a page script or
@@ -42,12 +61,41 @@ def render(conv: Conversation | None, show=same) -> list[dict]:
             status = "done" if s.done else "pending"
             metadata = {"title": s.title, "status": status, "id": f"{s.key}-{len(msgs)}"}
             msgs.append({"role": "assistant", "content": s.detail or "…", "metadata": metadata})
-        if t.text:
-            msgs.append({"role": "assistant", "content": t.text + (" ⏹" if t.stopped else "")})
+        if t.text or (n_of_m and not t.error):
+            stop = " ⏹" if t.stopped else ""
+            msgs.append({"role": "assistant", "content": t.text + stop + mark(n_of_m)})
+            n_of_m = None
         msgs += [{"role": "assistant", "content": {"path": show(f)}} for f in t.files]
         if t.error:
-            msgs.append({"role": "assistant", "content": f"⚠️ {t.error}"})
-    return msgs
+            msgs.append({"role": "assistant", "content": f"⚠️ {t.error}" + mark(n_of_m)})
+        owners += [i] * (len(msgs) - len(owners))
+    return msgs, owners
+
+
+def turns_json(conv: Conversation) -> list[dict]:
+    """The visible path as /open returns it: each turn with its node id, its parent and, where
+    it has alternatives, "branch": [n, m] (‹ n/m ›; /branch switches), and its rating."""
+    marks = conv.branch_marks()
+    return [
+        {
+            "role": t.role,
+            "text": t.text,
+            "error": t.error,
+            "stopped": t.stopped,
+            "steps": [s.title for s in t.steps],
+            "files": t.files,
+            "image_request": t.card,
+            "attachments": [
+                {"name": a.name, "kind": a.kind, "sha256": a.sha256} for a in t.attachments
+            ],
+            "id": t.node,
+            "parent": t.parent,
+            "branch": list(marks.get(t.node, (1, 1))),
+            "rating": t.rating,
+            "comment": t.comment,
+        }
+        for t in conv.turns
+    ]
 
 
 def api_reply(reply: Turn, show=same) -> tuple[str, list[str], dict]:
@@ -155,21 +203,23 @@ class Handlers:
                 self.pipeline.interrupted(conv, reply)
             raise
 
+    def stream(self, conv, replies):
+        """(conv, reply) as the replies grow, paced; a client gone stops the model."""
+        for reply in paced(self._guard(conv, replies)):
+            yield conv, reply
+
     def _run(self, conv, text, files, draw=False, language=None, queued_at=None):
         conv = (
             conv or Conversation()
         )  # the page's load event gives every browser its own owner first
         queued_at = queued_at if queued_at is not None else conv.queued_at
         conv.queued_at = None
-        for reply in paced(
-            self._guard(
-                conv,
-                self.pipeline.respond(
-                    conv, text, files, draw=draw, queued_at=queued_at, language=language
-                ),
-            )
-        ):
-            yield conv, reply
+        yield from self.stream(
+            conv,
+            self.pipeline.respond(
+                conv, text, files, draw=draw, queued_at=queued_at, language=language
+            ),
+        )
 
     def mark_queued(self, conv):
         """Runs at once when a message is submitted (outside the queue), so a Stop pressed while
@@ -247,14 +297,13 @@ class Handlers:
         return conv
 
     def retry(self, conv):
-        user = self.pipeline.undo(conv) if conv else None
-        if user is None:
-            yield render(conv, self.shower(conv)), conv
+        """A new reply to the last message, beside the old one (‹ 2/2 ›: both are kept)."""
+        if conv is None:
+            yield render(conv), conv
             return
-        for conv, _ in self._run(
-            conv, user.text, [a.path for a in user.attachments], language=conv.language
-        ):
+        for conv, _ in self.stream(conv, self.pipeline.regenerate(conv, language=conv.language)):
             yield render(conv, self.shower(conv)), conv
+        yield render(conv, self.shower(conv)), conv
 
     def undo(self, conv):
         user = self.pipeline.undo(conv) if conv else None

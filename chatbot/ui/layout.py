@@ -10,7 +10,13 @@ from dataclasses import dataclass
 
 import gradio as gr
 
-from ..config import IDLE_CONVERSATION_S, MAX_GENERATION_STEPS, MAX_MESSAGE_CHARS, PROJECT_ROOT
+from ..config import (
+    IDLE_CONVERSATION_S,
+    MAX_FEEDBACK_COMMENT_CHARS,
+    MAX_GENERATION_STEPS,
+    MAX_MESSAGE_CHARS,
+    PROJECT_ROOT,
+)
 
 ASSETS = PROJECT_ROOT / "assets"
 
@@ -43,6 +49,8 @@ I18N = gr.I18n(
         "export_zip": "⬇️ Archive (zip)",
         "import": "⬆️ Import archive",
         "exported": "Export",
+        "branches": "Alternatives ‹ n/m ›: show another edit of a message or another reply",
+        "comment": "Comment sent with your next 👍 / 👎 (optional)",
     },
     ko={
         "placeholder": "무엇이든 물어보세요. 사진, PDF, 오피스 문서, 표, 음성, 짧은 동영상을 "
@@ -72,6 +80,8 @@ I18N = gr.I18n(
         "export_zip": "⬇️ 아카이브 (zip)",
         "import": "⬆️ 아카이브 가져오기",
         "exported": "내보내기",
+        "branches": "대안 ‹ n/m ›: 고친 메시지나 다른 답변 보기",
+        "comment": "다음 👍 / 👎와 함께 보낼 의견 (선택)",
     },
 )
 
@@ -94,6 +104,8 @@ class Layout:
     card: list  # prompt, negative, seed, steps
     redraw: gr.Button
     timer: gr.Timer
+    branches: gr.Dropdown  # every ‹ n/m › of the visible path: pick one to show it
+    comment: gr.Textbox  # goes with the next 👍 / 👎
     api: dict  # hidden components behind the API endpoints
     sidebar: dict  # the conversation list and its buttons
     owner: gr.BrowserState
@@ -131,7 +143,17 @@ def build_layout(header_text: str, browser_secret: str | None = None) -> Layout:
         None, time_to_live=IDLE_CONVERSATION_S
     )  # idle sessions leave memory; the store keeps them
     head = gr.Markdown(header_text)
-    chatbot = gr.Chatbot(label=I18N("chat"), height=560, buttons=["copy"])
+    chatbot = gr.Chatbot(
+        label=I18N("chat"),
+        height=560,
+        buttons=["copy"],
+        editable="user",  # an edit is a new branch (ui/branches.py)
+        feedback_options=("Like", "Dislike"),
+        elem_id="chat",
+    )
+    branches = gr.Dropdown(
+        [], label=I18N("branches"), visible=False, interactive=True, elem_id="branches"
+    )
     box = gr.MultimodalTextbox(
         placeholder=I18N("placeholder"),
         file_count="multiple",
@@ -149,6 +171,9 @@ def build_layout(header_text: str, browser_secret: str | None = None) -> Layout:
         undo = gr.Button(I18N("undo"), size="sm")
         clear = gr.Button(I18N("clear"), size="sm")
         speak = gr.Button(I18N("speak"), size="sm")
+    comment = gr.Textbox(
+        label=I18N("comment"), max_lines=2, max_length=MAX_FEEDBACK_COMMENT_CHARS, elem_id="comment"
+    )
     spoken = gr.Audio(
         label=I18N("speak"), autoplay=True, visible=True, interactive=False, type="filepath"
     )
@@ -185,9 +210,23 @@ def build_layout(header_text: str, browser_secret: str | None = None) -> Layout:
         "list": gr.JSON(visible=False),
         "turns": gr.JSON(visible=False),
         "archive": gr.File(visible=False),
+        "index": gr.Number(visible=False),
+        "choice": gr.Number(visible=False),
+        "rating": gr.Textbox(visible=False),
+        "comment": gr.Textbox(visible=False),
+        "edit_text": gr.Textbox(visible=False),
         **{
             name: gr.Button(visible=False)
-            for name in ("conversations", "open", "export", "delete", "rename")
+            for name in (
+                "conversations",
+                "open",
+                "export",
+                "delete",
+                "rename",
+                "edit",
+                "branch",
+                "feedback",
+            )
         },
     }
     return Layout(
@@ -205,6 +244,8 @@ def build_layout(header_text: str, browser_secret: str | None = None) -> Layout:
         card=[card_prompt, card_negative, card_seed, card_steps],
         redraw=redraw,
         timer=gr.Timer(1.0),
+        branches=branches,
+        comment=comment,
         api=api,
         sidebar=sidebar,
         owner=owner,

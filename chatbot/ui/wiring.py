@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gradio as gr
 
+from .branches import BranchHandlers
 from .conversations import ConversationHandlers
 from .files import SET_OWNER_COOKIE_JS
 from .handlers import Handlers
@@ -14,7 +15,44 @@ MODEL_SLOT = dict(concurrency_id="model", concurrency_limit=1)
 
 
 def wire(ui: Layout, h: Handlers, c: ConversationHandlers, demo: gr.Blocks) -> None:
-    wire_conversations(ui, c, demo, wire_chat(ui, h, demo))
+    chat_events = wire_chat(ui, h, demo)
+    wire_conversations(ui, c, demo, chat_events)
+    wire_branches(ui, BranchHandlers(h, c))
+
+
+def wire_branches(ui: Layout, b: BranchHandlers) -> None:
+    """Edit (the Chatbot's edit button; /edit), switch (the Alternatives dropdown; /branch),
+    👍 / 👎 (the Chatbot's thumbs; /feedback)."""
+    api, private = ui.api, dict(api_visibility="private")
+    # whatever changed the chat (a message, an edit, a retry, opening another conversation)
+    ui.chatbot.change(
+        b.choices, ui.conv, ui.branches, **private, queue=False, trigger_mode="always_last"
+    )
+    ui.chatbot.edit(b.edit_ui, ui.conv, [ui.chatbot, ui.conv], **private, **MODEL_SLOT)
+    ui.chatbot.like(b.like_ui, [ui.conv, ui.comment], [ui.conv, ui.comment], **private)
+    ui.branches.input(
+        b.switch_ui, [ui.branches, ui.conv], [ui.chatbot, ui.conv, ui.branches], **private
+    )
+    io_api = [api["text"], api["files"], api["info"], ui.conv]
+    api["edit"].click(
+        b.edit_api,
+        [api["id"], api["index"], api["edit_text"], ui.conv],
+        io_api,
+        api_name="edit",
+        **MODEL_SLOT,
+    )
+    api["branch"].click(
+        b.branch_api,
+        [api["id"], api["index"], api["choice"], ui.conv],
+        [api["turns"], ui.conv],
+        api_name="branch",
+    )
+    api["feedback"].click(
+        b.feedback_api,
+        [api["id"], api["index"], api["rating"], api["comment"], ui.conv],
+        [api["turns"], ui.conv],
+        api_name="feedback",
+    )
 
 
 def wire_conversations(
@@ -101,6 +139,7 @@ def wire_chat(ui: Layout, h: Handlers, demo: gr.Blocks) -> list:
         fill_card, [ui.conv], ui.card, **private
     )
     ui.retry.click(h.retry, [ui.conv], [ui.chatbot, ui.conv], api_name="retry", **MODEL_SLOT)
+    ui.chatbot.retry(h.retry, [ui.conv], [ui.chatbot, ui.conv], **private, **MODEL_SLOT)
     ui.speak.click(h.read_aloud, ui.conv, ui.spoken, api_name="read_aloud")
     ui.stop.click(
         h.stop, [ui.conv], [ui.conv], api_name="stop", queue=False
