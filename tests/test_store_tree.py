@@ -166,6 +166,7 @@ def test_archives_carry_the_tree_and_the_markdown_shows_the_visible_path(store, 
     assert [(t["id"], t["parent"]) for t in doc["turns"]][4:] == [(4, 2), (5, 1), (6, 5)]
     assert doc["turns"][4]["rating"] == "down" and doc["turns"][4]["comment"] == "too short"
     assert "a2b" in markdown and "q2b" not in markdown and "a2c" not in markdown
+    assert "> 👎 too short" in markdown
     assert store.export_markdown("alice", cid) == markdown
 
     new = store.import_archive("bob", archive)

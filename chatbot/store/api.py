@@ -78,10 +78,15 @@ class Store(FileMethods, TreeMethods, Transfer):
 
     @classmethod
     def open(
-        cls, data_dir: str | Path, url: str | None = None, limits: StoreLimits | None = None
+        cls,
+        data_dir: str | Path,
+        url: str | None = None,
+        limits: StoreLimits | None = None,
+        recover: bool = True,
     ) -> "Store":
         """Create the folders, migrate the schema to head, then mark replies cut off by a crash
-        (still "streaming") as "interrupted", keeping their partial text."""
+        (still "streaming") as "interrupted", keeping their partial text. recover=False skips
+        that: a reader beside the running app (scripts/export_feedback.py)."""
         data_dir = Path(data_dir).expanduser().resolve()
         prepare_dir(data_dir)
         engine = make_engine(url or f"sqlite:///{data_dir / DB_NAME}")
@@ -89,7 +94,8 @@ class Store(FileMethods, TreeMethods, Transfer):
             migrate(engine)
             store = cls(data_dir, engine, limits)
             store.blobs.prepare()
-            store.interrupt_streaming()
+            if recover:
+                store.interrupt_streaming()
         except BaseException:
             engine.dispose()
             raise

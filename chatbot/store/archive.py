@@ -78,6 +78,9 @@ def to_markdown(title: str, records: list[dict], names: dict[str, str]) -> str:
             out.append(f"> ⚠️ {rec['error']}")
         if rec["status"] in ("stopped", "interrupted"):
             out.append(f"> ({rec['status']})")
+        if rec.get("rating"):
+            thumb = "👍" if rec["rating"] == "up" else "👎"
+            out.append(f"> {thumb} {rec.get('comment') or ''}".rstrip())
         out.append("")
     return "\n".join(out).rstrip() + "\n"
 

@@ -133,6 +133,60 @@ def build_sidebar() -> dict:
     return bar
 
 
+def build_api() -> dict:
+    """The hidden components behind the API endpoints (inputs, outputs and their buttons)."""
+    return {
+        "text": gr.Textbox(visible=False),
+        "info": gr.JSON(visible=False),
+        "files": gr.File(file_count="multiple", visible=False),
+        "request": gr.JSON(visible=False),
+        "status": gr.JSON(visible=False),
+        "chat": gr.Button(visible=False),
+        "redraw": gr.Button(visible=False),
+        "status_button": gr.Button(visible=False),
+        "id": gr.Textbox(visible=False),
+        "title": gr.Textbox(visible=False),
+        "list": gr.JSON(visible=False),
+        "turns": gr.JSON(visible=False),
+        "archive": gr.File(visible=False),
+        "index": gr.Number(visible=False),
+        "choice": gr.Number(visible=False),
+        "rating": gr.Textbox(visible=False),
+        "comment": gr.Textbox(visible=False),
+        "edit_text": gr.Textbox(visible=False),
+        **{
+            name: gr.Button(visible=False)
+            for name in (
+                "conversations",
+                "open",
+                "export",
+                "delete",
+                "rename",
+                "edit",
+                "branch",
+                "feedback",
+            )
+        },
+    }
+
+
+def build_chat() -> tuple[gr.Chatbot, gr.Dropdown]:
+    """The chat (its Edit button makes a branch, its thumbs rate a reply: ui/branches.py) and
+    the Alternatives dropdown under it (every ‹ n/m › of the visible path)."""
+    chatbot = gr.Chatbot(
+        label=I18N("chat"),
+        height=560,
+        buttons=["copy"],
+        editable="user",
+        feedback_options=("Like", "Dislike"),
+        elem_id="chat",
+    )
+    branches = gr.Dropdown(
+        [], label=I18N("branches"), visible=False, interactive=True, elem_id="branches"
+    )
+    return chatbot, branches
+
+
 def build_layout(header_text: str, browser_secret: str | None = None) -> Layout:
     """The page: the sidebar of conversations beside the chat column; call inside gr.Blocks."""
     # a random secret per browser, encrypted with a key that survives restarts
@@ -143,17 +197,7 @@ def build_layout(header_text: str, browser_secret: str | None = None) -> Layout:
         None, time_to_live=IDLE_CONVERSATION_S
     )  # idle sessions leave memory; the store keeps them
     head = gr.Markdown(header_text)
-    chatbot = gr.Chatbot(
-        label=I18N("chat"),
-        height=560,
-        buttons=["copy"],
-        editable="user",  # an edit is a new branch (ui/branches.py)
-        feedback_options=("Like", "Dislike"),
-        elem_id="chat",
-    )
-    branches = gr.Dropdown(
-        [], label=I18N("branches"), visible=False, interactive=True, elem_id="branches"
-    )
+    chatbot, branches = build_chat()
     box = gr.MultimodalTextbox(
         placeholder=I18N("placeholder"),
         file_count="multiple",
@@ -196,39 +240,7 @@ def build_layout(header_text: str, browser_secret: str | None = None) -> Layout:
                 label=I18N("steps"), precision=0, minimum=1, maximum=MAX_GENERATION_STEPS
             )
         redraw = gr.Button(I18N("redraw"))
-    api = {
-        "text": gr.Textbox(visible=False),
-        "info": gr.JSON(visible=False),
-        "files": gr.File(file_count="multiple", visible=False),
-        "request": gr.JSON(visible=False),
-        "status": gr.JSON(visible=False),
-        "chat": gr.Button(visible=False),
-        "redraw": gr.Button(visible=False),
-        "status_button": gr.Button(visible=False),
-        "id": gr.Textbox(visible=False),
-        "title": gr.Textbox(visible=False),
-        "list": gr.JSON(visible=False),
-        "turns": gr.JSON(visible=False),
-        "archive": gr.File(visible=False),
-        "index": gr.Number(visible=False),
-        "choice": gr.Number(visible=False),
-        "rating": gr.Textbox(visible=False),
-        "comment": gr.Textbox(visible=False),
-        "edit_text": gr.Textbox(visible=False),
-        **{
-            name: gr.Button(visible=False)
-            for name in (
-                "conversations",
-                "open",
-                "export",
-                "delete",
-                "rename",
-                "edit",
-                "branch",
-                "feedback",
-            )
-        },
-    }
+    api = build_api()
     return Layout(
         conv=conv,
         head=head,
