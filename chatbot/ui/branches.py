@@ -65,9 +65,10 @@ class BranchHandlers:
         return gr.update(choices=items, value=None, visible=bool(items))
 
     def switch_ui(self, value: str | None, conv):
-        if not value or conv is None:
+        index, _, choice = (value or "").partition(":")
+        if conv is None or not (index.isdigit() and choice.isdigit()):
             return gr.skip(), conv, gr.skip()
-        index, choice = (int(part) for part in value.split(":"))
+        index, choice = int(index), int(choice)
         try:
             self.pipeline.switch(conv, index, choice)
         except UserError as exc:

@@ -30,8 +30,13 @@ def wire_branches(ui: Layout, b: BranchHandlers) -> None:
     )
     ui.chatbot.edit(b.edit_ui, ui.conv, [ui.chatbot, ui.conv], **private, **MODEL_SLOT)
     ui.chatbot.like(b.like_ui, [ui.conv, ui.comment], [ui.conv, ui.comment], **private)
+    # switching waits for a reply in progress (the model slot): the path it extends stays put
     ui.branches.input(
-        b.switch_ui, [ui.branches, ui.conv], [ui.chatbot, ui.conv, ui.branches], **private
+        b.switch_ui,
+        [ui.branches, ui.conv],
+        [ui.chatbot, ui.conv, ui.branches],
+        **private,
+        **MODEL_SLOT,
     )
     io_api = [api["text"], api["files"], api["info"], ui.conv]
     api["edit"].click(
@@ -46,6 +51,7 @@ def wire_branches(ui: Layout, b: BranchHandlers) -> None:
         [api["id"], api["index"], api["choice"], ui.conv],
         [api["turns"], ui.conv],
         api_name="branch",
+        **MODEL_SLOT,
     )
     api["feedback"].click(
         b.feedback_api,
