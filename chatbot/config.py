@@ -118,6 +118,8 @@ MAX_ARCHIVE_MB = 100  # an imported archive, compressed and uncompressed (MB)
 MAX_TITLE_CHARS = 80  # a conversation title; default titles are cut to it
 MAX_OWNER_CHARS = 200  # an owner string (a browser secret or a user name)
 MAX_FEEDBACK_COMMENT_CHARS = 2000  # the comment that goes with a 👍 / 👎
+MAX_SHARES_PER_OWNER = 200  # share links one owner may have at once
+MAX_SHARE_DAYS = 365  # the longest expiry a share link may be given (none: until revoked)
 
 
 @dataclass(frozen=True)

@@ -9,6 +9,7 @@ as methods of the Pipeline. The handlers never reach into the store, the models 
     edit, switch, turn_at      the message tree: edit a message (a new branch), show another
                                alternative (‹ n/m ›); Pipeline.regenerate is Retry
     rate                       👍 / 👎 with an optional comment on a reply
+    share, shares, unshare     read-only links to a conversation as it shows (store/shares.py)
 """
 
 from __future__ import annotations
@@ -162,6 +163,22 @@ class Door:
             path.write_text(self.store.export_markdown(owner, conversation_id), encoding="utf-8")
             return path
         return Path(self.store.export_archive(owner, conversation_id, folder / "conversation.zip"))
+
+    def share(self, owner: str, conversation_id: str, days: float | None = None) -> str:
+        """A read-only link to the conversation as it shows now; its id."""
+        if self.store is None or not owner:
+            raise UserError("share.nothing_yet")
+        return self.store.share(owner, conversation_id, days)
+
+    def shares(self, owner: str) -> list[dict]:
+        return self.store.shares(owner) if self.store is not None and owner else []
+
+    def unshare(self, owner: str, share_id: str) -> None:
+        from .store import NotFound
+
+        if self.store is None or not owner:
+            raise NotFound("share")
+        self.store.unshare(owner, share_id)
 
     def import_archive(self, owner: str, path: str) -> str:
         """A conversation archive (checked in full first); the new conversation's id."""

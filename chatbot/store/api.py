@@ -23,7 +23,17 @@ from chatbot.conversation import Turn
 from chatbot.messages import UserError
 
 from ..config import StoreLimits
-from .db import WRITE, ConversationRow, TurnRow, as_utc, describe, make_engine, migrate, utcnow
+from .db import (
+    WRITE,
+    ConversationRow,
+    ShareRow,
+    TurnRow,
+    as_utc,
+    describe,
+    make_engine,
+    migrate,
+    utcnow,
+)
 from .errors import NotFound, StoreError
 from .file_methods import FileMethods
 from .files import Blobs, prepare_dir, release
@@ -36,6 +46,7 @@ from .records import (
     shas_of,
     turn_record,
 )
+from .shares import ShareMethods
 from .transfer import Transfer
 from .tree import CHAIN, TreeMethods
 
@@ -63,7 +74,7 @@ def like_pattern(query: str) -> str:
     return "%" + re.sub(r"([\\%_])", r"\\\1", query) + "%"
 
 
-class Store(FileMethods, TreeMethods, Transfer):
+class Store(FileMethods, TreeMethods, ShareMethods, Transfer):
     """Open with Store.open(data_dir, url=None); see the package docstring for the interface
     (the file methods are in file_methods.py, the message tree in tree.py, export and import
     in transfer.py)."""
@@ -251,6 +262,9 @@ class Store(FileMethods, TreeMethods, Transfer):
         (sweep them after the commit)."""
         rows = s.scalars(select(TurnRow).where(TurnRow.conversation_id.in_(conversation_ids)))
         gone = set().union(*(shas_of(row_record(r)) for r in rows))
+        links = s.scalars(select(ShareRow).where(ShareRow.conversation_id.in_(conversation_ids)))
+        gone |= {sha for link in links for sha in link.files}  # its links go with it
+        s.execute(delete(ShareRow).where(ShareRow.conversation_id.in_(conversation_ids)))
         s.execute(delete(TurnRow).where(TurnRow.conversation_id.in_(conversation_ids)))
         s.execute(delete(ConversationRow).where(ConversationRow.id.in_(conversation_ids)))
         return release(s, owner, gone)

@@ -117,6 +117,24 @@ class FileRow(Base):
     __table_args__ = (Index("ix_files_sha256", "sha256"),)
 
 
+class ShareRow(Base):
+    """A read-only snapshot of a conversation's visible path, behind an unguessable id (0006).
+    Its files stay held for the owner while it exists (files.referenced counts them)."""
+
+    __tablename__ = "shares"
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    owner: Mapped[str] = mapped_column(String(255))
+    conversation_id: Mapped[str] = mapped_column(
+        String(32), ForeignKey("conversations.id", ondelete="CASCADE")
+    )
+    title: Mapped[str] = mapped_column(Text, default="")
+    turns: Mapped[list] = mapped_column(JSON)  # the path's records when it was shared
+    files: Mapped[dict] = mapped_column(JSON)  # sha256 -> {"name", "ext"} of those records
+    created: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    expires: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    __table_args__ = (Index("ix_shares_owner", "owner"),)
+
+
 # ---- engine -------------------------------------------------------------------------------
 def make_engine(url: str) -> Engine:
     """An engine with the per-connection settings each backend needs."""

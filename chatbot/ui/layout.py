@@ -49,6 +49,9 @@ I18N = gr.I18n(
         "export_zip": "⬇️ Archive (zip)",
         "import": "⬆️ Import archive",
         "exported": "Export",
+        "share": "🔗 Share link (read-only)",
+        "revoke": "🚫 Revoke links",
+        "link": "Link: anyone who has it sees this conversation as it is now",
         "branches": "Alternatives ‹ n/m ›: show another edit of a message or another reply",
         "comment": "Comment sent with your next 👍 / 👎 (optional)",
     },
@@ -80,6 +83,9 @@ I18N = gr.I18n(
         "export_zip": "⬇️ 아카이브 (zip)",
         "import": "⬆️ 아카이브 가져오기",
         "exported": "내보내기",
+        "share": "🔗 공유 링크 (읽기 전용)",
+        "revoke": "🚫 링크 취소",
+        "link": "링크: 가진 사람은 누구나 지금 상태의 대화를 볼 수 있습니다",
         "branches": "대안 ‹ n/m ›: 고친 메시지나 다른 답변 보기",
         "comment": "다음 👍 / 👎와 함께 보낼 의견 (선택)",
     },
@@ -130,6 +136,12 @@ def build_sidebar() -> dict:
             bar["export_zip"] = gr.Button(I18N("export_zip"), size="sm")
         bar["file"] = gr.File(label=I18N("exported"), visible=False)
         bar["import"] = gr.UploadButton(I18N("import"), file_types=[".zip"], size="sm")
+        with gr.Row():
+            bar["share"] = gr.Button(I18N("share"), size="sm")
+            bar["revoke"] = gr.Button(I18N("revoke"), size="sm")
+        bar["link"] = gr.Textbox(
+            label=I18N("link"), visible=False, buttons=["copy"], elem_id="share-link"
+        )
     return bar
 
 
@@ -154,6 +166,8 @@ def build_api() -> dict:
         "rating": gr.Textbox(visible=False),
         "comment": gr.Textbox(visible=False),
         "edit_text": gr.Textbox(visible=False),
+        "days": gr.Number(visible=False),
+        "link_info": gr.JSON(visible=False),
         **{
             name: gr.Button(visible=False)
             for name in (
@@ -165,6 +179,9 @@ def build_api() -> dict:
                 "edit",
                 "branch",
                 "feedback",
+                "share",
+                "shares",
+                "unshare",
             )
         },
     }

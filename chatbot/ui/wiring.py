@@ -9,6 +9,7 @@ from .conversations import ConversationHandlers
 from .files import SET_OWNER_COOKIE_JS
 from .handlers import Handlers
 from .layout import Layout
+from .shares import ShareHandlers
 
 # One model, one device: every event that runs the model shares one queue slot.
 MODEL_SLOT = dict(concurrency_id="model", concurrency_limit=1)
@@ -18,6 +19,24 @@ def wire(ui: Layout, h: Handlers, c: ConversationHandlers, demo: gr.Blocks) -> N
     chat_events = wire_chat(ui, h, demo)
     wire_conversations(ui, c, demo, chat_events)
     wire_branches(ui, BranchHandlers(h, c))
+    wire_shares(ui, ShareHandlers(h.pipeline))
+
+
+def wire_shares(ui: Layout, s: ShareHandlers) -> None:
+    """Share links: the sidebar's Share / Revoke, and /share, /shares, /unshare."""
+    api, bar, private = ui.api, ui.sidebar, dict(api_visibility="private")
+    bar["share"].click(s.share_ui, ui.conv, bar["link"], **private)
+    bar["revoke"].click(s.revoke_ui, ui.conv, bar["link"], **private)
+    api["share"].click(
+        s.share_api,
+        [api["id"], api["days"], ui.conv],
+        [api["link_info"], ui.conv],
+        api_name="share",
+    )
+    api["shares"].click(s.shares_api, ui.conv, [api["list"], ui.conv], api_name="shares")
+    api["unshare"].click(
+        s.unshare_api, [api["id"], ui.conv], [api["list"], ui.conv], api_name="unshare"
+    )
 
 
 def wire_branches(ui: Layout, b: BranchHandlers) -> None:
