@@ -49,6 +49,12 @@ def test_edit_retry_switch_and_rate_over_the_api(tiny_app):
 
     watcher = tiny_app.client(ALICE)  # the same owner elsewhere: the path the store keeps
     assert watcher.predict(conv["id"], api_name="/open") == path
+    tree = watcher.predict(conv["id"], api_name="/tree")
+    assert tree["head"] == path[-1]["id"] and len(tree["turns"]) == 9, "every branch"
+    assert [t["text"] for t in tree["turns"] if t["branch"] == [2, 2]] == [
+        "third, edited",
+        tree["turns"][-1]["text"],
+    ], "the edit and the retried reply are the second of their alternatives"
 
     rated = alice.predict("", 5, "up", "good answer", api_name="/feedback")
     assert rated[5]["rating"] == "up" and rated[5]["comment"] == "good answer"

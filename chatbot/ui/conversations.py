@@ -17,7 +17,7 @@ from .. import validate
 from ..conversation import Conversation
 from ..messages import UserError, text
 from ..pipeline import Pipeline
-from .handlers import render, same, turns_json
+from .handlers import render, same, tree_json, turns_json
 from .owners import browser_language, new_secret, owner_of, proven, session_conv, signed_in
 
 
@@ -159,6 +159,14 @@ class ConversationHandlers:
         )
         turns = turns_json(conv)
         return turns, conv
+
+    def tree_api(self, conversation_id: str, conv, request: gr.Request):
+        """Every branch of one of the caller's conversations: {"head", "turns": [each turn with
+        its id, parent and "branch": [n, m]]}, oldest first."""
+        conv = self.open_owned(
+            session_conv(conv, request).owner, conversation_id, browser_language(request)
+        )
+        return tree_json(conv), conv
 
     def export_api(self, conversation_id: str, conv, request: gr.Request):
         """One of the caller's conversations as a JSON archive (zip with its files)."""

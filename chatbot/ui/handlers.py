@@ -72,30 +72,45 @@ def rendered(conv: Conversation | None, show=same) -> tuple[list[dict], list[int
     return msgs, owners
 
 
+def turn_json(t: Turn, n_of_m: tuple[int, int] | None) -> dict:
+    """One turn as /open, /tree, /branch and /feedback return it."""
+    return {
+        "role": t.role,
+        "text": t.text,
+        "error": t.error,
+        "stopped": t.stopped,
+        "steps": [s.title for s in t.steps],
+        "files": t.files,
+        "image_request": t.card,
+        "attachments": [
+            {"name": a.name, "kind": a.kind, "sha256": a.sha256} for a in t.attachments
+        ],
+        "id": t.node,
+        "parent": t.parent,
+        "branch": list(n_of_m or (1, 1)),
+        "rating": t.rating,
+        "comment": t.comment,
+    }
+
+
 def turns_json(conv: Conversation) -> list[dict]:
     """The visible path as /open returns it: each turn with its node id, its parent and, where
     it has alternatives, "branch": [n, m] (‹ n/m ›; /branch switches), and its rating."""
     marks = conv.branch_marks()
-    return [
-        {
-            "role": t.role,
-            "text": t.text,
-            "error": t.error,
-            "stopped": t.stopped,
-            "steps": [s.title for s in t.steps],
-            "files": t.files,
-            "image_request": t.card,
-            "attachments": [
-                {"name": a.name, "kind": a.kind, "sha256": a.sha256} for a in t.attachments
-            ],
-            "id": t.node,
-            "parent": t.parent,
-            "branch": list(marks.get(t.node, (1, 1))),
-            "rating": t.rating,
-            "comment": t.comment,
-        }
-        for t in conv.turns
-    ]
+    return [turn_json(t, marks.get(t.node)) for t in conv.turns]
+
+
+def tree_json(conv: Conversation) -> dict:
+    """Every turn of every branch, oldest first, and the visible path's last turn (/tree)."""
+    from ..branches import children_of
+
+    parents = conv.parents()
+    kids = children_of(parents)
+    out = []
+    for node in sorted(conv.nodes):
+        siblings = kids.get(parents[node] if parents[node] in parents else None, [node])
+        out.append(turn_json(conv.nodes[node], (siblings.index(node) + 1, len(siblings))))
+    return {"head": conv.turns[-1].node if conv.turns else None, "turns": out}
 
 
 def api_reply(reply: Turn, show=same) -> tuple[str, list[str], dict]:

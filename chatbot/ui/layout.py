@@ -182,6 +182,7 @@ def build_api() -> dict:
                 "share",
                 "shares",
                 "unshare",
+                "tree",
             )
         },
     }

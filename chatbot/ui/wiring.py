@@ -122,6 +122,7 @@ def wire_conversations(
         c.conversations_api, ui.conv, [api["list"], ui.conv], api_name="conversations"
     )
     api["open"].click(c.open_api, [api["id"], ui.conv], [api["turns"], ui.conv], api_name="open")
+    api["tree"].click(c.tree_api, [api["id"], ui.conv], [api["turns"], ui.conv], api_name="tree")
     api["export"].click(
         c.export_api, [api["id"], ui.conv], [api["archive"], ui.conv], api_name="export"
     )
