@@ -133,3 +133,21 @@ def test_a_rating_is_stored_with_its_turn(saving):
     saving.rate(conv, 1, None)
     turn = saving.history.store.turns("o-rate", conv.id)[1]
     assert (turn.rating, turn.comment) == (None, "")
+
+
+def test_the_page_marks_alternatives_and_shows_the_stored_thumbs(saving):
+    from chatbot.ui.handlers import BRANCH_MARK, feedback_values, rendered, shown
+
+    conv = Conversation(owner="o-page")
+    ask(saving, conv, "one")
+    ask(saving, conv, "two")
+    last(saving.edit(conv, 2, "two, again"))
+    saving.rate(conv, 3, "down")
+    msgs, owners = rendered(conv)
+    users = [(m["content"], owners[i]) for i, m in enumerate(msgs) if m["role"] == "user"]
+    assert users == [("one", 0), ("two, again  ‹ 2/2 ›", 2)], "the marker, and its turn"
+    assert BRANCH_MARK.sub("", users[1][0]) == "two, again", "an edit of it loses the marker"
+    assert feedback_values(conv, msgs, owners) == [None, "Dislike"]
+    assert shown(conv)["feedback_value"] == [None, "Dislike"]
+    reopened = saving.open("o-page", conv.id)
+    assert shown(reopened)["feedback_value"] == [None, "Dislike"], "the thumbs come back"

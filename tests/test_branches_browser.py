@@ -69,6 +69,12 @@ def test_edit_in_the_browser_then_switch_back_and_rate(tiny_app, browser):
         ),
         what="the 👍 and its comment in the store",
     )
+    liked = page.locator('#chat button[aria-label="Liked"]')  # a given 👍 is labelled so
+    assert liked.count() == 1
+    page.reload(wait_until="domcontentloaded")
+    chat.get_by_text("‹ 1/2 ›").first.wait_for(timeout=30_000)  # the path the store keeps
+    liked.first.wait_for(timeout=30_000)  # the stored 👍, shown again after the reload
+    assert liked.count() == 1
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / "browser_branches.png"), full_page=True)
     page.close()

@@ -16,7 +16,7 @@ import gradio as gr
 from ..conversation import Conversation
 from ..messages import UserError
 from .conversations import ConversationHandlers
-from .handlers import BRANCH_MARK, Handlers, api_reply, rendered, turns_json
+from .handlers import BRANCH_MARK, Handlers, api_reply, rendered, shown, turns_json
 from .owners import browser_language, received_at, session_conv
 
 SNIPPET_CHARS = 40  # how much of a message the Alternatives dropdown quotes
@@ -73,7 +73,7 @@ class BranchHandlers:
             self.pipeline.switch(conv, index, choice)
         except UserError as exc:
             raise self.refused(exc, conv) from None
-        return self.chat_messages(conv), conv, self.choices(conv)
+        return shown(conv, self.chat.shower(conv)), conv, self.choices(conv)
 
     def chat_messages(self, conv) -> list[dict]:
         return rendered(conv, self.chat.shower(conv))[0]

@@ -17,7 +17,7 @@ from .. import validate
 from ..conversation import Conversation
 from ..messages import UserError, text
 from ..pipeline import Pipeline
-from .handlers import render, same, tree_json, turns_json
+from .handlers import same, shown, tree_json, turns_json
 from .owners import browser_language, new_secret, owner_of, proven, session_conv, signed_in
 
 
@@ -36,8 +36,9 @@ class ConversationHandlers:
             return same
         return lambda path: self.access.show(path, owner, proven(owner))
 
-    def render(self, conv: Conversation | None) -> list[dict]:
-        return render(conv, self.show(conv.owner) if conv else same)
+    def render(self, conv: Conversation | None):
+        """The chat, with the thumbs its replies were given (handlers.shown)."""
+        return shown(conv, self.show(conv.owner) if conv else same)
 
     def listing(self, owner: str, query: str = "") -> list[dict]:
         return [

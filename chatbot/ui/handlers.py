@@ -72,6 +72,25 @@ def rendered(conv: Conversation | None, show=same) -> tuple[list[dict], list[int
     return msgs, owners
 
 
+def feedback_values(conv: Conversation | None, msgs: list[dict], owners: list[int]) -> list:
+    """The Chatbot's thumbs for these messages (its feedback_value): one entry per bubble of
+    consecutive assistant messages, "Like" / "Dislike" / None from the rating of the turn the
+    bubble's first message belongs to (the turn a click on that bubble rates)."""
+    out = []
+    for i, m in enumerate(msgs):
+        if m["role"] == "assistant" and (i == 0 or msgs[i - 1]["role"] != "assistant"):
+            rating = conv.turns[owners[i]].rating
+            out.append({"up": "Like", "down": "Dislike"}.get(rating))
+    return out
+
+
+def shown(conv: Conversation | None, show=same):
+    """The chat as a whole (a conversation opened or another branch shown): the messages and
+    the thumbs its replies were given. Streaming handlers send plain messages instead."""
+    msgs, owners = rendered(conv, show)
+    return gr.update(value=msgs, feedback_value=feedback_values(conv, msgs, owners))
+
+
 def turn_json(t: Turn, n_of_m: tuple[int, int] | None) -> dict:
     """One turn as /open, /tree, /branch and /feedback return it."""
     return {
