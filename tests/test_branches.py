@@ -136,7 +136,7 @@ def test_a_rating_is_stored_with_its_turn(saving):
 
 
 def test_the_page_marks_alternatives_and_shows_the_stored_thumbs(saving):
-    from chatbot.ui.handlers import BRANCH_MARK, feedback_values, rendered, shown
+    from chatbot.ui.render import BRANCH_MARK, feedback_values, rendered, shown
 
     conv = Conversation(owner="o-page")
     ask(saving, conv, "one")

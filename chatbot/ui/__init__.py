@@ -2,6 +2,7 @@
 
 layout.py    the components (chat, box, buttons, image card, hidden API outputs)
 handlers.py  one plain method per chat event, over the pipeline's public methods; owners
+render.py    the conversation as Chatbot messages (‹ n/m ›, thumbs) and as the API's JSON
 files.py     files served to (and accepted from) their owner only: the middleware, the owner cookie
 conversations.py  the sidebar and /conversations, /open, /export, /delete, /rename
 shares.py    share links: the read-only page and its files (SharePages), /share, /shares, /unshare

@@ -16,8 +16,9 @@ import gradio as gr
 from ..conversation import Conversation
 from ..messages import UserError
 from .conversations import ConversationHandlers
-from .handlers import BRANCH_MARK, Handlers, api_reply, rendered, shown, turns_json
+from .handlers import Handlers, api_reply
 from .owners import browser_language, received_at, session_conv
+from .render import BRANCH_MARK, rendered, shown, turns_json
 
 SNIPPET_CHARS = 40  # how much of a message the Alternatives dropdown quotes
 

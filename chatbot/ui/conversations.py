@@ -17,8 +17,8 @@ from .. import validate
 from ..conversation import Conversation
 from ..messages import UserError, text
 from ..pipeline import Pipeline
-from .handlers import same, shown, tree_json, turns_json
 from .owners import browser_language, new_secret, owner_of, proven, session_conv, signed_in
+from .render import same, shown, tree_json, turns_json
 
 
 class ConversationHandlers:
