@@ -10,6 +10,7 @@ as methods of the Pipeline. The handlers never reach into the store, the models 
                                alternative (‹ n/m ›); Pipeline.regenerate is Retry
     rate                       👍 / 👎 with an optional comment on a reply
     share, shares, unshare     read-only links to a conversation as it shows (store/shares.py)
+    copy_shared                "continue as my own copy" of a link
 """
 
 from __future__ import annotations
@@ -179,6 +180,15 @@ class Door:
         if self.store is None or not owner:
             raise NotFound("share")
         self.store.unshare(owner, share_id)
+
+    def copy_shared(self, owner: str, share_id: str) -> str:
+        """ "Continue as my own copy" of a share link: the new conversation's id (NotFound for a
+        link that is gone)."""
+        from .store import NotFound
+
+        if self.store is None or not owner:
+            raise NotFound("share")
+        return self.store.copy_shared(share_id, owner)
 
     def import_archive(self, owner: str, path: str) -> str:
         """A conversation archive (checked in full first); the new conversation's id."""

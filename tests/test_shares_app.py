@@ -60,3 +60,25 @@ def test_a_share_link_shows_the_snapshot_and_dies_when_revoked(tiny_app, tmp_pat
         assert httpx.get(base + url, timeout=30).status_code == 404, url
     with pytest.raises(Exception, match="MAX_SHARE_DAYS"):
         alice.predict(conv["id"], 9999, api_name="/share")
+
+
+def test_a_link_holder_continues_it_as_their_own_copy(tiny_app, tmp_path):
+    alice, carol = tiny_app.client(ALICE + "-copy"), tiny_app.client("carol-shares-55555555")
+    photo = make_photo(tmp_path / "blue.png", (30, 60, 200))
+    alice.predict({"text": "describe this", "files": [handle_file(str(photo))]}, api_name="/chat")
+    (conv,) = alice.predict(api_name="/conversations")
+    link = alice.predict("", None, api_name="/share")
+    page = httpx.get(tiny_app.url.rstrip("/") + link["page"], timeout=30).text
+    assert f'href="/?copy={link["id"]}"' in page, "the page offers the copy"
+
+    turns = carol.predict(link["id"], api_name="/copy_share")
+    assert [t["text"] for t in turns][:1] == ["describe this"]
+    assert turns[0]["attachments"][0]["name"] == "blue.png"
+    _, _, info = carol.predict({"text": "and now?", "files": []}, api_name="/chat")
+    assert info["error"] is None, "carol's copy continues with the photo"
+    (mine,) = carol.predict(api_name="/conversations")
+    assert mine["id"] != conv["id"] and len(carol.predict(mine["id"], api_name="/open")) == 4
+    assert len(alice.predict(conv["id"], api_name="/open")) == 2, "alice's is untouched"
+    alice.predict(link["id"], api_name="/unshare")
+    with pytest.raises(Exception, match="not found"):
+        carol.predict(link["id"], api_name="/copy_share")

@@ -87,3 +87,22 @@ def test_a_shared_file_outlives_undo_and_goes_with_the_link_or_the_conversation(
     with pytest.raises(NotFound):
         store.shared(link)
     assert store.shares("alice") == [] and blob_files(store) == set()
+
+
+def test_continue_as_my_own_copy_gives_the_snapshot_to_another_owner(store, tmp_path):
+    cid = store.create("alice")
+    store.add_turn("alice", cid, photo_turn(tmp_path))
+    store.add_turn("alice", cid, Turn("assistant", "a cat", rating="up"))
+    link = store.share("alice", cid)
+    store.add_turn("alice", cid, Turn("user", "later, private"))
+    mine = store.copy_shared(link, "bob")
+    assert [t.text for t in store.turns("bob", mine)] == ["look at cat.png", "a cat"]
+    photo = store.turns("bob", mine)[0].attachments[0]
+    assert store.owns("bob", photo.sha256) and open(photo.path, "rb").read() == b"\x89PNG cat"
+    store.add_turn("bob", mine, Turn("user", "bob goes on"))
+    assert len(store.turns("alice", cid)) == 3, "alice's conversation is untouched"
+    store.unshare("alice", link)
+    assert store.owns("bob", photo.sha256), "bob's copy keeps its files"
+    with pytest.raises(NotFound):
+        store.copy_shared(link, "carol")
+    assert store.list("carol") == []

@@ -126,6 +126,32 @@ class ShareMethods:
             created = as_utc(row.created).isoformat(timespec="seconds")
             return Shared(row.id, row.title, list(row.turns), dict(row.files), created)
 
+    def copy_shared(self, share_id: str, owner: str) -> str:
+        """ "Continue as my own copy": a new conversation of owner holding the snapshot's turns
+        and files (within the owner's limits); its id. NotFound for a link that is gone."""
+        from .archive import Archive
+        from .records import FIELDS
+
+        snapshot = self.shared(share_id)
+        records = [{k: r.get(k) for k in FIELDS} for r in snapshot.records]
+        n = len(records)
+        names = {sha: f.get("name") or sha for sha, f in snapshot.files.items()}
+        stored: set[str] = set()
+        try:
+            for sha in sorted(snapshot.files):
+                self.put(self.shared_file(share_id, sha), owner, names[sha])
+                stored.add(sha)
+            archive = Archive(
+                None, snapshot.title, records, {}, names, {}, list(range(n)),
+                [i - 1 if i else None for i in range(n)], n - 1 if n else None,
+            )  # fmt: skip
+            return self.insert_conversation(owner, archive)
+        except BaseException:
+            with self.session(write=True) as s:  # undo the files this copy added
+                released = release(s, owner, stored)
+            self.sweep(released)
+            raise
+
     def shared_file(self, share_id: str, sha256: str) -> Path:
         """A file the snapshot shows, for a link holder; NotFound for any other."""
         snapshot = self.shared(share_id)

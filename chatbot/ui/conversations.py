@@ -80,10 +80,24 @@ class ConversationHandlers:
         and its newest conversation, shown by `show` once the cookie is set."""
         secret = secret or new_secret()
         owner = signed_in(request, profile) or owner_of(secret)
+        self.copy_from_link(owner, request)
         items = self.listing(owner)
         conv = self.open_owned(owner, items[0]["id"]) if items else Conversation(owner=owner)
         token = self.access.tokens.sign(owner) if self.access is not None else ""
         return secret, conv, token, self.choices(owner, selected=conv.id if items else None)
+
+    def copy_from_link(self, owner: str, request) -> None:
+        """A page opened from a share link's "Continue as my own copy" (/?copy=<link id>): the
+        snapshot becomes this owner's newest conversation, so the page opens it."""
+        link = request.query_params.get("copy") if request is not None else None
+        if not link:
+            return
+        try:
+            self.pipeline.copy_shared(owner, link)
+        except UserError as exc:
+            gr.Warning(exc.text(browser_language(request)))
+        except LookupError:
+            gr.Warning(text("share.not_found", browser_language(request), id=link))
 
     def show_conversation(self, conv: Conversation | None):
         return self.render(conv)

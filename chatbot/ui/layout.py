@@ -183,6 +183,7 @@ def build_api() -> dict:
                 "shares",
                 "unshare",
                 "tree",
+                "copy_share",
             )
         },
     }

@@ -7,7 +7,8 @@
 store (store/shares.py) and answers 404, the same bare "Not found", for an id that is unknown,
 guessed, revoked or expired, and for a file the snapshot does not show. `ShareHandlers` are the
 sidebar's Share / Revoke buttons and the API: /share (id, days -> {"id", "page"}), /shares,
-/unshare (link id), each for the caller's own conversations and links only.
+/unshare (link id), each for the caller's own conversations and links only, and /copy_share
+(link id): "continue as my own copy" (the page's link does the same: /?copy=<id>).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ import gradio as gr
 
 from ..messages import UserError, text
 from .owners import browser_language, session_conv
+from .render import turns_json
 
 SHARE_ROUTE = re.compile(
     r"/share/([A-Za-z0-9_-]{43})(?:/files/([0-9a-f]{64})(?:\.[A-Za-z0-9]{1,8})?)?/?"
@@ -36,7 +38,7 @@ STYLE = (
 )
 
 
-def page_html(shared, base: str) -> str:
+def page_html(shared, base: str, root: str = "") -> str:
     """The snapshot as a page: Markdown rendered with raw HTML off (text is escaped)."""
     from markdown_it import MarkdownIt
 
@@ -66,7 +68,8 @@ def page_html(shared, base: str) -> str:
     return (
         f'<!doctype html><html><head><meta charset="utf-8"><title>{title}</title>'
         f'<meta name="robots" content="noindex"><style>{STYLE}</style></head><body>'
-        f"<h1>{title}</h1><p class=note>A read-only copy, shared {shared.created}.</p>"
+        f"<h1>{title}</h1><p class=note>A read-only copy, shared {shared.created}. "
+        f'<a href="{root}/?copy={shared.id}">Continue as my own copy</a></p>'
         f"{''.join(parts)}</body></html>"
     )
 
@@ -102,20 +105,22 @@ class SharePages:
             return await respond(send, 404, NOT_FOUND, b"text/plain; charset=utf-8", head=head)
         link, sha = match.groups()
         base = f"{scope.get('root_path', '')}/share/{link}"
-        found = await anyio.to_thread.run_sync(self.lookup, link, sha, base)
+        found = await anyio.to_thread.run_sync(
+            self.lookup, link, sha, base, scope.get("root_path", "")
+        )
         if found is None:
             return await respond(send, 404, NOT_FOUND, b"text/plain; charset=utf-8", head=head)
         body, kind = found
         extra = [(b"content-security-policy", PAGE_POLICY if sha is None else b"sandbox")]
         return await respond(send, 200, body, kind, extra, head)
 
-    def lookup(self, link: str, sha: str | None, base: str) -> tuple[bytes, bytes] | None:
+    def lookup(self, link: str, sha: str | None, base: str, root: str = ""):
         """(body, content type) for the page or the file, or None: not found."""
         from ..store import NotFound
 
         try:
             if sha is None:
-                page = page_html(self.store.shared(link), base)
+                page = page_html(self.store.shared(link), base, root)
                 return page.encode("utf-8"), b"text/html; charset=utf-8"
             path = self.store.shared_file(link, sha)
             kind = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
@@ -163,6 +168,21 @@ class ShareHandlers:
                 text("share.not_found", browser_language(request), id=share_id)
             ) from None
         return self.pipeline.shares(conv.owner), conv
+
+    def copy_api(self, share_id: str, conv, request: gr.Request):
+        """Continue a share link as the caller's own conversation: its turns (as /open's), and
+        later /chat calls continue it."""
+        conv = self._conv(conv, request)
+        try:
+            new_id = self.pipeline.copy_shared(conv.owner, share_id)
+        except UserError as exc:
+            raise gr.Error(exc.text(browser_language(request))) from None
+        except LookupError:
+            raise gr.Error(
+                text("share.not_found", browser_language(request), id=share_id)
+            ) from None
+        opened = self.pipeline.open(conv.owner, new_id)
+        return turns_json(opened), opened
 
     def share_ui(self, conv, request: gr.Request):
         """The sidebar's Share button: the link to the open conversation, as a full URL."""

@@ -11,6 +11,12 @@ from .handlers import Handlers
 from .layout import Layout
 from .shares import ShareHandlers
 
+# a page opened from a share link's "Continue as my own copy" (/?copy=<id>) has made its copy:
+# a reload must not make another
+FORGET_COPY_JS = (
+    "() => { if (new URLSearchParams(location.search).has('copy')) "
+    "history.replaceState(null, '', location.pathname); }"
+)
 # One model, one device: every event that runs the model shares one queue slot.
 MODEL_SLOT = dict(concurrency_id="model", concurrency_limit=1)
 
@@ -36,6 +42,9 @@ def wire_shares(ui: Layout, s: ShareHandlers) -> None:
     api["shares"].click(s.shares_api, ui.conv, [api["list"], ui.conv], api_name="shares")
     api["unshare"].click(
         s.unshare_api, [api["id"], ui.conv], [api["list"], ui.conv], api_name="unshare"
+    )
+    api["copy_share"].click(
+        s.copy_api, [api["id"], ui.conv], [api["turns"], ui.conv], api_name="copy_share"
     )
 
 
@@ -91,7 +100,9 @@ def wire_conversations(
     )  # the owner cookie's signed value: the page sets it, then shows the chat
     demo.load(c.on_load, ui.owner, [ui.owner, ui.conv, token, bar["list"]], **private).then(
         None, token, None, js=SET_OWNER_COOKIE_JS, **private, queue=False
-    ).then(c.show_conversation, ui.conv, ui.chatbot, **private).then(
+    ).then(None, None, None, js=FORGET_COPY_JS, **private, queue=False).then(
+        c.show_conversation, ui.conv, ui.chatbot, **private
+    ).then(
         lambda: gr.update(interactive=True), None, ui.box, **private, queue=False
     )  # a message sent sooner had no owner
     bar["list"].input(c.open_ui, [bar["list"], ui.conv], [ui.conv, ui.chatbot], **private)
