@@ -74,6 +74,9 @@ class Door:
         if user is not None:
             user.attachments = self.history.copy_out(user.attachments)
         self.history.truncate(conv)
+        if conv.turns and any(t.parent == conv.turns[-1].node for t in conv.nodes.values()):
+            conv.switch(conv.turns[-1].node)  # an undone edit: the message it replaced is back
+            self.history.show_path(conv)
         return user
 
     def open(self, owner: str, conversation_id: str) -> Conversation:

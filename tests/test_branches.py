@@ -151,3 +151,15 @@ def test_the_page_marks_alternatives_and_shows_the_stored_thumbs(saving):
     assert shown(conv)["feedback_value"] == [None, "Dislike"]
     reopened = saving.open("o-page", conv.id)
     assert shown(reopened)["feedback_value"] == [None, "Dislike"], "the thumbs come back"
+
+
+def test_undoing_an_edit_brings_back_the_message_it_replaced(saving):
+    conv = Conversation(owner="o-undo-edit")
+    ask(saving, conv, "one")
+    ask(saving, conv, "two")
+    last(saving.edit(conv, 2, "two, edited"))
+    assert saving.undo(conv).text == "two, edited"
+    assert [t.text for t in conv.turns][::2] == ["one", "two"], "the old branch is shown again"
+    assert conv.branch_marks() == {}, "the edit is gone: no alternatives left"
+    stored = saving.history.store.turns("o-undo-edit", conv.id)
+    assert [t.text for t in stored] == [t.text for t in conv.turns]
