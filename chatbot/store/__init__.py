@@ -39,7 +39,12 @@ signed-in user name). Another owner's id raises NotFound, exactly like a missing
                                                       <data_dir>/files/ab/cdef….png (the extension
                                                       of the name it is first put under)
     path(owner, sha256) -> Path                       NotFound unless the owner has that file
-    export_markdown(owner, id) -> str                 links files/<sha256>.<ext>
+    share(owner, id, days=None) -> link id            a read-only snapshot of the visible path
+    shares(owner) / unshare(owner, link id)           the owner's links; revoke one
+    shared(link id) / shared_file(link id, sha256)    a link holder's only ways in (NotFound for
+                                                      unknown, revoked, expired, other files)
+    copy_shared(link id, owner) -> id                 "continue as my own copy"
+    export_markdown(owner, id) -> str                 the visible path; links files/<sha256>.<ext>
     export_archive(owner, id, dest_zip) -> Path       conversation.json + conversation.md + files/
     import_archive(owner, zip_path) -> id             validated in full first; UserError otherwise
     close()
