@@ -119,6 +119,17 @@ class Conversation:
         self.nodes[turn.node] = turn
         return turn
 
+    def renumber(self, turn: Turn, node: int) -> None:
+        """The store gave this turn another id (another session of the same conversation took
+        its own): the turn and its children follow."""
+        old = turn.node
+        self.nodes.pop(old, None)
+        turn.node, self.nodes[node] = node, turn
+        for other in self.nodes.values():
+            if other.parent == old and other is not turn:
+                other.parent = node
+        self.next_node = max(self.next_node, node + 1)
+
     def add(self, *turns: Turn) -> None:
         """Continue the visible path with these turns (new children of its last turn)."""
         for turn in turns:

@@ -66,8 +66,10 @@ class History:
                 parent = turn.parent  # the nearest ancestor the store holds (a failed save)
                 while parent is not None and parent not in conv.stored:
                     parent = conv.nodes[parent].parent if parent in conv.nodes else None
-                self.store.add_turn(conv.owner, conv.id, turn, status, parent, turn.node)
-                conv.stored.add(turn.node)
+                stored = self.store.add_turn(conv.owner, conv.id, turn, status, parent, turn.node)
+                if stored != turn.node:  # another session took that id: the turn is renumbered
+                    conv.renumber(turn, stored)
+                conv.stored.add(stored)
         except Exception as exc:  # StoreError, a full disk, a limit (UserError): say it, keep going
             traceback.print_exc()
             why = exc.text(conv.language) if isinstance(exc, UserError) else str(exc)

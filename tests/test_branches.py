@@ -163,3 +163,23 @@ def test_undoing_an_edit_brings_back_the_message_it_replaced(saving):
     assert conv.branch_marks() == {}, "the edit is gone: no alternatives left"
     stored = saving.history.store.turns("o-undo-edit", conv.id)
     assert [t.text for t in stored] == [t.text for t in conv.turns]
+
+
+def test_two_sessions_of_one_conversation_each_keep_what_they_say(saving):
+    """Two tabs (two Conversations opened from the store) both answer at the end of the same
+    path: each one's turns are stored, as two branches, instead of the second being refused."""
+    conv = Conversation(owner="o-tabs")
+    ask(saving, conv, "shared start")
+    tab_a, tab_b = saving.open("o-tabs", conv.id), saving.open("o-tabs", conv.id)
+    ask(saving, tab_a, "from tab a")
+    reply_b = ask(saving, tab_b, "from tab b")
+    assert not any(s.key == "saving" for s in reply_b.steps), "tab b's turns were stored"
+    tree = saving.history.store.tree("o-tabs", conv.id)
+    assert len(tree.nodes) == 6
+    assert [t.text for t in tree.path][2] == "from tab b" and tree.path[3].text == reply_b.text
+    assert [t.text for t in tab_b.alternatives(tab_b.turns[2])] == ["from tab b"]
+    reopened = saving.open("o-tabs", conv.id)
+    assert [t.text for t in reopened.alternatives(reopened.turns[2])] == [
+        "from tab a",
+        "from tab b",
+    ], "the store holds both as alternatives of the third turn"

@@ -287,9 +287,9 @@ class Store(FileMethods, TreeMethods, ShareMethods, Transfer):
     ) -> int:
         """Add a turn (its files are stored first) as the child of `parent` (a position; None: a
         first message; by default the visible path's last turn); it becomes the visible path's
-        last turn. position: its id (by default the next free one; ids are never reused).
-        Returns its position. status defaults to what the turn shows: "stopped", "failed"
-        (error set) or "done"."""
+        last turn. position: its id (the next free one when not given or already taken, e.g.
+        by another tab on the same conversation; ids are never reused). Returns its position.
+        status defaults to what the turn shows: "stopped", "failed" (error set) or "done"."""
         if turn.attachments or turn.files:
             self.info(owner, conversation_id)  # NotFound before storing any file
         record = turn_record(turn, status, self.keeper(owner))
@@ -299,8 +299,8 @@ class Store(FileMethods, TreeMethods, ShareMethods, Transfer):
             last = s.scalar(
                 select(func.max(TurnRow.position)).where(TurnRow.conversation_id == conv.id)
             )
-            if position is None:
-                position = (-1 if last is None else last) + 1
+            if position is None or s.get(TurnRow, (conv.id, position)) is not None:
+                position = (-1 if last is None else last) + 1  # taken: by another tab, say
             if parent is not None and s.get(TurnRow, (conv.id, parent)) is None:
                 raise NotFound("turn")
             sibling = s.scalar(
