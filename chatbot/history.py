@@ -90,9 +90,11 @@ class History:
     def truncate(self, conv: Conversation) -> None:
         """After undo: the store keeps what the conversation keeps (the turns after the visible
         path's end go, with the branches that grew from them)."""
-        if self.store is not None and conv.saved and conv.stored - set(conv.nodes):
-            self.store.truncate(conv.owner, conv.id, len(conv.turns))
-            conv.stored &= set(conv.nodes)
+        dropped = conv.stored - set(conv.nodes)
+        if self.store is not None and conv.saved and dropped:
+            head = conv.turns[-1].node if conv.turns else None
+            self.store.remove(conv.owner, conv.id, dropped, head)  # exactly what it dropped
+            conv.stored -= dropped
 
     def show_path(self, conv: Conversation) -> None:
         """After switching branches: the store shows the same path next time."""

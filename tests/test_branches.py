@@ -183,3 +183,17 @@ def test_two_sessions_of_one_conversation_each_keep_what_they_say(saving):
         "from tab a",
         "from tab b",
     ], "the store holds both as alternatives of the third turn"
+
+
+def test_undo_in_one_session_leaves_another_sessions_branch_alone(saving):
+    conv = Conversation(owner="o-tabs-undo")
+    ask(saving, conv, "shared start")
+    tab_a, tab_b = saving.open("o-tabs-undo", conv.id), saving.open("o-tabs-undo", conv.id)
+    ask(saving, tab_a, "from tab a")
+    ask(saving, tab_b, "from tab b")  # the store's path now ends in tab b's branch
+    assert saving.undo(tab_a).text == "from tab a"
+    kept = saving.history.store.tree("o-tabs-undo", conv.id)
+    assert sorted(t.text for t in kept.nodes.values() if t.role == "user") == [
+        "from tab b",
+        "shared start",
+    ], "tab a removed only its own exchange"

@@ -212,3 +212,15 @@ def test_an_archive_with_a_broken_tree_is_refused_and_changes_nothing(store, tmp
         store.import_archive("carol", bad)
     assert why in caught.value.text("en")
     assert store.list("carol") == []
+
+
+def test_remove_takes_exactly_those_turns_and_their_branches(store):
+    cid = branched(store)  # q1 a1 [q2 a2 | a2b] [q2b a2c], head a2c
+    store.remove("alice", cid, {2}, head=6)  # q2 with its replies a2 and a2b
+    assert [p for p, _, _ in shape(store, cid)] == [0, 1, 5, 6]
+    assert texts(store.turns("alice", cid)) == ["q1", "a1", "q2b", "a2c"]
+    store.remove("alice", cid, {6, 99}, head=6)  # a head that is gone: no turn shown
+    assert store.tree("alice", cid).head is None and len(store.tree("alice", cid).nodes) == 3
+    with pytest.raises(NotFound):
+        store.remove("bob", cid, {0}, head=None)
+    assert len(store.tree("alice", cid).nodes) == 3

@@ -27,6 +27,7 @@ signed-in user name). Another owner's id raises NotFound, exactly like a missing
                                                       Attachment.image is None
     tree(owner, id) -> StoredTree(nodes, head)         every branch: position -> Turn; .path
     set_head(owner, id, position)                     show the path ending at that turn
+    remove(owner, id, positions, head)                those turns and their branches (undo)
     add_turn(owner, id, turn, status=None, parent=<the path's last>, position=None) -> position
                                                       a child of parent (None: a first message),
                                                       then the path's last turn; positions are

@@ -13,12 +13,12 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from chatbot.branches import path_to
+from chatbot.branches import children_of, path_to, subtree
 from chatbot.conversation import Turn
 
 from .db import TurnRow, utcnow
 from .errors import NotFound
-from .files import extensions
+from .files import extensions, release
 from .records import row_record, shas_of, turn_from_record
 
 CHAIN = object()  # add_turn's default parent: the visible path's last turn
@@ -68,6 +68,33 @@ class TreeMethods:
             turn.node, turn.parent = position, parent
             nodes[position] = turn
         return StoredTree(nodes, head)
+
+    def remove(
+        self, owner: str, conversation_id: str, positions: set[int], head: int | None
+    ) -> None:
+        """Delete these turns with every branch that grew from them (Undo in a session that
+        knows exactly what it dropped), and show the path ending at head (None: none, or a head
+        that is gone); files only those turns used go too."""
+        with self.session(write=True) as s:
+            conv = self.conversation(s, owner, conversation_id, lock=True)
+            parents = self.parents(s, conv.id)
+            kids = children_of(parents)
+            doomed = set().union(*(subtree(p, kids) for p in positions if p in parents))
+            if not doomed:
+                return
+            rows = s.scalars(
+                select(TurnRow).where(
+                    TurnRow.conversation_id == conv.id, TurnRow.position.in_(doomed)
+                )
+            ).all()
+            gone = set().union(*(shas_of(row_record(r)) for r in rows))
+            for row in rows:
+                s.delete(row)
+            s.flush()
+            conv.head = head if head in parents and head not in doomed else None
+            conv.updated = utcnow()
+            released = release(s, owner, gone)
+        self.sweep(released)
 
     def set_head(self, owner: str, conversation_id: str, position: int | None) -> None:
         """Show the path ending at the turn at position (None: no turn); NotFound for a
