@@ -11,6 +11,7 @@ as methods of the Pipeline. The handlers never reach into the store, the models 
     rate                       👍 / 👎 with an optional comment on a reply
     share, shares, unshare     read-only links to a conversation as it shows (store/shares.py)
     copy_shared                "continue as my own copy" of a link
+    following                  a reply in progress on the owner's conversation (live.py)
 """
 
 from __future__ import annotations
@@ -78,6 +79,11 @@ class Door:
             conv.switch(conv.turns[-1].node)  # an undone edit: the message it replaced is back
             self.history.show_path(conv)
         return user
+
+    def following(self, owner: str, conversation_id: str):
+        """The owner's reply in progress on that conversation (live.Run: .conv, .follow()), or
+        None: nothing is being written there now."""
+        return self.live.find(owner, conversation_id)
 
     def open(self, owner: str, conversation_id: str) -> Conversation:
         """A stored conversation of this owner (NotFound for anyone else's id)."""

@@ -26,6 +26,7 @@ from .door import Door
 from .drawing import Drawing
 from .embeddings import TurnGate
 from .history import History
+from .live import Live
 from .loader import Models
 from .messages import UserError, reader_language
 from .models.decoding import Sampling
@@ -44,6 +45,7 @@ class Pipeline(Door):
         self.sampling = sampling or Sampling.of(cfg.llm)
         self.gate = TurnGate()  # a new document's background embedding waits for the turns
         self.drawing = Drawing(cfg, self.models, self.history)
+        self.live = Live()  # replies in progress, for other clients of their owner
 
     # ---- the turn protocol ---------------------------------------------------------------
     def respond(
@@ -114,21 +116,26 @@ class Pipeline(Door):
         again: a retry (the voice notes were heard already: their words are in the message)."""
         conv.add(reply)
         self.history.save(conv, reply, "streaming")
-        yield reply
+        run = self.live.begin(conv, reply)  # other clients of the owner may watch it (live.py)
         try:
-            with self.gate.answering():  # the whole turn, retrieval to the last token
-                for partial in self._answer(conv, user, reply, draw, language, again):
-                    yield partial
-                    self.history.save_partial(conv, reply)
-        except UserError as exc:
-            reply.error = exc.text(conv.language)
-        except Exception as exc:
-            traceback.print_exc()
-            reply.error = steps.explain_failure(exc, conv.language)
-        for step in reply.steps:
-            step.done = True
-        self.history.finish(conv, reply)
-        yield reply
+            yield reply
+            try:
+                with self.gate.answering():  # the whole turn, retrieval to the last token
+                    for partial in self._answer(conv, user, reply, draw, language, again):
+                        run.bump()
+                        yield partial
+                        self.history.save_partial(conv, reply)
+            except UserError as exc:
+                reply.error = exc.text(conv.language)
+            except Exception as exc:
+                traceback.print_exc()
+                reply.error = steps.explain_failure(exc, conv.language)
+            for step in reply.steps:
+                step.done = True
+            self.history.finish(conv, reply)
+            yield reply
+        finally:
+            self.live.end(run)
 
     def ingest(self, files: list[str]) -> list[Attachment]:
         """Photos are bounded now; documents, voice and clips are read in the reply, where their

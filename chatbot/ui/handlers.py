@@ -219,7 +219,35 @@ class Handlers:
         if conv is not None:
             conv.stop_requested_at = time.monotonic()
             conv.stop_event.set()
+            run = self.pipeline.following(conv.owner, conv.id)  # asked for by another session
+            if run is not None and run.conv is not conv:
+                run.conv.stop_requested_at = time.monotonic()
+                run.conv.stop_event.set()
         return conv
+
+    def follow_ui(self, conv):
+        """A page that opens a conversation whose reply another tab of the owner is writing:
+        it shows the reply live from where it is; the page then holds that conversation, so its
+        Stop stops the reply and its next message continues it."""
+        run = self.pipeline.following(conv.owner, conv.id) if conv is not None else None
+        if run is None or run.conv is conv:
+            yield gr.skip(), conv
+            return
+        for reply in paced(run.follow()):
+            yield render(run.conv, self.shower(run.conv)), run.conv
+
+    def follow_api(self, conversation_id: str, conv, request: gr.Request = None):
+        """Watch the reply being written on one of the caller's conversations (asked for by
+        another tab or client of the same owner): it streams from where it is, as /chat does,
+        until it ends; this client's later calls continue that conversation, and its /stop
+        stops the reply. Leaving stops nothing."""
+        conv = session_conv(conv, request)
+        run = self.pipeline.following(conv.owner, conversation_id)
+        if run is None:
+            raise gr.Error(text("live.nothing", browser_language(request), id=conversation_id))
+        show = self.shower(run.conv)
+        for reply in paced(run.follow()):
+            yield (*api_reply(reply, show), run.conv)
 
     def retry(self, conv):
         """A new reply to the last message, beside the old one (‹ 2/2 ›: both are kept)."""

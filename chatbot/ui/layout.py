@@ -184,6 +184,7 @@ def build_api() -> dict:
                 "unshare",
                 "tree",
                 "copy_share",
+                "follow",
             )
         },
     }

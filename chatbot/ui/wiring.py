@@ -17,13 +17,15 @@ FORGET_COPY_JS = (
     "() => { if (new URLSearchParams(location.search).has('copy')) "
     "history.replaceState(null, '', location.pathname); }"
 )
+# Watching a reply in progress takes no model slot: it must not wait behind what it watches.
+WATCH = dict(concurrency_id="follow", concurrency_limit=None)
 # One model, one device: every event that runs the model shares one queue slot.
 MODEL_SLOT = dict(concurrency_id="model", concurrency_limit=1)
 
 
 def wire(ui: Layout, h: Handlers, c: ConversationHandlers, demo: gr.Blocks) -> None:
     chat_events = wire_chat(ui, h, demo)
-    wire_conversations(ui, c, demo, chat_events)
+    wire_conversations(ui, c, demo, chat_events, h.follow_ui)
     wire_branches(ui, BranchHandlers(h, c))
     wire_shares(ui, ShareHandlers(h.pipeline))
 
@@ -90,10 +92,12 @@ def wire_branches(ui: Layout, b: BranchHandlers) -> None:
 
 
 def wire_conversations(
-    ui: Layout, c: ConversationHandlers, demo: gr.Blocks, chat_events: list
+    ui: Layout, c: ConversationHandlers, demo: gr.Blocks, chat_events: list, follow=None
 ) -> None:
-    """The sidebar, and the API for programs: /conversations, /open, /export, /delete, /rename."""
+    """The sidebar, and the API for programs: /conversations, /open, /export, /delete, /rename.
+    follow(conv): a conversation opened while another tab writes its reply shows it live."""
     bar, api, private = ui.sidebar, ui.api, dict(api_visibility="private")
+    live = dict(fn=follow, inputs=ui.conv, outputs=[ui.chatbot, ui.conv], **private, **WATCH)
     refresh = dict(fn=c.search, inputs=[bar["search"], ui.conv], outputs=bar["list"], **private)
     token = gr.Textbox(
         visible=False
@@ -102,10 +106,12 @@ def wire_conversations(
         None, token, None, js=SET_OWNER_COOKIE_JS, **private, queue=False
     ).then(None, None, None, js=FORGET_COPY_JS, **private, queue=False).then(
         c.show_conversation, ui.conv, ui.chatbot, **private
-    ).then(
-        lambda: gr.update(interactive=True), None, ui.box, **private, queue=False
-    )  # a message sent sooner had no owner
-    bar["list"].input(c.open_ui, [bar["list"], ui.conv], [ui.conv, ui.chatbot], **private)
+    ).then(lambda: gr.update(interactive=True), None, ui.box, **private, queue=False).then(
+        **live
+    )  # a message sent before the owner was known had none
+    bar["list"].input(c.open_ui, [bar["list"], ui.conv], [ui.conv, ui.chatbot], **private).then(
+        **live
+    )
     bar["new"].click(c.new_chat, ui.conv, [ui.conv, ui.chatbot, bar["list"]], **private)
     bar["search"].change(**refresh)
     bar["rename"].click(c.rename_ui, [bar["title"], ui.conv], bar["list"], **private)
@@ -184,6 +190,7 @@ def wire_chat(ui: Layout, h: Handlers, demo: gr.Blocks) -> list:
     ui.undo.click(h.undo, [ui.conv], [ui.chatbot, ui.box, ui.conv], api_name="undo")
     cleared = ui.clear.click(h.clear, [ui.conv], [ui.chatbot, ui.box, ui.conv], api_name="clear")
     api["status_button"].click(h.status, None, api["status"], api_name="status", queue=False)
+    api["follow"].click(h.follow_api, [api["id"], ui.conv], io_api, api_name="follow", **WATCH)
 
     def tick(request: gr.Request):  # the header follows the loader until it is done
         return h.header(request), gr.Timer(active=h.status()["progress"] not in ("ready", "failed"))
