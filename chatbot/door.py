@@ -11,7 +11,8 @@ as methods of the Pipeline. The handlers never reach into the store, the models 
     rate                       👍 / 👎 with an optional comment on a reply
     share, shares, unshare     read-only links to a conversation as it shows (store/shares.py)
     copy_shared                "continue as my own copy" of a link
-    following                  a reply in progress on the owner's conversation (live.py)
+    following, carry_on        a reply in progress, watched by the owner's other pages (live.py);
+                               a reply whose page went away goes on being written
 """
 
 from __future__ import annotations
@@ -79,6 +80,21 @@ class Door:
             conv.switch(conv.turns[-1].node)  # an undone edit: the message it replaced is back
             self.history.show_path(conv)
         return user
+
+    def carry_on(self, replies) -> None:
+        """The page that asked for this reply went away (a reload, a closed tab): the reply goes
+        on being written and saved without it, until it ends or a Stop; the owner's other pages
+        watch it (following). The model is used by one reply at a time (Pipeline.answering)."""
+        import threading
+
+        def drain():
+            try:
+                for _ in replies:
+                    pass
+            finally:
+                replies.close()
+
+        threading.Thread(target=drain, name="reply-without-its-page", daemon=True).start()
 
     def following(self, owner: str, conversation_id: str):
         """The owner's reply in progress on that conversation (live.Run: .conv, .follow()), or

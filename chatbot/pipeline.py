@@ -14,6 +14,7 @@ door.py (checks, undo, forget, redraw, and the owner's stored conversations).
 
 from __future__ import annotations
 
+import threading
 import time
 import traceback
 from typing import Iterator
@@ -46,6 +47,7 @@ class Pipeline(Door):
         self.gate = TurnGate()  # a new document's background embedding waits for the turns
         self.drawing = Drawing(cfg, self.models, self.history)
         self.live = Live()  # replies in progress, for other clients of their owner
+        self.answering = threading.Lock()  # held by the reply being written
 
     # ---- the turn protocol ---------------------------------------------------------------
     def respond(
@@ -120,7 +122,9 @@ class Pipeline(Door):
         try:
             yield reply
             try:
-                with self.gate.answering():  # the whole turn, retrieval to the last token
+                # one reply at a time: a reply whose page went away (Door.carry_on) may still
+                # be writing when the queue lets the next one in
+                with self.answering, self.gate.answering():  # retrieval to the last token
                     for partial in self._answer(conv, user, reply, draw, language, again):
                         run.bump()
                         yield partial

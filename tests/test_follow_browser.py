@@ -38,3 +38,41 @@ def test_a_second_tab_watches_the_reply_live_and_stops_it(long_app, browser):
     wait_until(lambda: "⏹" in chat_text(first).replace("⏹ Stop", ""), what="the first tab stopped")
     wait_until(lambda: "⏹" in chat_text(second).replace("⏹ Stop", ""), what="the second too")
     context.close()
+
+
+def test_a_reply_goes_on_through_a_reload_and_the_page_watches_it(long_app, browser):
+    import sqlite3
+
+    context = browser.new_context(locale="en-US", viewport={"width": 1300, "height": 1000})
+    page = context.new_page()
+    page.goto(long_app.url, wait_until="domcontentloaded")
+    page.wait_for_selector("#chat-box textarea", timeout=30_000)
+    send(page, "a very long story across a reload")
+    page.locator("#chat").get_by_text("a very long story across a reload").first.wait_for(
+        timeout=30_000
+    )
+    sent = len(chat_text(page))
+    wait_until(lambda: len(chat_text(page)) > sent + 20, what="the reply to stream")
+    page.reload(wait_until="domcontentloaded")
+    page.locator("#chat").get_by_text("a very long story across a reload").first.wait_for(
+        timeout=30_000
+    )
+    seen = len(chat_text(page))
+    wait_until(lambda: len(chat_text(page)) > seen + 20, what="the reply to go on after reload")
+    page.get_by_text("⏹ Stop").first.click()
+    wait_until(lambda: "⏹" in chat_text(page).replace("⏹ Stop", ""), what="the reply stopped")
+
+    def stored():
+        db = sqlite3.connect(f"file:{long_app.data_dir / 'chatbot.db'}?mode=ro", uri=True)
+        try:
+            return db.execute(
+                "SELECT t.role, t.status, length(t.text) FROM turns t JOIN conversations c "
+                "ON c.id = t.conversation_id WHERE c.title = 'a very long story across a reload' "
+                "ORDER BY t.position"
+            ).fetchall()
+        finally:
+            db.close()
+
+    rows = wait_until(lambda: (r := stored()) and r[-1][1] == "stopped" and r, what="saved")
+    assert [r[0] for r in rows] == ["user", "assistant"] and rows[1][2] > 0, "stored once"
+    context.close()

@@ -95,7 +95,7 @@ class BranchHandlers:
             )
         except UserError as exc:
             raise self.refused(exc, conv, request) from None
-        for conv, _ in self.chat.stream(conv, replies):
+        for conv, _ in self.chat.stream(conv, replies, outlive=True):
             yield self.chat_messages(conv), conv
 
     def like_ui(self, conv, comment: str, data: gr.LikeData):

@@ -114,26 +114,32 @@ class Handlers:
         if other is not None:
             raise UserError("history.not_your_file", name=Path(other).name)
 
-    def _guard(self, conv, run):
+    def _guard(self, conv, run, outlive: bool = False):
         """The replies of run; if the client goes away or cancels its job (Gradio closes this
-        generator), the model is stopped and the reply kept, marked stopped."""
+        generator), the model is stopped and the reply kept, marked stopped; or, outlive=True
+        (a page: it may be reloading), the reply goes on being written without it, until it
+        ends or a Stop (the page that comes back watches it: follow_ui)."""
         reply = None
         try:
             for reply in run:
                 yield reply
         except GeneratorExit:
+            if outlive and reply is not None and not conv.stop_event.is_set():
+                self.pipeline.carry_on(run)
+                raise
             conv.stop_event.set()
             run.close()
             if reply is not None:
                 self.pipeline.interrupted(conv, reply)
             raise
 
-    def stream(self, conv, replies):
-        """(conv, reply) as the replies grow, paced; a client gone stops the model."""
-        for reply in paced(self._guard(conv, replies)):
+    def stream(self, conv, replies, outlive: bool = False):
+        """(conv, reply) as the replies grow, paced; a client gone stops the model (outlive: a
+        page gone leaves it writing)."""
+        for reply in paced(self._guard(conv, replies, outlive)):
             yield conv, reply
 
-    def _run(self, conv, text, files, draw=False, language=None, queued_at=None):
+    def _run(self, conv, text, files, draw=False, language=None, queued_at=None, outlive=False):
         conv = (
             conv or Conversation()
         )  # the page's load event gives every browser its own owner first
@@ -144,6 +150,7 @@ class Handlers:
             self.pipeline.respond(
                 conv, text, files, draw=draw, queued_at=queued_at, language=language
             ),
+            outlive,
         )
 
     def mark_queued(self, conv):
@@ -165,8 +172,8 @@ class Handlers:
             )
             return
         for conv, _ in self._run(
-            conv, text, files, draw, browser_language(request), received_at(request)
-        ):
+            conv, text, files, draw, browser_language(request), received_at(request), True
+        ):  # outlive: a reload does not stop the reply
             yield render(conv, self.shower(conv)), None, conv
 
     def chat_api(self, message, conv, request: gr.Request = None):
