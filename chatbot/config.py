@@ -107,6 +107,7 @@ def data_dir() -> Path:
     return Path(os.environ.get("CHATBOT_DATA_DIR", default))
 
 
+MAX_REPLY_WITHOUT_PAGE_S = 600.0  # a reply whose page went away is stopped after this long
 SAVE_PARTIAL_S = 2.0  # a streaming reply's text is saved this often (crash recovery)
 STREAM_UPDATE_S = 0.05  # while tokens stream, the UI and API get at most 20 updates a second
 

@@ -17,6 +17,8 @@ as methods of the Pipeline. The handlers never reach into the store, the models 
 
 from __future__ import annotations
 
+import threading
+import time
 from pathlib import Path
 from typing import Iterator
 
@@ -81,20 +83,32 @@ class Door:
             self.history.show_path(conv)
         return user
 
-    def carry_on(self, replies) -> None:
+    def carry_on(self, conv: Conversation, replies) -> threading.Thread:
         """The page that asked for this reply went away (a reload, a closed tab): the reply goes
-        on being written and saved without it, until it ends or a Stop; the owner's other pages
-        watch it (following). The model is used by one reply at a time (Pipeline.answering)."""
-        import threading
+        on being written and saved without it, until it ends, a Stop, or
+        MAX_REPLY_WITHOUT_PAGE_S; the owner's other pages watch it (following). The model is
+        used by one reply at a time (Pipeline.answering). Returns the thread writing it."""
+        from . import config
+
+        def limit():
+            conv.stop_requested_at = time.monotonic()
+            conv.stop_event.set()
+
+        timer = threading.Timer(config.MAX_REPLY_WITHOUT_PAGE_S, limit)
+        timer.daemon = True
 
         def drain():
             try:
                 for _ in replies:
                     pass
             finally:
+                timer.cancel()
                 replies.close()
 
-        threading.Thread(target=drain, name="reply-without-its-page", daemon=True).start()
+        thread = threading.Thread(target=drain, name="reply-without-its-page", daemon=True)
+        timer.start()
+        thread.start()
+        return thread
 
     def following(self, owner: str, conversation_id: str):
         """The owner's reply in progress on that conversation (live.Run: .conv, .follow()), or

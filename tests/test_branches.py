@@ -197,3 +197,24 @@ def test_undo_in_one_session_leaves_another_sessions_branch_alone(saving):
         "from tab b",
         "shared start",
     ], "tab a removed only its own exchange"
+
+
+def test_a_reply_without_its_page_stops_at_its_limit(pipe, monkeypatch):
+    """Door.carry_on writes a page-less reply to its end, but never past
+    MAX_REPLY_WITHOUT_PAGE_S: then it is stopped as by Stop (no model needed to see it)."""
+    import chatbot.config
+    from tests.helpers import wait_until
+
+    monkeypatch.setattr(chatbot.config, "MAX_REPLY_WITHOUT_PAGE_S", 0.2)
+    conv = Conversation()
+    steps = []
+
+    def endless():
+        while not conv.stop_event.is_set():
+            steps.append(1)
+            yield None
+            conv.stop_event.wait(0.01)
+
+    thread = pipe.carry_on(conv, endless())
+    wait_until(lambda: not thread.is_alive(), timeout=10, what="the limit to stop the reply")
+    assert conv.stop_event.is_set() and steps, "it ran, then the limit stopped it"

@@ -125,7 +125,7 @@ class Handlers:
                 yield reply
         except GeneratorExit:
             if outlive and reply is not None and not conv.stop_event.is_set():
-                self.pipeline.carry_on(run)
+                self.pipeline.carry_on(conv, run)
                 raise
             conv.stop_event.set()
             run.close()
