@@ -207,6 +207,46 @@ def build_chat() -> tuple[gr.Chatbot, gr.Dropdown]:
     return chatbot, branches
 
 
+def build_buttons() -> tuple[gr.Button, ...]:
+    """Stop, Retry, Undo, Clear and Read aloud, in one row."""
+    with gr.Row():
+        return (
+            gr.Button(I18N("stop"), variant="stop", size="sm"),
+            gr.Button(I18N("retry"), size="sm"),
+            gr.Button(I18N("undo"), size="sm"),
+            gr.Button(I18N("clear"), size="sm"),
+            gr.Button(I18N("speak"), size="sm"),
+        )
+
+
+def build_examples(box: gr.MultimodalTextbox) -> None:
+    """Example messages with the bundled photo, when it is there."""
+    example = ASSETS / "example.png"
+    if example.exists():
+        gr.Examples(
+            [
+                [{"text": "What is in this photo?", "files": [str(example)]}],
+                [{"text": "이 사진에 무엇이 있나요?", "files": [str(example)]}],
+            ],
+            inputs=[box],
+            label=I18N("examples"),
+        )
+
+
+def build_card() -> tuple[list, gr.Button]:
+    """The image card: the last picture's prompt, negative prompt, seed and steps, and Redraw."""
+    with gr.Accordion(I18N("card"), open=False):
+        prompt = gr.Textbox(label=I18N("prompt"), lines=2)
+        with gr.Row():
+            negative = gr.Textbox(label=I18N("negative"))
+            seed = gr.Number(label=I18N("seed"), precision=0, minimum=0)
+            steps = gr.Number(
+                label=I18N("steps"), precision=0, minimum=1, maximum=MAX_GENERATION_STEPS
+            )
+        redraw = gr.Button(I18N("redraw"))
+    return [prompt, negative, seed, steps], redraw
+
+
 def build_layout(header_text: str, browser_secret: str | None = None) -> Layout:
     """The page: the sidebar of conversations beside the chat column; call inside gr.Blocks."""
     # a random secret per browser, encrypted with a key that survives restarts
@@ -229,37 +269,15 @@ def build_layout(header_text: str, browser_secret: str | None = None) -> Layout:
         interactive=False,
     )  # until the page's load event has given it its owner
     draw_toggle = gr.Checkbox(False, label=I18N("draw"))
-    with gr.Row():
-        stop = gr.Button(I18N("stop"), variant="stop", size="sm")
-        retry = gr.Button(I18N("retry"), size="sm")
-        undo = gr.Button(I18N("undo"), size="sm")
-        clear = gr.Button(I18N("clear"), size="sm")
-        speak = gr.Button(I18N("speak"), size="sm")
+    stop, retry, undo, clear, speak = build_buttons()
     comment = gr.Textbox(
         label=I18N("comment"), max_lines=2, max_length=MAX_FEEDBACK_COMMENT_CHARS, elem_id="comment"
     )
     spoken = gr.Audio(
         label=I18N("speak"), autoplay=True, visible=True, interactive=False, type="filepath"
     )
-    example = ASSETS / "example.png"
-    if example.exists():
-        gr.Examples(
-            [
-                [{"text": "What is in this photo?", "files": [str(example)]}],
-                [{"text": "이 사진에 무엇이 있나요?", "files": [str(example)]}],
-            ],
-            inputs=[box],
-            label=I18N("examples"),
-        )
-    with gr.Accordion(I18N("card"), open=False):
-        card_prompt = gr.Textbox(label=I18N("prompt"), lines=2)
-        with gr.Row():
-            card_negative = gr.Textbox(label=I18N("negative"))
-            card_seed = gr.Number(label=I18N("seed"), precision=0, minimum=0)
-            card_steps = gr.Number(
-                label=I18N("steps"), precision=0, minimum=1, maximum=MAX_GENERATION_STEPS
-            )
-        redraw = gr.Button(I18N("redraw"))
+    build_examples(box)
+    card, redraw = build_card()
     api = build_api()
     return Layout(
         conv=conv,
@@ -273,7 +291,7 @@ def build_layout(header_text: str, browser_secret: str | None = None) -> Layout:
         clear=clear,
         speak=speak,
         spoken=spoken,
-        card=[card_prompt, card_negative, card_seed, card_steps],
+        card=card,
         redraw=redraw,
         timer=gr.Timer(1.0),
         branches=branches,
