@@ -111,6 +111,7 @@ def data_dir() -> Path:
     return Path(os.environ.get("CHATBOT_DATA_DIR", default))
 
 
+MAX_REPLY_WITHOUT_PAGE_S = 600.0  # a reply whose page went away is stopped after this long
 SAVE_PARTIAL_S = 2.0  # a streaming reply's text is saved this often (crash recovery)
 STREAM_UPDATE_S = 0.05  # while tokens stream, the UI and API get at most 20 updates a second
 
@@ -121,6 +122,9 @@ MAX_STORED_MB_PER_OWNER = 500  # photos, documents and pictures one owner may ke
 MAX_ARCHIVE_MB = 100  # an imported archive, compressed and uncompressed (MB)
 MAX_TITLE_CHARS = 80  # a conversation title; default titles are cut to it
 MAX_OWNER_CHARS = 200  # an owner string (a browser secret or a user name)
+MAX_FEEDBACK_COMMENT_CHARS = 2000  # the comment that goes with a 👍 / 👎
+MAX_SHARES_PER_OWNER = 200  # share links one owner may have at once
+MAX_SHARE_DAYS = 365  # the longest expiry a share link may be given (none: until revoked)
 
 
 @dataclass(frozen=True)

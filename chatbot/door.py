@@ -6,15 +6,29 @@ as methods of the Pipeline. The handlers never reach into the store, the models 
     interrupted, undo, forget  a reply cut off by its client; the last exchange; the conversation
     redraw                     the card's Redraw, without the LLM (drawing.py)
     open, conversations, rename, export, import_archive   the owner's stored conversations
+    edit, switch, turn_at      the message tree: edit a message (a new branch), show another
+                               alternative (‹ n/m ›); Pipeline.regenerate is Retry
+    rate                       👍 / 👎 with an optional comment on a reply
+    share, shares, unshare     read-only links to a conversation as it shows (store/shares.py)
+    copy_shared                "continue as my own copy" of a link
+    following, carry_on        a reply in progress, watched by the owner's other pages (live.py);
+                               a reply whose page went away goes on being written
 """
 
 from __future__ import annotations
 
+import threading
+import time
 from pathlib import Path
 from typing import Iterator
 
 from . import validate
+from .config import MAX_FEEDBACK_COMMENT_CHARS
 from .conversation import Conversation, Turn
+from .messages import UserError
+
+RATINGS = ("up", "down")  # a reply's feedback: 👍 / 👎 (None: no rating)
+EDIT_KEEPS = ("image", "document", "table")  # an edited message keeps these files (not voice)
 
 
 class Door:
@@ -64,7 +78,42 @@ class Door:
         if user is not None:
             user.attachments = self.history.copy_out(user.attachments)
         self.history.truncate(conv)
+        if conv.turns and any(t.parent == conv.turns[-1].node for t in conv.nodes.values()):
+            conv.switch(conv.turns[-1].node)  # an undone edit: the message it replaced is back
+            self.history.show_path(conv)
         return user
+
+    def carry_on(self, conv: Conversation, replies) -> threading.Thread:
+        """The page that asked for this reply went away (a reload, a closed tab): the reply goes
+        on being written and saved without it, until it ends, a Stop, or
+        MAX_REPLY_WITHOUT_PAGE_S; the owner's other pages watch it (following). The model is
+        used by one reply at a time (Pipeline.answering). Returns the thread writing it."""
+        from . import config
+
+        def limit():
+            conv.stop_requested_at = time.monotonic()
+            conv.stop_event.set()
+
+        timer = threading.Timer(config.MAX_REPLY_WITHOUT_PAGE_S, limit)
+        timer.daemon = True
+
+        def drain():
+            try:
+                for _ in replies:
+                    pass
+            finally:
+                timer.cancel()
+                replies.close()
+
+        thread = threading.Thread(target=drain, name="reply-without-its-page", daemon=True)
+        timer.start()
+        thread.start()
+        return thread
+
+    def following(self, owner: str, conversation_id: str):
+        """The owner's reply in progress on that conversation (live.Run: .conv, .follow()), or
+        None: nothing is being written there now."""
+        return self.live.find(owner, conversation_id)
 
     def open(self, owner: str, conversation_id: str) -> Conversation:
         """A stored conversation of this owner (NotFound for anyone else's id)."""
@@ -73,6 +122,57 @@ class Door:
     def redraw(self, conv, edits, queued_at=None, language=None) -> Iterator[Turn]:
         """The card's Redraw, without the LLM (drawing.Drawing.redraw)."""
         return self.drawing.redraw(conv, edits, queued_at, language)
+
+    # ---- the message tree ------------------------------------------------------------------
+    def turn_at(self, conv: Conversation | None, index, role: str | None = None) -> Turn:
+        """The turn at `index` (0-based) of the visible path; UserError saying what exists
+        otherwise (nothing is changed)."""
+        count = len(conv.turns) if conv else 0
+        if not isinstance(index, int) or isinstance(index, bool) or not 0 <= index < count:
+            raise UserError("branch.no_such_turn", index=index, count=count)
+        turn = conv.turns[index]
+        if role is not None and turn.role != role:
+            if role == "user":
+                raise UserError("branch.not_user", index=index)
+            raise UserError("branch.not_assistant", index=index)
+        return turn
+
+    def edit(
+        self, conv: Conversation, index: int, text: str, queued_at=None, language=None
+    ) -> Iterator[Turn]:
+        """Edit the user message at `index`: a new branch from the turn before it (the old
+        message and everything after it stay one click away); the reply streams as respond's.
+        Checked first: a bad index or text raises UserError and changes nothing."""
+        turn = self.turn_at(conv, index, "user")
+        files = [a.path for a in turn.attachments if a.kind in EDIT_KEEPS and not a.caption]
+        validate.check_message(text, files)
+        conv.cut(index)
+        return self.respond(conv, text, files, queued_at=queued_at, language=language)
+
+    def switch(self, conv: Conversation, index: int, choice: int) -> None:
+        """Show alternative `choice` (1-based: the n of ‹ n/m ›) of the turn at `index`, and the
+        newest turns after it; the store shows the same path next time."""
+        alternatives = conv.alternatives(self.turn_at(conv, index))
+        count = len(alternatives)
+        if not isinstance(choice, int) or isinstance(choice, bool) or not 1 <= choice <= count:
+            raise UserError("branch.no_such_alternative", choice=choice, count=count, index=index)
+        conv.switch(alternatives[choice - 1].node)
+        self.history.show_path(conv)
+
+    def rate(self, conv: Conversation, index: int, rating: str | None, comment: str = "") -> Turn:
+        """👍 ("up") / 👎 ("down") / None (no rating), with an optional comment, on the reply at
+        `index`; stored with the turn."""
+        turn = self.turn_at(conv, index, "assistant")
+        if rating is not None and rating not in RATINGS:
+            raise UserError("feedback.bad_rating", rating=str(rating)[:20])
+        comment = (comment or "").strip()
+        if len(comment) > MAX_FEEDBACK_COMMENT_CHARS:
+            raise UserError(
+                "feedback.comment_too_long", chars=len(comment), limit=MAX_FEEDBACK_COMMENT_CHARS
+            )
+        turn.rating, turn.comment = rating, comment if rating is not None or comment else ""
+        self.history.save(conv, turn)
+        return turn
 
     # ---- the owner's stored conversations --------------------------------------------------
     @property
@@ -103,6 +203,31 @@ class Door:
             path.write_text(self.store.export_markdown(owner, conversation_id), encoding="utf-8")
             return path
         return Path(self.store.export_archive(owner, conversation_id, folder / "conversation.zip"))
+
+    def share(self, owner: str, conversation_id: str, days: float | None = None) -> str:
+        """A read-only link to the conversation as it shows now; its id."""
+        if self.store is None or not owner:
+            raise UserError("share.nothing_yet")
+        return self.store.share(owner, conversation_id, days)
+
+    def shares(self, owner: str) -> list[dict]:
+        return self.store.shares(owner) if self.store is not None and owner else []
+
+    def unshare(self, owner: str, share_id: str) -> None:
+        from .store import NotFound
+
+        if self.store is None or not owner:
+            raise NotFound("share")
+        self.store.unshare(owner, share_id)
+
+    def copy_shared(self, owner: str, share_id: str) -> str:
+        """ "Continue as my own copy" of a share link: the new conversation's id (NotFound for a
+        link that is gone)."""
+        from .store import NotFound
+
+        if self.store is None or not owner:
+            raise NotFound("share")
+        return self.store.copy_shared(share_id, owner)
 
     def import_archive(self, owner: str, path: str) -> str:
         """A conversation archive (checked in full first); the new conversation's id."""

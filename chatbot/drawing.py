@@ -88,7 +88,7 @@ class Drawing:
             return
         conv.stop_event.clear()
         reply = Turn("assistant")
-        conv.turns.append(reply)
+        conv.add(reply)
         self.history.save(conv, reply, "streaming")
         try:
             req = (

@@ -59,14 +59,17 @@ class History:
         try:
             if not conv.saved:
                 conv.id, conv.saved = self.store.create(conv.owner), True
-            position = next(
-                i for i, t in enumerate(conv.turns) if t is turn
-            )  # by identity: turns can be equal
-            if position < conv.saved_turns:
-                self.store.update_turn(conv.owner, conv.id, position, turn, status)
+            conv.place(turn)  # its node id in the tree, as the child of the turn before it
+            if turn.node in conv.stored:
+                self.store.update_turn(conv.owner, conv.id, turn.node, turn, status)
             else:
-                self.store.add_turn(conv.owner, conv.id, turn, status)
-                conv.saved_turns = position + 1
+                parent = turn.parent  # the nearest ancestor the store holds (a failed save)
+                while parent is not None and parent not in conv.stored:
+                    parent = conv.nodes[parent].parent if parent in conv.nodes else None
+                stored = self.store.add_turn(conv.owner, conv.id, turn, status, parent, turn.node)
+                if stored != turn.node:  # another session took that id: the turn is renumbered
+                    conv.renumber(turn, stored)
+                conv.stored.add(stored)
         except Exception as exc:  # StoreError, a full disk, a limit (UserError): say it, keep going
             traceback.print_exc()
             why = exc.text(conv.language) if isinstance(exc, UserError) else str(exc)
@@ -85,10 +88,19 @@ class History:
         self.save(conv, reply)
 
     def truncate(self, conv: Conversation) -> None:
-        """After undo or retry: the store keeps what the conversation keeps."""
-        if self.store is not None and conv.saved and conv.saved_turns > len(conv.turns):
-            self.store.truncate(conv.owner, conv.id, len(conv.turns))
-            conv.saved_turns = len(conv.turns)
+        """After undo: the store keeps what the conversation keeps (the turns after the visible
+        path's end go, with the branches that grew from them)."""
+        dropped = conv.stored - set(conv.nodes)
+        if self.store is not None and conv.saved and dropped:
+            head = conv.turns[-1].node if conv.turns else None
+            self.store.remove(conv.owner, conv.id, dropped, head)  # exactly what it dropped
+            conv.stored -= dropped
+
+    def show_path(self, conv: Conversation) -> None:
+        """After switching branches: the store shows the same path next time."""
+        if self.store is not None and conv.saved and conv.owner:
+            head = conv.turns[-1].node if conv.turns else None
+            self.store.set_head(conv.owner, conv.id, head if head in conv.stored else None)
 
     def copy_out(self, attachments: list) -> list:
         """The attachments, those kept in the file store copied out of it first (into this process's
@@ -147,13 +159,15 @@ class History:
 
     def open(self, owner: str, conversation_id: str) -> Conversation:
         """A stored conversation, ready for its next turn (photos and documents reload lazily)."""
-        turns = self.store.turns(owner, conversation_id)
+        tree = self.store.tree(owner, conversation_id)
         return Conversation(
             id=conversation_id,
             owner=owner,
-            turns=turns,
+            turns=tree.path,
             saved=True,
-            saved_turns=len(turns),
+            stored=set(tree.nodes),
+            nodes=dict(tree.nodes),
+            next_node=max(tree.nodes, default=-1) + 1,
             restored=True,
         )
 

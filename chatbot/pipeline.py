@@ -14,6 +14,7 @@ door.py (checks, undo, forget, redraw, and the owner's stored conversations).
 
 from __future__ import annotations
 
+import threading
 import time
 import traceback
 from typing import Iterator
@@ -26,6 +27,7 @@ from .door import Door
 from .drawing import Drawing
 from .embeddings import TurnGate
 from .history import History
+from .live import Live
 from .loader import Models
 from .messages import UserError, reader_language
 from .models.decoding import Sampling
@@ -44,6 +46,8 @@ class Pipeline(Door):
         self.sampling = sampling or Sampling.of(cfg.llm)
         self.gate = TurnGate()  # a new document's background embedding waits for the turns
         self.drawing = Drawing(cfg, self.models, self.history)
+        self.live = Live()  # replies in progress, for other clients of their owner
+        self.answering = threading.Lock()  # held by the reply being written
 
     # ---- the turn protocol ---------------------------------------------------------------
     def respond(
@@ -72,29 +76,70 @@ class Pipeline(Door):
             user.attachments = self.ingest(files)
         except UserError as exc:
             reply.error = exc.text(conv.language)
-            conv.turns += ([user] if text.strip() else []) + [reply]
-            for turn in conv.turns[conv.saved_turns :]:
+            added = ([user] if text.strip() else []) + [reply]
+            conv.add(*added)
+            for turn in added:
                 self.history.save(conv, turn)
             yield reply
             return
-        conv.turns += [user, reply]
+        conv.add(user)
         self.history.save(conv, user)
+        yield from self._reply(conv, user, reply, draw, language)
+
+    def regenerate(
+        self, conv: Conversation, queued_at: float | None = None, language: str | None = None
+    ) -> Iterator[Turn]:
+        """Retry: a new reply to the visible path's last user message, beside the old one (its
+        sibling in the tree: ‹ n/m ›); yields it as it grows. Nothing when there is no user
+        message to answer again."""
+        last = max((i for i, t in enumerate(conv.turns) if t.role == "user"), default=None)
+        if last is None:
+            return
+        conv.stop_event.clear()
+        conv.language = reader_language(language, conv.turns[last].text)
+        reply = Turn("assistant")
+        if conv.stopped_since(queued_at):
+            reply.stopped, reply.error = True, UserError("queue.stopped").text(conv.language)
+            yield reply
+            return
+        conv.cut(last + 1)
+        yield from self._reply(conv, conv.turns[last], reply, False, language, again=True)
+
+    def _reply(
+        self,
+        conv: Conversation,
+        user: Turn,
+        reply: Turn,
+        draw: bool,
+        language: str | None,
+        again: bool = False,
+    ) -> Iterator[Turn]:
+        """The reply to user (the visible path's last turn), streamed and saved as it grows.
+        again: a retry (the voice notes were heard already: their words are in the message)."""
+        conv.add(reply)
         self.history.save(conv, reply, "streaming")
-        yield reply
+        run = self.live.begin(conv, reply)  # other clients of the owner may watch it (live.py)
         try:
-            with self.gate.answering():  # the whole turn, retrieval to the last token
-                for partial in self._answer(conv, user, reply, draw, language):
-                    yield partial
-                    self.history.save_partial(conv, reply)
-        except UserError as exc:
-            reply.error = exc.text(conv.language)
-        except Exception as exc:
-            traceback.print_exc()
-            reply.error = steps.explain_failure(exc, conv.language)
-        for step in reply.steps:
-            step.done = True
-        self.history.finish(conv, reply)
-        yield reply
+            yield reply
+            try:
+                # one reply at a time: a reply whose page went away (Door.carry_on) may still
+                # be writing when the queue lets the next one in
+                with self.answering, self.gate.answering():  # retrieval to the last token
+                    for partial in self._answer(conv, user, reply, draw, language, again):
+                        run.bump()
+                        yield partial
+                        self.history.save_partial(conv, reply)
+            except UserError as exc:
+                reply.error = exc.text(conv.language)
+            except Exception as exc:
+                traceback.print_exc()
+                reply.error = steps.explain_failure(exc, conv.language)
+            for step in reply.steps:
+                step.done = True
+            self.history.finish(conv, reply)
+            yield reply
+        finally:
+            self.live.end(run)
 
     def ingest(self, files: list[str]) -> list[Attachment]:
         """Photos are bounded now; documents, voice and clips are read in the reply, where their
@@ -105,12 +150,19 @@ class Pipeline(Door):
 
     # ---- the chain, in data-flow order -----------------------------------------------------
     def _answer(
-        self, conv: Conversation, user: Turn, reply: Turn, draw: bool, language: str | None
+        self,
+        conv: Conversation,
+        user: Turn,
+        reply: Turn,
+        draw: bool,
+        language: str | None,
+        again: bool = False,
     ) -> Iterator[Turn]:
         lang = conv.language
         t_start = yield from self._wait_for_models(reply, lang)
         backend = self.models.backend
-        yield from self._listen(conv, user, reply, language)
+        if not again:
+            yield from self._listen(conv, user, reply, language)
         self._reload_photos(conv, reply)
         question = user.text.strip() or DEFAULT_QUESTION
         docs = yield from self._documents(conv, user, reply)

@@ -76,7 +76,7 @@ def test_database_from_revision_0001_opens_after_upgrade(tmp_path, db_url):
         )
         assert store.path("alice", old) == data / "files" / old[:2] / old[2:]
         with store.engine.connect() as conn:
-            assert conn.scalar(text("SELECT version_num FROM alembic_version")) == "0003"
+            assert conn.scalar(text("SELECT version_num FROM alembic_version")) == "0006"
             names = {i["name"] for i in inspect(conn).get_indexes("conversations")}
         assert names == {"ix_conversations_owner_updated"}
 

@@ -21,18 +21,31 @@ signed-in user name). Another owner's id raises NotFound, exactly like a missing
                                                       conversations not updated for days days;
                                                       returns how many; days <= 0: off
                                                       (0, the default: --retention-days)
-    turns(owner, id) -> [Turn]                        chatbot.conversation.Turn, rebuilt:
-                                                      attachment .path and .files point into the
-                                                      file store, Attachment.image is None
-    add_turn(owner, id, turn, status=None) -> position   0-based; the title defaults to the
+    turns(owner, id) -> [Turn]                        the visible path, chatbot.conversation.Turn
+                                                      rebuilt (.node, .parent set): attachment
+                                                      .path and .files point into the file store,
+                                                      Attachment.image is None
+    tree(owner, id) -> StoredTree(nodes, head)         every branch: position -> Turn; .path
+    set_head(owner, id, position)                     show the path ending at that turn
+    remove(owner, id, positions, head)                those turns and their branches (undo)
+    add_turn(owner, id, turn, status=None, parent=<the path's last>, position=None) -> position
+                                                      a child of parent (None: a first message),
+                                                      then the path's last turn; positions are
+                                                      never reused; the title defaults to the
                                                       first user message (MAX_TITLE_CHARS)
     update_turn(owner, id, position, turn, status=None)  e.g. a growing reply, then its end
-    truncate(owner, id, n_turns)                      keep the first n_turns (undo / retry)
+    truncate(owner, id, n_turns)                      keep the first n_turns of the path (undo);
+                                                      branches growing from the rest go too
     put(path_or_bytes, owner, name) -> sha256         content-addressed:
                                                       <data_dir>/files/ab/cdef….png (the extension
                                                       of the name it is first put under)
     path(owner, sha256) -> Path                       NotFound unless the owner has that file
-    export_markdown(owner, id) -> str                 links files/<sha256>.<ext>
+    share(owner, id, days=None) -> link id            a read-only snapshot of the visible path
+    shares(owner) / unshare(owner, link id)           the owner's links; revoke one
+    shared(link id) / shared_file(link id, sha256)    a link holder's only ways in (NotFound for
+                                                      unknown, revoked, expired, other files)
+    copy_shared(link id, owner) -> id                 "continue as my own copy"
+    export_markdown(owner, id) -> str                 the visible path; links files/<sha256>.<ext>
     export_archive(owner, id, dest_zip) -> Path       conversation.json + conversation.md + files/
     import_archive(owner, zip_path) -> id             validated in full first; UserError otherwise
     close()

@@ -18,14 +18,25 @@ from pathlib import Path
 from sqlalchemy import Engine, delete, exc, exists, func, or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
+from chatbot.branches import children_of, path_to, subtree
 from chatbot.conversation import Turn
 from chatbot.messages import UserError
 
 from ..config import StoreLimits
-from .db import WRITE, ConversationRow, TurnRow, as_utc, describe, make_engine, migrate, utcnow
+from .db import (
+    WRITE,
+    ConversationRow,
+    ShareRow,
+    TurnRow,
+    as_utc,
+    describe,
+    make_engine,
+    migrate,
+    utcnow,
+)
 from .errors import NotFound, StoreError
 from .file_methods import FileMethods
-from .files import Blobs, extensions, prepare_dir, release
+from .files import Blobs, prepare_dir, release
 from .records import (
     INTERRUPTED_NOTE,
     check_owner,
@@ -33,10 +44,11 @@ from .records import (
     default_title,
     row_record,
     shas_of,
-    turn_from_record,
     turn_record,
 )
+from .shares import ShareMethods
 from .transfer import Transfer
+from .tree import CHAIN, TreeMethods
 
 DB_NAME = "chatbot.db"
 CONVERSATION_ID = re.compile(r"[0-9a-f]{32}")
@@ -62,9 +74,10 @@ def like_pattern(query: str) -> str:
     return "%" + re.sub(r"([\\%_])", r"\\\1", query) + "%"
 
 
-class Store(FileMethods, Transfer):
+class Store(FileMethods, TreeMethods, ShareMethods, Transfer):
     """Open with Store.open(data_dir, url=None); see the package docstring for the interface
-    (the file methods are in file_methods.py, export and import in transfer.py)."""
+    (the file methods are in file_methods.py, the message tree in tree.py, export and import
+    in transfer.py)."""
 
     def __init__(self, data_dir: Path, engine: Engine, limits: StoreLimits | None = None):
         self.data_dir = Path(data_dir)
@@ -76,10 +89,15 @@ class Store(FileMethods, Transfer):
 
     @classmethod
     def open(
-        cls, data_dir: str | Path, url: str | None = None, limits: StoreLimits | None = None
+        cls,
+        data_dir: str | Path,
+        url: str | None = None,
+        limits: StoreLimits | None = None,
+        recover: bool = True,
     ) -> "Store":
         """Create the folders, migrate the schema to head, then mark replies cut off by a crash
-        (still "streaming") as "interrupted", keeping their partial text."""
+        (still "streaming") as "interrupted", keeping their partial text. recover=False skips
+        that: a reader beside the running app (scripts/export_feedback.py)."""
         data_dir = Path(data_dir).expanduser().resolve()
         prepare_dir(data_dir)
         engine = make_engine(url or f"sqlite:///{data_dir / DB_NAME}")
@@ -87,7 +105,8 @@ class Store(FileMethods, Transfer):
             migrate(engine)
             store = cls(data_dir, engine, limits)
             store.blobs.prepare()
-            store.interrupt_streaming()
+            if recover:
+                store.interrupt_streaming()
         except BaseException:
             engine.dispose()
             raise
@@ -243,44 +262,67 @@ class Store(FileMethods, Transfer):
         (sweep them after the commit)."""
         rows = s.scalars(select(TurnRow).where(TurnRow.conversation_id.in_(conversation_ids)))
         gone = set().union(*(shas_of(row_record(r)) for r in rows))
+        links = s.scalars(select(ShareRow).where(ShareRow.conversation_id.in_(conversation_ids)))
+        gone |= {sha for link in links for sha in link.files}  # its links go with it
+        s.execute(delete(ShareRow).where(ShareRow.conversation_id.in_(conversation_ids)))
         s.execute(delete(TurnRow).where(TurnRow.conversation_id.in_(conversation_ids)))
         s.execute(delete(ConversationRow).where(ConversationRow.id.in_(conversation_ids)))
         return release(s, owner, gone)
 
     # ---- turns ----------------------------------------------------------------------------
     def turns(self, owner: str, conversation_id: str) -> list[Turn]:
-        """The turns in order, rebuilt; attachment and file paths point into the file store
-        (and end in the file's extension, so a photo shows inline)."""
-        with self.session() as s:
-            conv = self.conversation(s, owner, conversation_id)
-            rows = s.scalars(
-                select(TurnRow).where(TurnRow.conversation_id == conv.id).order_by(TurnRow.position)
-            ).all()
-            records = [row_record(r) for r in rows]
-            exts = extensions(s, owner, set().union(*(shas_of(r) for r in records)))
-        return [
-            turn_from_record(r, lambda sha: self.blobs.location(sha, exts.get(sha)))
-            for r in records
-        ]
+        """The turns of the visible path, root first, rebuilt (Turn.node and Turn.parent set);
+        attachment and file paths point into the file store (and end in the file's extension,
+        so a photo shows inline). tree() has every branch."""
+        return self.tree(owner, conversation_id).path
 
     def add_turn(
-        self, owner: str, conversation_id: str, turn: Turn, status: str | None = None
+        self,
+        owner: str,
+        conversation_id: str,
+        turn: Turn,
+        status: str | None = None,
+        parent: int | None | object = CHAIN,
+        position: int | None = None,
     ) -> int:
-        """Append a turn (its files are stored first); returns its position (0-based). status
-        defaults to what the turn shows: "stopped", "failed" (error set) or "done"."""
+        """Add a turn (its files are stored first) as the child of `parent` (a position; None: a
+        first message; by default the visible path's last turn); it becomes the visible path's
+        last turn. position: its id (the next free one when not given or already taken, e.g.
+        by another tab on the same conversation; ids are never reused). Returns its position.
+        status defaults to what the turn shows: "stopped", "failed" (error set) or "done"."""
         if turn.attachments or turn.files:
             self.info(owner, conversation_id)  # NotFound before storing any file
         record = turn_record(turn, status, self.keeper(owner))
         with self.session(write=True) as s:
             conv = self.conversation(s, owner, conversation_id, lock=True)
+            parent = conv.head if parent is CHAIN else parent
             last = s.scalar(
                 select(func.max(TurnRow.position)).where(TurnRow.conversation_id == conv.id)
             )
-            position, now = (-1 if last is None else last) + 1, utcnow()
-            s.add(TurnRow(conversation_id=conv.id, position=position, created=now, **record))
+            if position is None or s.get(TurnRow, (conv.id, position)) is not None:
+                position = (-1 if last is None else last) + 1  # taken: by another tab, say
+            if parent is not None and s.get(TurnRow, (conv.id, parent)) is None:
+                raise NotFound("turn")
+            sibling = s.scalar(
+                select(func.coalesce(func.max(TurnRow.sibling) + 1, 0)).where(
+                    TurnRow.conversation_id == conv.id,
+                    TurnRow.parent.is_(None) if parent is None else TurnRow.parent == parent,
+                )
+            )
+            now = utcnow()
+            s.add(
+                TurnRow(
+                    conversation_id=conv.id,
+                    position=position,
+                    parent=parent,
+                    sibling=sibling,
+                    created=now,
+                    **record,
+                )
+            )
             if not conv.title and turn.role == "user":
                 conv.title = default_title(turn.text, self.limits.max_title_chars)
-            conv.updated = now
+            conv.head, conv.updated = position, now
         return position
 
     def update_turn(
@@ -304,26 +346,29 @@ class Store(FileMethods, Transfer):
         self.sweep(released)
 
     def truncate(self, owner: str, conversation_id: str, n_turns: int) -> None:
-        """Keep the first n_turns turns (undo, retry); files only the dropped turns used go."""
+        """Keep the first n_turns turns of the visible path (undo); the turns after them go, with
+        every branch that grew from them, and the files only those turns used."""
         if n_turns < 0:
             raise ValueError("n_turns must be >= 0")
         with self.session(write=True) as s:
             conv = self.conversation(s, owner, conversation_id, lock=True)
-            gone = self.turn_shas(s, conv.id, since=n_turns)
-            dropped = s.execute(
-                delete(TurnRow).where(
-                    TurnRow.conversation_id == conv.id, TurnRow.position >= n_turns
+            parents = self.parents(s, conv.id)
+            path = path_to(conv.head, parents)
+            if n_turns >= len(path):
+                return
+            doomed = subtree(path[n_turns], children_of(parents))
+            rows = s.scalars(
+                select(TurnRow).where(
+                    TurnRow.conversation_id == conv.id, TurnRow.position.in_(doomed)
                 )
-            ).rowcount
-            if dropped:
-                conv.updated = utcnow()
+            ).all()
+            gone = set().union(*(shas_of(row_record(r)) for r in rows))
+            s.execute(
+                delete(TurnRow).where(
+                    TurnRow.conversation_id == conv.id, TurnRow.position.in_(doomed)
+                )
+            )
+            conv.head = path[n_turns - 1] if n_turns else None
+            conv.updated = utcnow()
             released = release(s, owner, gone)
         self.sweep(released)
-
-    def turn_shas(self, s: Session, conversation_id: str, since: int = 0) -> set[str]:
-        rows = s.scalars(
-            select(TurnRow).where(
-                TurnRow.conversation_id == conversation_id, TurnRow.position >= since
-            )
-        )
-        return set().union(*(shas_of(row_record(r)) for r in rows))

@@ -18,6 +18,7 @@ import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from chatbot.branches import path_to
 from chatbot.messages import UserError
 
 from ..config import MAX_ARCHIVE_MB
@@ -25,7 +26,8 @@ from .files import SHA256, extension_of, read_chunks
 from .records import check_record, shas_of
 
 FORMAT = "chatbot-conversation"
-VERSION = 1
+VERSION = 2  # 2: turns carry "id" and "parent" (the message tree) and the document a "head"
+READS = (1, 2)  # version 1 (linear turns) imports as a single branch
 MEMBER = re.compile(r"files/(" + SHA256.pattern + r")(\.[A-Za-z0-9]{1,8})?")
 CITATION = re.compile(
     r"\[(?:([^\[\]\n]+?) )?(p\.|sheet|slide|§) ([^\[\]\n]+?)\](?!\()"
@@ -40,6 +42,12 @@ def extension(name: str) -> str:
 
 def link(sha256: str, names: dict[str, str]) -> str:
     return f"files/{sha256}{extension(names.get(sha256, ''))}"
+
+
+def visible(records: list[dict], head: int | None) -> list[dict]:
+    """The records of the visible path (records carry "id" and "parent"), root first."""
+    by_id = {r["id"]: r for r in records}
+    return [by_id[i] for i in path_to(head, {r["id"]: r["parent"] for r in records})]
 
 
 # ---- Markdown -----------------------------------------------------------------------------
@@ -70,6 +78,9 @@ def to_markdown(title: str, records: list[dict], names: dict[str, str]) -> str:
             out.append(f"> ⚠️ {rec['error']}")
         if rec["status"] in ("stopped", "interrupted"):
             out.append(f"> ({rec['status']})")
+        if rec.get("rating"):
+            thumb = "👍" if rec["rating"] == "up" else "👎"
+            out.append(f"> {thumb} {rec.get('comment') or ''}".rstrip())
         out.append("")
     return "\n".join(out).rstrip() + "\n"
 
@@ -124,7 +135,8 @@ def write_archive(
     try:
         with os.fdopen(fd, "wb") as raw, zipfile.ZipFile(raw, "w", zipfile.ZIP_DEFLATED) as z:
             z.writestr("conversation.json", json.dumps(doc, ensure_ascii=False, indent=1))
-            z.writestr("conversation.md", to_markdown(meta.get("title", ""), records, names))
+            shown = visible(records, meta.get("head"))
+            z.writestr("conversation.md", to_markdown(meta.get("title", ""), shown, names))
             for sha, (path, _) in blobs.items():
                 z.write(path, link(sha, names))
         os.replace(temp, dest)
@@ -145,6 +157,9 @@ class Archive:
     members: dict[str, str]  # sha256 -> entry name in the zip
     names: dict[str, str]  # sha256 -> file name
     sizes: dict[str, int]  # sha256 -> size in bytes
+    ids: list[int] = None  # each record's node id, ascending (the message tree)
+    parents: list = None  # each record's parent id (None: a first message)
+    head: int | None = None  # the last turn of the visible path
 
 
 def bad(path: Path, why: str) -> UserError:
@@ -207,7 +222,7 @@ def load_document(path: Path, z: zipfile.ZipFile) -> dict:
         raise bad(path, f"conversation.json is not valid JSON ({e})") from e
     if not isinstance(doc, dict) or doc.get("format") != FORMAT:
         raise bad(path, f"conversation.json does not say format {FORMAT!r}")
-    if doc.get("version") != VERSION:
+    if doc.get("version") not in READS:
         raise bad(
             path,
             f"format version {doc.get('version')!r} is not supported (this app reads {VERSION})",
@@ -226,6 +241,7 @@ def check_document(path: Path, doc: dict, entries: dict[str, zipfile.ZipInfo]) -
             records.append(check_record(raw))
         except ValueError as e:
             raise bad(path, f"turn {i + 1}: {e}") from e
+    ids, parents, head = check_tree(path, doc, turns)
     by_sha = {m.group(1): name for name in entries if (m := MEMBER.fullmatch(name))}
     needed = set().union(*(shas_of(r) for r in records)) if records else set()
     missing = sorted(needed - set(by_sha))
@@ -244,7 +260,32 @@ def check_document(path: Path, doc: dict, entries: dict[str, zipfile.ZipInfo]) -
         {sha: by_sha[sha] for sha in needed},
         names,
         {sha: entries[by_sha[sha]].file_size for sha in needed},
+        ids,
+        parents,
+        head,
     )
+
+
+def check_tree(path: Path, doc: dict, turns: list) -> tuple[list[int], list, int | None]:
+    """The turns' ids and parents and the head. Version 1 is one line of turns; version 2 names
+    them: ids ascending and distinct, each parent an earlier turn (so there is no cycle)."""
+    if doc.get("version") == 1:
+        n = len(turns)
+        return list(range(n)), [i - 1 if i else None for i in range(n)], (n - 1 if n else None)
+
+    def whole(value) -> bool:
+        return isinstance(value, int) and not isinstance(value, bool) and value >= 0
+
+    ids, parents = [t.get("id") for t in turns], [t.get("parent") for t in turns]
+    for i, (node, parent) in enumerate(zip(ids, parents)):
+        if not whole(node) or (i and node <= ids[i - 1]):
+            raise bad(path, f"turn {i + 1}: id must be a whole number above the one before")
+        if parent is not None and not (whole(parent) and parent in ids[:i]):
+            raise bad(path, f"turn {i + 1}: parent must be null or the id of an earlier turn")
+    head = doc.get("head")
+    if head is not None and head not in ids:
+        raise bad(path, "head must be null or the id of a turn")
+    return ids, parents, head
 
 
 def verify_member(path: Path, z: zipfile.ZipFile, member: str, sha256: str) -> None:

@@ -64,6 +64,8 @@ class ConversationRow(Base):
     title: Mapped[str] = mapped_column(Text, default="")
     created: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     updated: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    # the last turn of the visible path (a turn's position; NULL: no turn shown), 0004
+    head: Mapped[int | None] = mapped_column(Integer, nullable=True)
     __table_args__ = (Index("ix_conversations_owner_updated", "owner", "updated"),)
 
 
@@ -72,7 +74,12 @@ class TurnRow(Base):
     conversation_id: Mapped[str] = mapped_column(
         String(32), ForeignKey("conversations.id", ondelete="CASCADE"), primary_key=True
     )
+    # the turn's id in its conversation: never reused, so a child's is larger than its parent's
     position: Mapped[int] = mapped_column(Integer, primary_key=True)
+    # the message tree (0004): the parent turn's position (NULL: a first message) and the place
+    # among the parent's children (0, 1, ...: the alternatives, in the order they were made)
+    parent: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    sibling: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     role: Mapped[str] = mapped_column(String(16))
     text: Mapped[str] = mapped_column(Text, default="")
     status: Mapped[str] = mapped_column(String(16))
@@ -82,6 +89,9 @@ class TurnRow(Base):
     card: Mapped[dict | None] = mapped_column(JSON, nullable=True)
     attachments: Mapped[list] = mapped_column(JSON)
     files: Mapped[list] = mapped_column(JSON)
+    # a reply's feedback (0005): "up" / "down" / NULL, and the comment that came with it
+    rating: Mapped[str | None] = mapped_column(String(8), nullable=True)
+    comment: Mapped[str | None] = mapped_column(Text, nullable=True)
     created: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     __table_args__ = (
         CheckConstraint(
@@ -89,6 +99,7 @@ class TurnRow(Base):
             name="ck_turns_status",
         ),
         CheckConstraint("role IN ('user', 'assistant')", name="ck_turns_role"),
+        CheckConstraint("rating IS NULL OR rating IN ('up', 'down')", name="ck_turns_rating"),
     )
 
 
@@ -104,6 +115,24 @@ class FileRow(Base):
     size: Mapped[int] = mapped_column(BigInteger)
     created: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     __table_args__ = (Index("ix_files_sha256", "sha256"),)
+
+
+class ShareRow(Base):
+    """A read-only snapshot of a conversation's visible path, behind an unguessable id (0006).
+    Its files stay held for the owner while it exists (files.referenced counts them)."""
+
+    __tablename__ = "shares"
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    owner: Mapped[str] = mapped_column(String(255))
+    conversation_id: Mapped[str] = mapped_column(
+        String(32), ForeignKey("conversations.id", ondelete="CASCADE")
+    )
+    title: Mapped[str] = mapped_column(Text, default="")
+    turns: Mapped[list] = mapped_column(JSON)  # the path's records when it was shared
+    files: Mapped[dict] = mapped_column(JSON)  # sha256 -> {"name", "ext"} of those records
+    created: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    expires: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    __table_args__ = (Index("ix_shares_owner", "owner"),)
 
 
 # ---- engine -------------------------------------------------------------------------------

@@ -30,7 +30,7 @@ from sqlalchemy.orm import Session
 
 from chatbot.messages import UserError
 
-from .db import ConversationRow, FileRow, TurnRow, utcnow
+from .db import ConversationRow, FileRow, ShareRow, TurnRow, utcnow
 from .errors import NotFound, StoreError
 
 SHA256 = re.compile(r"[0-9a-f]{64}")
@@ -201,17 +201,19 @@ def owned(session: Session, owner: str, sha256: str) -> FileRow:
 
 
 def referenced(session: Session, owner: str) -> set[str]:
-    """Every sha256 the owner's turns still point to (attachments and generated files)."""
+    """Every sha256 the owner's turns still point to (attachments and generated files), and
+    the files of the owner's share links (a snapshot keeps what it showed)."""
     rows = session.execute(
         select(TurnRow.attachments, TurnRow.files)
         .join(ConversationRow, ConversationRow.id == TurnRow.conversation_id)
         .where(ConversationRow.owner == owner)
     )
+    shared = session.scalars(select(ShareRow.files).where(ShareRow.owner == owner))
     return {
         sha
         for attachments, files in rows
         for sha in [a.get("sha256") for a in attachments] + list(files)
-    }
+    } | {sha for files in shared for sha in files}
 
 
 def extensions(session: Session, owner: str, shas: set[str]) -> dict[str, str]:

@@ -16,12 +16,25 @@ from typing import Callable
 from chatbot.conversation import Attachment, Step, Turn
 from chatbot.messages import UserError
 
-from ..config import MAX_OWNER_CHARS, MAX_TITLE_CHARS
+from ..config import MAX_FEEDBACK_COMMENT_CHARS, MAX_OWNER_CHARS, MAX_TITLE_CHARS
 from .db import ROLES, STATUSES, TurnRow
 from .files import is_sha256
 
 KINDS = ("image", "document", "table")
-FIELDS = ("role", "text", "status", "error", "steps", "metrics", "card", "attachments", "files")
+FIELDS = (
+    "role",
+    "text",
+    "status",
+    "error",
+    "steps",
+    "metrics",
+    "card",
+    "attachments",
+    "files",
+    "rating",
+    "comment",
+)
+RATINGS = ("up", "down")  # 👍 / 👎; None: not rated
 INTERRUPTED_NOTE = "The server stopped while this reply was being written; the text so far is kept."
 
 # keep_file(path, name, sha256_hint) -> sha256 of the stored copy
@@ -75,6 +88,8 @@ def turn_record(turn: Turn, status: str | None, keep_file: KeepFile) -> dict:
         "card": jsonable(turn.card),
         "attachments": attachments,
         "files": files,
+        "rating": turn.rating if turn.rating in RATINGS else None,
+        "comment": (turn.comment or None) if turn.rating in RATINGS else None,
     }
 
 
@@ -94,6 +109,8 @@ def turn_from_record(record: dict, locate: Callable[[str], Path]) -> Turn:
         stopped=record["status"] in ("stopped", "interrupted"),
         metrics=dict(record["metrics"]),
         card=record["card"],
+        rating=record.get("rating"),
+        comment=record.get("comment") or "",
     )
 
 
@@ -176,6 +193,13 @@ def check_record(raw) -> dict:
     expect(
         isinstance(rec["files"], list) and all(is_sha256(f) for f in rec["files"]),
         "files must be a list of sha256 strings",
+    )
+    expect(rec["rating"] in (None, *RATINGS), f"rating must be null or one of {RATINGS}")
+    expect(
+        rec["comment"] is None
+        or (isinstance(rec["comment"], str) and len(rec["comment"]) <= MAX_FEEDBACK_COMMENT_CHARS),
+        f"comment must be null or a string of at most {MAX_FEEDBACK_COMMENT_CHARS} characters "
+        f"(MAX_FEEDBACK_COMMENT_CHARS)",
     )
     if rec["status"] == "streaming":
         rec["status"], rec["error"] = "interrupted", rec["error"] or INTERRUPTED_NOTE

@@ -14,7 +14,7 @@ from sqlalchemy import func, select
 
 from chatbot.messages import UserError
 
-from .archive import Archive, read_archive, to_markdown, write_archive
+from .archive import Archive, read_archive, to_markdown, visible, write_archive
 from .db import ConversationRow, FileRow, TurnRow, as_utc, utcnow
 from .errors import StoreError
 from .files import release
@@ -27,14 +27,14 @@ class Transfer:
     def snapshot(
         self, owner: str, conversation_id: str
     ) -> tuple[ConversationRow, list[dict], dict[str, str], dict[str, str]]:
-        """The conversation, its turn records, its files' names and their blobs' extensions,
-        read in one transaction."""
+        """The conversation, its turn records (every branch, oldest first, each with its "id"
+        and "parent"), its files' names and their blobs' extensions, read in one transaction."""
         with self.session() as s:
             conv = self.conversation(s, owner, conversation_id)
             rows = s.scalars(
                 select(TurnRow).where(TurnRow.conversation_id == conv.id).order_by(TurnRow.position)
             ).all()
-            records = [row_record(r) for r in rows]
+            records = [{"id": r.position, "parent": r.parent, **row_record(r)} for r in rows]
             shas = set().union(*(shas_of(r) for r in records))
             names, exts = {sha: sha for sha in shas}, {}
             if shas:
@@ -50,7 +50,7 @@ class Transfer:
         """The conversation as Markdown; files are linked as files/<sha256>.<ext>, the layout
         of export_archive, so the links work in an unpacked archive."""
         conv, records, names, _ = self.snapshot(owner, conversation_id)
-        return to_markdown(conv.title, records, names)
+        return to_markdown(conv.title, visible(records, conv.head), names)
 
     def export_archive(self, owner: str, conversation_id: str, dest_zip: str | Path) -> Path:
         """A zip with conversation.json, conversation.md and files/; import_archive reads it."""
@@ -60,6 +60,7 @@ class Transfer:
         }
         meta = {
             "title": conv.title,
+            "head": conv.head,
             "created": as_utc(conv.created).isoformat(),
             "updated": as_utc(conv.updated).isoformat(),
         }
@@ -116,11 +117,21 @@ class Transfer:
         """The conversation and all its turns in one transaction."""
         first_user = next((r["text"] for r in archive.records if r["role"] == "user"), "")
         title = default_title(archive.title or first_user, self.limits.max_title_chars)
+        siblings: dict = {}  # parent -> how many children so far
         with self.session(write=True) as s:
             conversation_id, now = self.new_conversation(s, owner, title), utcnow()
             s.flush()
-            s.add_all(
-                TurnRow(conversation_id=conversation_id, position=i, created=now, **record)
-                for i, record in enumerate(archive.records)
-            )
+            for node, parent, record in zip(archive.ids, archive.parents, archive.records):
+                sibling = siblings[parent] = siblings.get(parent, -1) + 1
+                s.add(
+                    TurnRow(
+                        conversation_id=conversation_id,
+                        position=node,
+                        parent=parent,
+                        sibling=sibling,
+                        created=now,
+                        **record,
+                    )
+                )
+            s.get(ConversationRow, conversation_id).head = archive.head
         return conversation_id

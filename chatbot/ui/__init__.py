@@ -2,8 +2,12 @@
 
 layout.py    the components (chat, box, buttons, image card, hidden API outputs)
 handlers.py  one plain method per chat event, over the pipeline's public methods; owners
+render.py    the conversation as Chatbot messages (‹ n/m ›, thumbs) and as the API's JSON
 files.py     files served to (and accepted from) their owner only: the middleware, the owner cookie
 conversations.py  the sidebar and /conversations, /open, /export, /delete, /rename
+shares.py    share links: the read-only page and its files (SharePages), /share, /shares, /unshare
+branches.py  the message tree and feedback: edit, ‹ n/m › alternatives, 👍 / 👎; /edit, /branch,
+             /feedback
 wiring.py    which event calls which handler; the API endpoints (/chat, /redraw, ...)
 """
 
@@ -18,6 +22,7 @@ from .conversations import ConversationHandlers
 from .files import Access, OwnerFiles
 from .handlers import Handlers, api_reply, header, render
 from .layout import I18N, build_layout
+from .shares import SharePages
 from .wiring import wire
 
 __all__ = ["I18N", "build_ui", "launch_options", "Handlers", "api_reply", "header", "render"]
@@ -45,6 +50,11 @@ def launch_options(demo: gr.Blocks) -> dict:
     from starlette.middleware import Middleware
 
     return {
-        "app_kwargs": {"middleware": [Middleware(OwnerFiles, access=demo.file_access)]},
+        "app_kwargs": {
+            "middleware": [
+                Middleware(OwnerFiles, access=demo.file_access),
+                Middleware(SharePages, store=demo.file_access.store),  # /share/<id> links
+            ]
+        },
         "num_workers": 0,
     }

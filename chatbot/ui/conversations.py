@@ -17,8 +17,8 @@ from .. import validate
 from ..conversation import Conversation
 from ..messages import UserError, text
 from ..pipeline import Pipeline
-from .handlers import render, same
 from .owners import browser_language, new_secret, owner_of, proven, session_conv, signed_in
+from .render import same, shown, tree_json, turns_json
 
 
 class ConversationHandlers:
@@ -36,8 +36,9 @@ class ConversationHandlers:
             return same
         return lambda path: self.access.show(path, owner, proven(owner))
 
-    def render(self, conv: Conversation | None) -> list[dict]:
-        return render(conv, self.show(conv.owner) if conv else same)
+    def render(self, conv: Conversation | None):
+        """The chat, with the thumbs its replies were given (handlers.shown)."""
+        return shown(conv, self.show(conv.owner) if conv else same)
 
     def listing(self, owner: str, query: str = "") -> list[dict]:
         return [
@@ -45,7 +46,7 @@ class ConversationHandlers:
             for c in self.pipeline.conversations(owner, query)
         ]
 
-    def _open(self, owner: str, conversation_id: str, lang: str | None = None) -> Conversation:
+    def open_owned(self, owner: str, conversation_id: str, lang: str | None = None) -> Conversation:
         """lang: the reader's language for the error (the browser's, or the conversation's)."""
         from ..store import NotFound
 
@@ -79,17 +80,31 @@ class ConversationHandlers:
         and its newest conversation, shown by `show` once the cookie is set."""
         secret = secret or new_secret()
         owner = signed_in(request, profile) or owner_of(secret)
+        self.copy_from_link(owner, request)
         items = self.listing(owner)
-        conv = self._open(owner, items[0]["id"]) if items else Conversation(owner=owner)
+        conv = self.open_owned(owner, items[0]["id"]) if items else Conversation(owner=owner)
         token = self.access.tokens.sign(owner) if self.access is not None else ""
         return secret, conv, token, self.choices(owner, selected=conv.id if items else None)
+
+    def copy_from_link(self, owner: str, request) -> None:
+        """A page opened from a share link's "Continue as my own copy" (/?copy=<link id>): the
+        snapshot becomes this owner's newest conversation, so the page opens it."""
+        link = request.query_params.get("copy") if request is not None else None
+        if not link:
+            return
+        try:
+            self.pipeline.copy_shared(owner, link)
+        except UserError as exc:
+            gr.Warning(exc.text(browser_language(request)))
+        except LookupError:
+            gr.Warning(text("share.not_found", browser_language(request), id=link))
 
     def show_conversation(self, conv: Conversation | None):
         return self.render(conv)
 
     def open_ui(self, conversation_id: str, conv: Conversation | None):
         owner = conv.owner if conv else ""
-        opened = self._open(owner, conversation_id, conv.language if conv else None)
+        opened = self.open_owned(owner, conversation_id, conv.language if conv else None)
         return opened, self.render(opened)
 
     def new_chat(self, conv: Conversation | None):
@@ -130,7 +145,7 @@ class ConversationHandlers:
             new_id = self.pipeline.import_archive(owner, path)
         except UserError as exc:
             raise gr.Error(exc.text(lang)) from None
-        opened = self._open(owner, new_id, lang)
+        opened = self.open_owned(owner, new_id, lang)
         return opened, self.render(opened), self.choices(owner, selected=new_id)
 
     def _export(
@@ -138,7 +153,7 @@ class ConversationHandlers:
     ) -> str:
         from ..store import NotFound
 
-        self._open(owner, conversation_id, lang)  # a well-formed id of this owner, or "not found"
+        self.open_owned(owner, conversation_id, lang)  # this owner's well-formed id, or "not found"
         folder = Path(tempfile.mkdtemp(prefix="chatbot-export-"))  # a fresh folder per export
         try:
             return str(self.pipeline.export(owner, conversation_id, fmt, folder))
@@ -152,27 +167,21 @@ class ConversationHandlers:
         return self.listing(conv.owner), conv
 
     def open_api(self, conversation_id: str, conv, request: gr.Request):
-        """Open one of the caller's conversations: its turns as JSON; later /chat calls continue
-        it."""
-        conv = self._open(
+        """Open one of the caller's conversations: the turns of its visible path as JSON (each
+        with its id, parent and ‹ n/m › "branch"); later /chat calls continue it."""
+        conv = self.open_owned(
             session_conv(conv, request).owner, conversation_id, browser_language(request)
         )
-        turns = [
-            {
-                "role": t.role,
-                "text": t.text,
-                "error": t.error,
-                "stopped": t.stopped,
-                "steps": [s.title for s in t.steps],
-                "files": t.files,
-                "image_request": t.card,
-                "attachments": [
-                    {"name": a.name, "kind": a.kind, "sha256": a.sha256} for a in t.attachments
-                ],
-            }
-            for t in conv.turns
-        ]
+        turns = turns_json(conv)
         return turns, conv
+
+    def tree_api(self, conversation_id: str, conv, request: gr.Request):
+        """Every branch of one of the caller's conversations: {"head", "turns": [each turn with
+        its id, parent and "branch": [n, m]]}, oldest first."""
+        conv = self.open_owned(
+            session_conv(conv, request).owner, conversation_id, browser_language(request)
+        )
+        return tree_json(conv), conv
 
     def export_api(self, conversation_id: str, conv, request: gr.Request):
         """One of the caller's conversations as a JSON archive (zip with its files)."""
@@ -184,7 +193,7 @@ class ConversationHandlers:
     def delete_api(self, conversation_id: str, conv, request: gr.Request):
         """Delete one of the caller's conversations; the remaining list."""
         conv = session_conv(conv, request)
-        opened = self._open(conv.owner, conversation_id, browser_language(request))
+        opened = self.open_owned(conv.owner, conversation_id, browser_language(request))
         self.pipeline.forget(opened)
         return self.listing(conv.owner), (
             Conversation(owner=conv.owner) if conv.id == conversation_id else conv
@@ -193,7 +202,7 @@ class ConversationHandlers:
     def rename_api(self, conversation_id: str, title: str, conv, request: gr.Request):
         """Rename one of the caller's conversations; the list."""
         conv = session_conv(conv, request)
-        self._open(
+        self.open_owned(
             conv.owner, conversation_id, browser_language(request)
         )  # not found for anyone else's id
         self.pipeline.rename(conv.owner, conversation_id, title or "")

@@ -20,34 +20,7 @@ from ..conversation import Conversation, Turn
 from ..messages import UserError, text
 from ..pipeline import Pipeline
 from .owners import browser_language, proven, received_at, session_conv
-
-
-def same(path: str) -> str:
-    return path
-
-
-def render(conv: Conversation | None, show=same) -> list[dict]:
-    """Conversation -> Chatbot messages; each chain step is a collapsible 'thought'. show(path):
-    the path to hand out for a file (Handlers.shower: owner-checked serving)."""
-    msgs: list[dict] = []
-    for t in conv.turns if conv else []:
-        if t.role == "user":
-            msgs += [{"role": "user", "content": {"path": show(a.path)}} for a in t.attachments]
-            if t.text:
-                msgs.append({"role": "user", "content": t.text})
-            continue
-        for s in t.steps:
-            # the step's key starts its message id (unique on the page): what a page script or
-            # a browser test matches on, whatever the title's language
-            status = "done" if s.done else "pending"
-            metadata = {"title": s.title, "status": status, "id": f"{s.key}-{len(msgs)}"}
-            msgs.append({"role": "assistant", "content": s.detail or "…", "metadata": metadata})
-        if t.text:
-            msgs.append({"role": "assistant", "content": t.text + (" ⏹" if t.stopped else "")})
-        msgs += [{"role": "assistant", "content": {"path": show(f)}} for f in t.files]
-        if t.error:
-            msgs.append({"role": "assistant", "content": f"⚠️ {t.error}"})
-    return msgs
+from .render import render, same
 
 
 def api_reply(reply: Turn, show=same) -> tuple[str, list[str], dict]:
@@ -141,35 +114,44 @@ class Handlers:
         if other is not None:
             raise UserError("history.not_your_file", name=Path(other).name)
 
-    def _guard(self, conv, run):
+    def _guard(self, conv, run, outlive: bool = False):
         """The replies of run; if the client goes away or cancels its job (Gradio closes this
-        generator), the model is stopped and the reply kept, marked stopped."""
+        generator), the model is stopped and the reply kept, marked stopped; or, outlive=True
+        (a page: it may be reloading), the reply goes on being written without it, until it
+        ends or a Stop (the page that comes back watches it: follow_ui)."""
         reply = None
         try:
             for reply in run:
                 yield reply
         except GeneratorExit:
+            if outlive and reply is not None and not conv.stop_event.is_set():
+                self.pipeline.carry_on(conv, run)
+                raise
             conv.stop_event.set()
             run.close()
             if reply is not None:
                 self.pipeline.interrupted(conv, reply)
             raise
 
-    def _run(self, conv, text, files, draw=False, language=None, queued_at=None):
+    def stream(self, conv, replies, outlive: bool = False):
+        """(conv, reply) as the replies grow, paced; a client gone stops the model (outlive: a
+        page gone leaves it writing)."""
+        for reply in paced(self._guard(conv, replies, outlive)):
+            yield conv, reply
+
+    def _run(self, conv, text, files, draw=False, language=None, queued_at=None, outlive=False):
         conv = (
             conv or Conversation()
         )  # the page's load event gives every browser its own owner first
         queued_at = queued_at if queued_at is not None else conv.queued_at
         conv.queued_at = None
-        for reply in paced(
-            self._guard(
-                conv,
-                self.pipeline.respond(
-                    conv, text, files, draw=draw, queued_at=queued_at, language=language
-                ),
-            )
-        ):
-            yield conv, reply
+        yield from self.stream(
+            conv,
+            self.pipeline.respond(
+                conv, text, files, draw=draw, queued_at=queued_at, language=language
+            ),
+            outlive,
+        )
 
     def mark_queued(self, conv):
         """Runs at once when a message is submitted (outside the queue), so a Stop pressed while
@@ -190,8 +172,8 @@ class Handlers:
             )
             return
         for conv, _ in self._run(
-            conv, text, files, draw, browser_language(request), received_at(request)
-        ):
+            conv, text, files, draw, browser_language(request), received_at(request), True
+        ):  # outlive: a reload does not stop the reply
             yield render(conv, self.shower(conv)), None, conv
 
     def chat_api(self, message, conv, request: gr.Request = None):
@@ -244,17 +226,44 @@ class Handlers:
         if conv is not None:
             conv.stop_requested_at = time.monotonic()
             conv.stop_event.set()
+            run = self.pipeline.following(conv.owner, conv.id)  # asked for by another session
+            if run is not None and run.conv is not conv:
+                run.conv.stop_requested_at = time.monotonic()
+                run.conv.stop_event.set()
         return conv
 
-    def retry(self, conv):
-        user = self.pipeline.undo(conv) if conv else None
-        if user is None:
-            yield render(conv, self.shower(conv)), conv
+    def follow_ui(self, conv):
+        """A page that opens a conversation whose reply another tab of the owner is writing:
+        it shows the reply live from where it is; the page then holds that conversation, so its
+        Stop stops the reply and its next message continues it."""
+        run = self.pipeline.following(conv.owner, conv.id) if conv is not None else None
+        if run is None or run.conv is conv:
+            yield gr.skip(), conv
             return
-        for conv, _ in self._run(
-            conv, user.text, [a.path for a in user.attachments], language=conv.language
-        ):
+        for reply in paced(run.follow()):
+            yield render(run.conv, self.shower(run.conv)), run.conv
+
+    def follow_api(self, conversation_id: str, conv, request: gr.Request = None):
+        """Watch the reply being written on one of the caller's conversations (asked for by
+        another tab or client of the same owner): it streams from where it is, as /chat does,
+        until it ends; this client's later calls continue that conversation, and its /stop
+        stops the reply. Leaving stops nothing."""
+        conv = session_conv(conv, request)
+        run = self.pipeline.following(conv.owner, conversation_id)
+        if run is None:
+            raise gr.Error(text("live.nothing", browser_language(request), id=conversation_id))
+        show = self.shower(run.conv)
+        for reply in paced(run.follow()):
+            yield (*api_reply(reply, show), run.conv)
+
+    def retry(self, conv):
+        """A new reply to the last message, beside the old one (‹ 2/2 ›: both are kept)."""
+        if conv is None:
+            yield render(conv), conv
+            return
+        for conv, _ in self.stream(conv, self.pipeline.regenerate(conv, language=conv.language)):
             yield render(conv, self.shower(conv)), conv
+        yield render(conv, self.shower(conv)), conv
 
     def undo(self, conv):
         user = self.pipeline.undo(conv) if conv else None

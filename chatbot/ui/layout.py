@@ -10,7 +10,13 @@ from dataclasses import dataclass
 
 import gradio as gr
 
-from ..config import IDLE_CONVERSATION_S, MAX_GENERATION_STEPS, MAX_MESSAGE_CHARS, PROJECT_ROOT
+from ..config import (
+    IDLE_CONVERSATION_S,
+    MAX_FEEDBACK_COMMENT_CHARS,
+    MAX_GENERATION_STEPS,
+    MAX_MESSAGE_CHARS,
+    PROJECT_ROOT,
+)
 
 ASSETS = PROJECT_ROOT / "assets"
 
@@ -43,6 +49,11 @@ I18N = gr.I18n(
         "export_zip": "⬇️ Archive (zip)",
         "import": "⬆️ Import archive",
         "exported": "Export",
+        "share": "🔗 Share link (read-only)",
+        "revoke": "🚫 Revoke links",
+        "link": "Link: anyone who has it sees this conversation as it is now",
+        "branches": "Alternatives ‹ n/m ›: show another edit of a message or another reply",
+        "comment": "Comment sent with your next 👍 / 👎 (optional)",
     },
     ko={
         "placeholder": "무엇이든 물어보세요. 사진, PDF, 오피스 문서, 표, 음성, 짧은 동영상을 "
@@ -72,6 +83,11 @@ I18N = gr.I18n(
         "export_zip": "⬇️ 아카이브 (zip)",
         "import": "⬆️ 아카이브 가져오기",
         "exported": "내보내기",
+        "share": "🔗 공유 링크 (읽기 전용)",
+        "revoke": "🚫 링크 취소",
+        "link": "링크: 가진 사람은 누구나 지금 상태의 대화를 볼 수 있습니다",
+        "branches": "대안 ‹ n/m ›: 고친 메시지나 다른 답변 보기",
+        "comment": "다음 👍 / 👎와 함께 보낼 의견 (선택)",
     },
 )
 
@@ -94,6 +110,8 @@ class Layout:
     card: list  # prompt, negative, seed, steps
     redraw: gr.Button
     timer: gr.Timer
+    branches: gr.Dropdown  # every ‹ n/m › of the visible path: pick one to show it
+    comment: gr.Textbox  # goes with the next 👍 / 👎
     api: dict  # hidden components behind the API endpoints
     sidebar: dict  # the conversation list and its buttons
     owner: gr.BrowserState
@@ -118,60 +136,18 @@ def build_sidebar() -> dict:
             bar["export_zip"] = gr.Button(I18N("export_zip"), size="sm")
         bar["file"] = gr.File(label=I18N("exported"), visible=False)
         bar["import"] = gr.UploadButton(I18N("import"), file_types=[".zip"], size="sm")
+        with gr.Row():
+            bar["share"] = gr.Button(I18N("share"), size="sm")
+            bar["revoke"] = gr.Button(I18N("revoke"), size="sm")
+        bar["link"] = gr.Textbox(
+            label=I18N("link"), visible=False, buttons=["copy"], elem_id="share-link"
+        )
     return bar
 
 
-def build_layout(header_text: str, browser_secret: str | None = None) -> Layout:
-    """The page: the sidebar of conversations beside the chat column; call inside gr.Blocks."""
-    # a random secret per browser, encrypted with a key that survives restarts
-    # (history.browser_secret)
-    owner = gr.BrowserState(None, storage_key="chatbot-owner", secret=browser_secret)
-    sidebar = build_sidebar()
-    conv = gr.State(
-        None, time_to_live=IDLE_CONVERSATION_S
-    )  # idle sessions leave memory; the store keeps them
-    head = gr.Markdown(header_text)
-    chatbot = gr.Chatbot(label=I18N("chat"), height=560, buttons=["copy"])
-    box = gr.MultimodalTextbox(
-        placeholder=I18N("placeholder"),
-        file_count="multiple",
-        sources=["upload", "microphone"],
-        max_plain_text_length=MAX_MESSAGE_CHARS * 2,
-        show_label=False,
-        autofocus=True,
-        elem_id="chat-box",
-        interactive=False,
-    )  # until the page's load event has given it its owner
-    draw_toggle = gr.Checkbox(False, label=I18N("draw"))
-    with gr.Row():
-        stop = gr.Button(I18N("stop"), variant="stop", size="sm")
-        retry = gr.Button(I18N("retry"), size="sm")
-        undo = gr.Button(I18N("undo"), size="sm")
-        clear = gr.Button(I18N("clear"), size="sm")
-        speak = gr.Button(I18N("speak"), size="sm")
-    spoken = gr.Audio(
-        label=I18N("speak"), autoplay=True, visible=True, interactive=False, type="filepath"
-    )
-    example = ASSETS / "example.png"
-    if example.exists():
-        gr.Examples(
-            [
-                [{"text": "What is in this photo?", "files": [str(example)]}],
-                [{"text": "이 사진에 무엇이 있나요?", "files": [str(example)]}],
-            ],
-            inputs=[box],
-            label=I18N("examples"),
-        )
-    with gr.Accordion(I18N("card"), open=False):
-        card_prompt = gr.Textbox(label=I18N("prompt"), lines=2)
-        with gr.Row():
-            card_negative = gr.Textbox(label=I18N("negative"))
-            card_seed = gr.Number(label=I18N("seed"), precision=0, minimum=0)
-            card_steps = gr.Number(
-                label=I18N("steps"), precision=0, minimum=1, maximum=MAX_GENERATION_STEPS
-            )
-        redraw = gr.Button(I18N("redraw"))
-    api = {
+def build_api() -> dict:
+    """The hidden components behind the API endpoints (inputs, outputs and their buttons)."""
+    return {
         "text": gr.Textbox(visible=False),
         "info": gr.JSON(visible=False),
         "files": gr.File(file_count="multiple", visible=False),
@@ -185,11 +161,124 @@ def build_layout(header_text: str, browser_secret: str | None = None) -> Layout:
         "list": gr.JSON(visible=False),
         "turns": gr.JSON(visible=False),
         "archive": gr.File(visible=False),
+        "index": gr.Number(visible=False),
+        "choice": gr.Number(visible=False),
+        "rating": gr.Textbox(visible=False),
+        "comment": gr.Textbox(visible=False),
+        "edit_text": gr.Textbox(visible=False),
+        "days": gr.Number(visible=False),
+        "link_info": gr.JSON(visible=False),
         **{
             name: gr.Button(visible=False)
-            for name in ("conversations", "open", "export", "delete", "rename")
+            for name in (
+                "conversations",
+                "open",
+                "export",
+                "delete",
+                "rename",
+                "edit",
+                "branch",
+                "feedback",
+                "share",
+                "shares",
+                "unshare",
+                "tree",
+                "copy_share",
+                "follow",
+            )
         },
     }
+
+
+def build_chat() -> tuple[gr.Chatbot, gr.Dropdown]:
+    """The chat (its Edit button makes a branch, its thumbs rate a reply: ui/branches.py) and
+    the Alternatives dropdown under it (every ‹ n/m › of the visible path)."""
+    chatbot = gr.Chatbot(
+        label=I18N("chat"),
+        height=560,
+        buttons=["copy"],
+        editable="user",
+        feedback_options=("Like", "Dislike"),
+        elem_id="chat",
+    )
+    branches = gr.Dropdown(
+        [], label=I18N("branches"), visible=False, interactive=True, elem_id="branches"
+    )
+    return chatbot, branches
+
+
+def build_buttons() -> tuple[gr.Button, ...]:
+    """Stop, Retry, Undo, Clear and Read aloud, in one row."""
+    with gr.Row():
+        return (
+            gr.Button(I18N("stop"), variant="stop", size="sm"),
+            gr.Button(I18N("retry"), size="sm"),
+            gr.Button(I18N("undo"), size="sm"),
+            gr.Button(I18N("clear"), size="sm"),
+            gr.Button(I18N("speak"), size="sm"),
+        )
+
+
+def build_examples(box: gr.MultimodalTextbox) -> None:
+    """Example messages with the bundled photo, when it is there."""
+    example = ASSETS / "example.png"
+    if example.exists():
+        gr.Examples(
+            [
+                [{"text": "What is in this photo?", "files": [str(example)]}],
+                [{"text": "이 사진에 무엇이 있나요?", "files": [str(example)]}],
+            ],
+            inputs=[box],
+            label=I18N("examples"),
+        )
+
+
+def build_card() -> tuple[list, gr.Button]:
+    """The image card: the last picture's prompt, negative prompt, seed and steps, and Redraw."""
+    with gr.Accordion(I18N("card"), open=False):
+        prompt = gr.Textbox(label=I18N("prompt"), lines=2)
+        with gr.Row():
+            negative = gr.Textbox(label=I18N("negative"))
+            seed = gr.Number(label=I18N("seed"), precision=0, minimum=0)
+            steps = gr.Number(
+                label=I18N("steps"), precision=0, minimum=1, maximum=MAX_GENERATION_STEPS
+            )
+        redraw = gr.Button(I18N("redraw"))
+    return [prompt, negative, seed, steps], redraw
+
+
+def build_layout(header_text: str, browser_secret: str | None = None) -> Layout:
+    """The page: the sidebar of conversations beside the chat column; call inside gr.Blocks."""
+    # a random secret per browser, encrypted with a key that survives restarts
+    # (history.browser_secret)
+    owner = gr.BrowserState(None, storage_key="chatbot-owner", secret=browser_secret)
+    sidebar = build_sidebar()
+    conv = gr.State(
+        None, time_to_live=IDLE_CONVERSATION_S
+    )  # idle sessions leave memory; the store keeps them
+    head = gr.Markdown(header_text)
+    chatbot, branches = build_chat()
+    box = gr.MultimodalTextbox(
+        placeholder=I18N("placeholder"),
+        file_count="multiple",
+        sources=["upload", "microphone"],
+        max_plain_text_length=MAX_MESSAGE_CHARS * 2,
+        show_label=False,
+        autofocus=True,
+        elem_id="chat-box",
+        interactive=False,
+    )  # until the page's load event has given it its owner
+    draw_toggle = gr.Checkbox(False, label=I18N("draw"))
+    stop, retry, undo, clear, speak = build_buttons()
+    comment = gr.Textbox(
+        label=I18N("comment"), max_lines=2, max_length=MAX_FEEDBACK_COMMENT_CHARS, elem_id="comment"
+    )
+    spoken = gr.Audio(
+        label=I18N("speak"), autoplay=True, visible=True, interactive=False, type="filepath"
+    )
+    build_examples(box)
+    card, redraw = build_card()
+    api = build_api()
     return Layout(
         conv=conv,
         head=head,
@@ -202,9 +291,11 @@ def build_layout(header_text: str, browser_secret: str | None = None) -> Layout:
         clear=clear,
         speak=speak,
         spoken=spoken,
-        card=[card_prompt, card_negative, card_seed, card_steps],
+        card=card,
         redraw=redraw,
         timer=gr.Timer(1.0),
+        branches=branches,
+        comment=comment,
         api=api,
         sidebar=sidebar,
         owner=owner,

@@ -4,34 +4,114 @@ from __future__ import annotations
 
 import gradio as gr
 
+from .branches import BranchHandlers
 from .conversations import ConversationHandlers
 from .files import SET_OWNER_COOKIE_JS
 from .handlers import Handlers
 from .layout import Layout
+from .shares import ShareHandlers
 
+# a page opened from a share link's "Continue as my own copy" (/?copy=<id>) has made its copy:
+# a reload must not make another
+FORGET_COPY_JS = (
+    "() => { if (new URLSearchParams(location.search).has('copy')) "
+    "history.replaceState(null, '', location.pathname); }"
+)
+# Watching a reply in progress takes no model slot: it must not wait behind what it watches.
+WATCH = dict(concurrency_id="follow", concurrency_limit=None)
 # One model, one device: every event that runs the model shares one queue slot.
 MODEL_SLOT = dict(concurrency_id="model", concurrency_limit=1)
 
 
 def wire(ui: Layout, h: Handlers, c: ConversationHandlers, demo: gr.Blocks) -> None:
-    wire_conversations(ui, c, demo, wire_chat(ui, h, demo))
+    chat_events = wire_chat(ui, h, demo)
+    wire_conversations(ui, c, demo, chat_events, h.follow_ui)
+    wire_branches(ui, BranchHandlers(h, c))
+    wire_shares(ui, ShareHandlers(h.pipeline))
+
+
+def wire_shares(ui: Layout, s: ShareHandlers) -> None:
+    """Share links: the sidebar's Share / Revoke, and /share, /shares, /unshare."""
+    api, bar, private = ui.api, ui.sidebar, dict(api_visibility="private")
+    bar["share"].click(s.share_ui, ui.conv, bar["link"], **private)
+    bar["revoke"].click(s.revoke_ui, ui.conv, bar["link"], **private)
+    api["share"].click(
+        s.share_api,
+        [api["id"], api["days"], ui.conv],
+        [api["link_info"], ui.conv],
+        api_name="share",
+    )
+    api["shares"].click(s.shares_api, ui.conv, [api["list"], ui.conv], api_name="shares")
+    api["unshare"].click(
+        s.unshare_api, [api["id"], ui.conv], [api["list"], ui.conv], api_name="unshare"
+    )
+    api["copy_share"].click(
+        s.copy_api, [api["id"], ui.conv], [api["turns"], ui.conv], api_name="copy_share"
+    )
+
+
+def wire_branches(ui: Layout, b: BranchHandlers) -> None:
+    """Edit (the Chatbot's edit button; /edit), switch (the Alternatives dropdown; /branch),
+    👍 / 👎 (the Chatbot's thumbs; /feedback)."""
+    api, private = ui.api, dict(api_visibility="private")
+    # whatever changed the chat (a message, an edit, a retry, opening another conversation)
+    ui.chatbot.change(
+        b.choices, ui.conv, ui.branches, **private, queue=False, trigger_mode="always_last"
+    )
+    ui.chatbot.edit(b.edit_ui, ui.conv, [ui.chatbot, ui.conv], **private, **MODEL_SLOT)
+    ui.chatbot.like(b.like_ui, [ui.conv, ui.comment], [ui.conv, ui.comment], **private)
+    # switching waits for a reply in progress (the model slot): the path it extends stays put
+    ui.branches.input(
+        b.switch_ui,
+        [ui.branches, ui.conv],
+        [ui.chatbot, ui.conv, ui.branches],
+        **private,
+        **MODEL_SLOT,
+    )
+    io_api = [api["text"], api["files"], api["info"], ui.conv]
+    api["edit"].click(
+        b.edit_api,
+        [api["id"], api["index"], api["edit_text"], ui.conv],
+        io_api,
+        api_name="edit",
+        **MODEL_SLOT,
+    )
+    api["branch"].click(
+        b.branch_api,
+        [api["id"], api["index"], api["choice"], ui.conv],
+        [api["turns"], ui.conv],
+        api_name="branch",
+        **MODEL_SLOT,
+    )
+    api["feedback"].click(
+        b.feedback_api,
+        [api["id"], api["index"], api["rating"], api["comment"], ui.conv],
+        [api["turns"], ui.conv],
+        api_name="feedback",
+    )
 
 
 def wire_conversations(
-    ui: Layout, c: ConversationHandlers, demo: gr.Blocks, chat_events: list
+    ui: Layout, c: ConversationHandlers, demo: gr.Blocks, chat_events: list, follow=None
 ) -> None:
-    """The sidebar, and the API for programs: /conversations, /open, /export, /delete, /rename."""
+    """The sidebar, and the API for programs: /conversations, /open, /export, /delete, /rename.
+    follow(conv): a conversation opened while another tab writes its reply shows it live."""
     bar, api, private = ui.sidebar, ui.api, dict(api_visibility="private")
+    live = dict(fn=follow, inputs=ui.conv, outputs=[ui.chatbot, ui.conv], **private, **WATCH)
     refresh = dict(fn=c.search, inputs=[bar["search"], ui.conv], outputs=bar["list"], **private)
     token = gr.Textbox(
         visible=False
     )  # the owner cookie's signed value: the page sets it, then shows the chat
     demo.load(c.on_load, ui.owner, [ui.owner, ui.conv, token, bar["list"]], **private).then(
         None, token, None, js=SET_OWNER_COOKIE_JS, **private, queue=False
-    ).then(c.show_conversation, ui.conv, ui.chatbot, **private).then(
-        lambda: gr.update(interactive=True), None, ui.box, **private, queue=False
-    )  # a message sent sooner had no owner
-    bar["list"].input(c.open_ui, [bar["list"], ui.conv], [ui.conv, ui.chatbot], **private)
+    ).then(None, None, None, js=FORGET_COPY_JS, **private, queue=False).then(
+        c.show_conversation, ui.conv, ui.chatbot, **private
+    ).then(lambda: gr.update(interactive=True), None, ui.box, **private, queue=False).then(
+        **live
+    )  # a message sent before the owner was known had none
+    bar["list"].input(c.open_ui, [bar["list"], ui.conv], [ui.conv, ui.chatbot], **private).then(
+        **live
+    )
     bar["new"].click(c.new_chat, ui.conv, [ui.conv, ui.chatbot, bar["list"]], **private)
     bar["search"].change(**refresh)
     bar["rename"].click(c.rename_ui, [bar["title"], ui.conv], bar["list"], **private)
@@ -59,6 +139,7 @@ def wire_conversations(
         c.conversations_api, ui.conv, [api["list"], ui.conv], api_name="conversations"
     )
     api["open"].click(c.open_api, [api["id"], ui.conv], [api["turns"], ui.conv], api_name="open")
+    api["tree"].click(c.tree_api, [api["id"], ui.conv], [api["turns"], ui.conv], api_name="tree")
     api["export"].click(
         c.export_api, [api["id"], ui.conv], [api["archive"], ui.conv], api_name="export"
     )
@@ -101,6 +182,7 @@ def wire_chat(ui: Layout, h: Handlers, demo: gr.Blocks) -> list:
         fill_card, [ui.conv], ui.card, **private
     )
     ui.retry.click(h.retry, [ui.conv], [ui.chatbot, ui.conv], api_name="retry", **MODEL_SLOT)
+    ui.chatbot.retry(h.retry, [ui.conv], [ui.chatbot, ui.conv], **private, **MODEL_SLOT)
     ui.speak.click(h.read_aloud, ui.conv, ui.spoken, api_name="read_aloud")
     ui.stop.click(
         h.stop, [ui.conv], [ui.conv], api_name="stop", queue=False
@@ -108,6 +190,7 @@ def wire_chat(ui: Layout, h: Handlers, demo: gr.Blocks) -> list:
     ui.undo.click(h.undo, [ui.conv], [ui.chatbot, ui.box, ui.conv], api_name="undo")
     cleared = ui.clear.click(h.clear, [ui.conv], [ui.chatbot, ui.box, ui.conv], api_name="clear")
     api["status_button"].click(h.status, None, api["status"], api_name="status", queue=False)
+    api["follow"].click(h.follow_api, [api["id"], ui.conv], io_api, api_name="follow", **WATCH)
 
     def tick(request: gr.Request):  # the header follows the loader until it is done
         return h.header(request), gr.Timer(active=h.status()["progress"] not in ("ready", "failed"))
