@@ -7,6 +7,7 @@ from typing import Iterator
 
 from .. import steps
 from ..conversation import Attachment, Step
+from ..limits import limited
 from ..messages import text
 
 
@@ -17,7 +18,7 @@ def read_document(att: Attachment, lang: str) -> Iterator[Step]:
     step = steps.reading(lang, att.name)
     yield step
     doc = yield from steps.with_progress(
-        lambda report: ingest_document(att.path, att.name, report),
+        limited("documents", lambda report: ingest_document(att.path, att.name, report), lang),
         step,
         text("step.page_progress", lang),
     )

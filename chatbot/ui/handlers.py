@@ -17,7 +17,9 @@ import gradio as gr
 from .. import validate
 from ..config import STREAM_UPDATE_S
 from ..conversation import Conversation, Turn
+from ..limits import OwnerTurns
 from ..messages import UserError, text
+from ..messages import text as say
 from ..pipeline import Pipeline
 from .owners import browser_language, proven, received_at, session_conv
 
@@ -124,6 +126,7 @@ class Handlers:
         self.access = (
             access  # ui/files.Access: files handed out and taken in by owner (None: as they are)
         )
+        self.owner_turns = OwnerTurns()  # replies running per owner (MAX_CHATS_PER_OWNER)
 
     def shower(self, conv):
         """show(path) for the files of this conversation: granted to its owner (ui/files.py)."""
@@ -161,15 +164,27 @@ class Handlers:
         )  # the page's load event gives every browser its own owner first
         queued_at = queued_at if queued_at is not None else conv.queued_at
         conv.queued_at = None
-        for reply in paced(
-            self._guard(
-                conv,
-                self.pipeline.respond(
-                    conv, text, files, draw=draw, queued_at=queued_at, language=language
-                ),
-            )
-        ):
-            yield conv, reply
+        owner = conv.owner or ""
+        if not self.owner_turns.enter(owner):  # one person cannot take every slot
+            limit = self.owner_turns.limit
+            yield conv, Turn("assistant", error=say("busy.owner", language, limit=limit))
+            return
+        try:
+            for reply in paced(
+                self._guard(
+                    conv,
+                    self.pipeline.respond(
+                        conv, text, files, draw=draw, queued_at=queued_at, language=language
+                    ),
+                )
+            ):
+                yield conv, reply
+        finally:
+            self.owner_turns.leave(owner)
+
+    def chats_at_once(self) -> int:
+        """How many chats the queue lets stream at once (config.ModelConfig.chats_at_once)."""
+        return self.pipeline.cfg.llm.chats_at_once
 
     def mark_queued(self, conv):
         """Runs at once when a message is submitted (outside the queue), so a Stop pressed while
@@ -189,10 +204,13 @@ class Handlers:
                 conv,
             )
             return
-        for conv, _ in self._run(
+        for conv, reply in self._run(
             conv, text, files, draw, browser_language(request), received_at(request)
         ):
-            yield render(conv, self.shower(conv)), None, conv
+            shown = render(conv, self.shower(conv))
+            if reply.error and not any(t is reply for t in conv.turns):  # refused: not kept
+                shown.append({"role": "assistant", "content": f"⚠️ {reply.error}"})
+            yield shown, None, conv
 
     def chat_api(self, message, conv, request: gr.Request = None):
         """Send one message ({"text": ..., "files": [...]}); stream the reply text, files and

@@ -9,9 +9,6 @@ from .files import SET_OWNER_COOKIE_JS
 from .handlers import Handlers
 from .layout import Layout
 
-# One model, one device: every event that runs the model shares one queue slot.
-MODEL_SLOT = dict(concurrency_id="model", concurrency_limit=1)
-
 
 def wire(ui: Layout, h: Handlers, c: ConversationHandlers, demo: gr.Blocks) -> None:
     wire_conversations(ui, c, demo, wire_chat(ui, h, demo))
@@ -74,6 +71,8 @@ def wire_chat(ui: Layout, h: Handlers, demo: gr.Blocks) -> list:
     """The chat and its API; returns the events after which the conversation list changes."""
     api, private = ui.api, dict(api_visibility="private")
     io_api = [api["text"], api["files"], api["info"], ui.conv]
+    # chats share the model's slots: as many as the engine decodes at once (limits.py)
+    model_slot = dict(concurrency_id="model", concurrency_limit=h.chats_at_once())
 
     def fill_card(conv):
         values = h.card(conv)
@@ -86,21 +85,21 @@ def wire_chat(ui: Layout, h: Handlers, demo: gr.Blocks) -> list:
             [ui.box, ui.conv, ui.draw_toggle],
             [ui.chatbot, ui.box, ui.conv],
             **private,
-            **MODEL_SLOT,
+            **model_slot,
         )
         .then(fill_card, [ui.conv], ui.card, **private)
         .then(h.header, None, ui.head, **private, queue=False)
     )
     redrawn = ui.redraw.click(
-        h.redraw_ui, [ui.conv, *ui.card], [ui.chatbot, ui.conv], **private, **MODEL_SLOT
+        h.redraw_ui, [ui.conv, *ui.card], [ui.chatbot, ui.conv], **private, **model_slot
     ).then(fill_card, [ui.conv], ui.card, **private)
     api["redraw"].click(
-        h.redraw_api, [api["request"], ui.conv], io_api, api_name="redraw", **MODEL_SLOT
+        h.redraw_api, [api["request"], ui.conv], io_api, api_name="redraw", **model_slot
     )
-    api["chat"].click(h.chat_api, [ui.box, ui.conv], io_api, api_name="chat", **MODEL_SLOT).then(
+    api["chat"].click(h.chat_api, [ui.box, ui.conv], io_api, api_name="chat", **model_slot).then(
         fill_card, [ui.conv], ui.card, **private
     )
-    ui.retry.click(h.retry, [ui.conv], [ui.chatbot, ui.conv], api_name="retry", **MODEL_SLOT)
+    ui.retry.click(h.retry, [ui.conv], [ui.chatbot, ui.conv], api_name="retry", **model_slot)
     ui.speak.click(h.read_aloud, ui.conv, ui.spoken, api_name="read_aloud")
     ui.stop.click(
         h.stop, [ui.conv], [ui.conv], api_name="stop", queue=False
