@@ -162,10 +162,14 @@ def main(argv=None) -> None:
     from chatbot.voice_out import SPEECH_DIR
 
     args = parse_args(argv)
-    # SIGTERM (a service manager, a test's terminate()) ends the app like Ctrl-C: Gradio closes,
-    # then the engine's own process is stopped (pipeline.close, and atexit as a backstop)
-    signal.signal(signal.SIGTERM, signal.default_int_handler)
     demo, pipeline, i18n = make_app(args)
+
+    def on_sigterm(signum, frame):  # a service manager, a test's terminate(): the engine's own
+        pipeline.close()  # process (the llama-server sidecar) is stopped by its pid, then the
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)  # app ends as SIGTERM always ended it
+        os.kill(os.getpid(), signal.SIGTERM)
+
+    signal.signal(signal.SIGTERM, on_sigterm)
     print(f"profile {pipeline.cfg.profile}: {pipeline.cfg.profile_reason}", flush=True)
     # files are served to their owner only (chatbot/ui/files.py): the store's from the store
     # a bounded queue: beyond MAX_QUEUE waiting requests Gradio answers "queue is full" at once

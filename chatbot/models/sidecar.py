@@ -178,6 +178,7 @@ class LlamaServerLM(OpenAICompatible):
         self.side = cfg.sidecar or SidecarConfig()
         self.server: ServerProcess | None = None
         self.restarts = 0
+        self.last_exit: int | None = None  # the exit code of the process that died last
         self._lock = threading.Lock()
 
     def load(self, progress: Progress = lambda s: None) -> None:
@@ -251,13 +252,13 @@ class LlamaServerLM(OpenAICompatible):
                     server.proc.wait(2)
                 except subprocess.TimeoutExpired:
                     return None
-            code = server.proc.returncode if server.proc is not None else None
             if server.pid == pid:
+                self.last_exit = server.proc.returncode if server.proc is not None else None
                 server.stop()
                 server.start()
                 self.url = f"{server.url}/v1"
                 self.restarts += 1
-            return code if code is not None else -1
+            return self.last_exit if self.last_exit is not None else -1
 
     def warm(self, system: str) -> None:
         """The system prompt prefilled in every slot, all at once (one batch)."""
