@@ -45,7 +45,7 @@ def one_turn(client, text: str, out: list, start: threading.Barrier) -> None:
         outputs = job.outputs()
         if ttft is None and outputs and outputs[-1][0]:
             ttft = time.perf_counter() - t0
-        time.sleep(0.02)
+        time.sleep(0.05)
     _text, _files, info = job.result()
     total = time.perf_counter() - t0
     assert not info["error"], info["error"]

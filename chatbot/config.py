@@ -109,6 +109,9 @@ def data_dir() -> Path:
 
 SAVE_PARTIAL_S = 2.0  # a streaming reply's text is saved this often (crash recovery)
 STREAM_UPDATE_S = 0.05  # while tokens stream, the UI and API get at most 20 updates a second
+STREAM_UPDATES_PER_S = 40  # ... and the app sends at most about this many across all streams
+# (with 20 replies streaming each gets 2 a second: every update costs the app a diff and a send,
+# on the cores the engine decodes with)
 
 
 # ---- the conversation store (chatbot/store): messages quote these names -------------------
@@ -159,7 +162,8 @@ class RetrievalConfig:
 # ---- many people at once (chatbot/models/sidecar.py, chatbot/limits.py) --------------------
 LLAMA_SERVER_SLOTS = 8  # sequences llama-server decodes in one batch (--parallel): decode of a
 # small model on a CPU reads the weights once per step however many sequences share it
-LLAMA_SERVER_CTX_PER_SLOT = 4096  # tokens of context each slot may hold (a pool of slots x this)
+LLAMA_SERVER_CTX_PER_SLOT = 4096  # tokens of context each slot holds (its own KV cache: a
+# unified pool measured no faster, bench_concurrency)
 LLAMA_SERVER_START_S = 120  # llama-server must answer /health within this (a restart too)
 SERVER_CHATS_AT_ONCE = 16  # chats streaming at once from a remote --server-url
 MAX_CHATS_PER_OWNER = 2  # replies one owner may have running at once (the rest are refused)
@@ -177,7 +181,11 @@ class SidecarConfig:
     ctx_per_slot: int = LLAMA_SERVER_CTX_PER_SLOT
     batch: int = 512  # tokens per logical batch (prompt processing), as the in-process n_batch
     ubatch: int = 512  # tokens per physical batch
-    threads: int = 0  # 0: every core, for decode and prefill alike (as the in-process engine)
+    threads: int = 1  # decode threads (profiles: a core left to the app, which streams the tokens)
+    threads_batch: int = 2  # prefill threads (profiles: every core)
+    poll: int = 0  # llama.cpp's workers sleep between graphs instead of spinning (0-100): a
+    # spinning worker took the core the app streams with (bench_concurrency: lone user 6.5 vs
+    # 90 tokens/s with the default 50 on 2 busy cores)
     cache_ram_mb: int = KV_CACHE_MB  # idle slots' prompts kept in host memory (--cache-ram)
     log_dir: Path | None = None  # llama-server.log and its pid file; None: the cache folder
     reason: str = ""  # why these numbers, shown in the header and the LLM step

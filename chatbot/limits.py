@@ -107,6 +107,11 @@ class OwnerTurns:
             self._running[owner] += 1
             return True
 
+    def total(self) -> int:
+        """Replies running now, all owners together."""
+        with self._lock:
+            return sum(self._running.values())
+
     def leave(self, owner: str) -> None:
         with self._lock:
             self._running[owner] -= 1

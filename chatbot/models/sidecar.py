@@ -89,14 +89,15 @@ class ServerProcess:
         return self.proc is not None and self.proc.poll() is None
 
     def command(self) -> list[str]:
-        c, threads = self.cfg, str(self.cfg.threads or max(1, os.cpu_count() or 1))
+        c = self.cfg
         return [
             str(self.binary),
             *("--model", str(self.weights), "--host", "127.0.0.1", "--port", str(self.port)),
-            *("--parallel", str(c.slots), "--ctx-size", str(c.ctx_total), "--kv-unified"),
+            *("--parallel", str(c.slots), "--ctx-size", str(c.ctx_total), "--no-kv-unified"),
             *("--batch-size", str(c.batch), "--ubatch-size", str(c.ubatch)),
-            *("--threads", threads, "--threads-batch", threads, "--flash-attn", "on"),
-            *("--cache-ram", str(c.cache_ram_mb), "--jinja", "--no-webui"),
+            *("--threads", str(c.threads), "--threads-batch", str(c.threads_batch)),
+            *("--poll", str(c.poll), "--flash-attn", "on", "--cache-ram", str(c.cache_ram_mb)),
+            *("--jinja", "--no-webui"),
         ]
 
     def start(self) -> None:

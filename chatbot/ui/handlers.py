@@ -15,7 +15,7 @@ from pathlib import Path
 import gradio as gr
 
 from .. import validate
-from ..config import STREAM_UPDATE_S
+from ..config import STREAM_UPDATE_S, STREAM_UPDATES_PER_S
 from ..conversation import Conversation, Turn
 from ..limits import OwnerTurns
 from ..messages import UserError, text
@@ -97,16 +97,16 @@ def header(status: dict, lang: str | None = None) -> str:
     )
 
 
-def paced(replies, interval: float = STREAM_UPDATE_S):
-    """The replies, new tokens sent at most once per interval (STREAM_UPDATE_S): each update
-    costs the server a diff and a send, and a reader sees no difference at a faster pace. A new
-    step, and the last reply, always go out at once, so progress never waits behind a slow
-    stage."""
+def paced(replies, interval=lambda: STREAM_UPDATE_S):
+    """The replies, new tokens sent at most once per interval() seconds (STREAM_UPDATE_S, longer
+    while many replies stream: STREAM_UPDATES_PER_S): each update costs the server a diff and a
+    send, and a reader sees no difference at a faster pace. A new step, and the last reply,
+    always go out at once, so progress never waits behind a slow stage."""
     last, steps, held = 0.0, -1, None
     try:
         for reply in replies:
             now = time.monotonic()
-            if len(reply.steps) != steps or now - last >= interval:
+            if len(reply.steps) != steps or now - last >= interval():
                 last, steps, held = now, len(reply.steps), None
                 yield reply
             else:
@@ -176,11 +176,17 @@ class Handlers:
                     self.pipeline.respond(
                         conv, text, files, draw=draw, queued_at=queued_at, language=language
                     ),
-                )
+                ),
+                self.update_interval,
             ):
                 yield conv, reply
         finally:
             self.owner_turns.leave(owner)
+
+    def update_interval(self) -> float:
+        """Seconds between a streaming reply's updates: STREAM_UPDATE_S, or longer while so many
+        replies stream that they would send more than STREAM_UPDATES_PER_S together."""
+        return max(STREAM_UPDATE_S, self.owner_turns.total() / STREAM_UPDATES_PER_S)
 
     def chats_at_once(self) -> int:
         """How many chats the queue lets stream at once (config.ModelConfig.chats_at_once)."""
