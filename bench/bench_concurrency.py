@@ -89,6 +89,24 @@ def round_of(app, users: int, tag: str) -> dict:
     }
 
 
+def turns_of_one(app, engine: str, turns: int = 5) -> list[dict]:
+    """One conversation, `turns` messages: what its prefix reuse does to the first token (the
+    first turn starts from the warm system prompt; later ones from the conversation's slot)."""
+    client = app.client(f"bench-{engine}-turns-secret-0123456789")
+    out = []
+    for i in range(turns):
+        t0 = time.perf_counter()
+        job = client.submit({"text": f"Tell me more, part {i + 1}.", "files": []}, api_name="/chat")
+        ttft = None
+        while not job.done():
+            if ttft is None and (o := job.outputs()) and o[-1][0]:
+                ttft = time.perf_counter() - t0
+            time.sleep(0.05)
+        m = job.result()[2]["metrics"]
+        out.append({"ttft": ttft, "prompt": m["prompt_tokens"], "reused": m["reused_tokens"]})
+    return out
+
+
 def run_engine(engine: str, user_counts: list[int]) -> dict:
     sys.path.insert(0, str(ROOT / "tests"))
     from helpers import RunningApp, wait_until
@@ -107,13 +125,15 @@ def run_engine(engine: str, user_counts: list[int]) -> dict:
             every=0.3,
         )
         round_of(app, 2, f"{engine}-warm")  # first requests warm the server and the app
-        return {n: round_of(app, n, engine) for n in user_counts}
+        rounds = {n: round_of(app, n, engine) for n in user_counts}
+        return {"rounds": rounds, "turns": turns_of_one(app, engine)}
     finally:
         app.stop()
 
 
 def report(results: dict, user_counts: list[int], say) -> None:
-    for engine, rounds in results.items():
+    for engine, got in results.items():
+        rounds, turns = got["rounds"], got["turns"]
         lone = rounds[user_counts[0]]
         say(
             f"{engine}: lone user turn {lone['p50']:.2f} s, first token {lone['ttft50']:.2f} s, "
@@ -130,8 +150,15 @@ def report(results: dict, user_counts: list[int], say) -> None:
                 f"   {r['agg']:6.1f} {r['agg'] / lone['agg']:4.1f}x"
                 f"   (tokens per reply {sorted(r['tokens'])})"
             )
+        say(
+            "  one conversation, turn: first token / prompt tokens / reused from its prefix: "
+            + ", ".join(
+                f"{i + 1}: {t['ttft']:.2f} s/{t['prompt']}/{t['reused']}"
+                for i, t in enumerate(turns)
+            )
+        )
     if {"llama-server", "llama.cpp"} <= results.keys():
-        side, here = (results[e][user_counts[0]] for e in ("llama-server", "llama.cpp"))
+        side, here = (results[e]["rounds"][user_counts[0]] for e in ("llama-server", "llama.cpp"))
         say(
             "lone user, llama-server / in-process llama.cpp: "
             f"decode {side['tps'] / here['tps']:.2f}x,"

@@ -181,11 +181,13 @@ class SidecarConfig:
     ctx_per_slot: int = LLAMA_SERVER_CTX_PER_SLOT
     batch: int = 512  # tokens per logical batch (prompt processing), as the in-process n_batch
     ubatch: int = 512  # tokens per physical batch
-    threads: int = 1  # decode threads (profiles: a core left to the app, which streams the tokens)
-    threads_batch: int = 2  # prefill threads (profiles: every core)
-    poll: int = 0  # llama.cpp's workers sleep between graphs instead of spinning (0-100): a
-    # spinning worker took the core the app streams with (bench_concurrency: lone user 6.5 vs
-    # 90 tokens/s with the default 50 on 2 busy cores)
+    # threads for decode and for batches (several slots' tokens, prompts): profiles leaves a core
+    # to the app, which streams every slot's tokens. Threads that wait for each other at every
+    # step stalled whenever the app (or anything else) took one of their cores: on 2 busy cores
+    # two streams at once ran at 2-7 tokens/s with 2 threads, at 40-100 with 1
+    threads: int = 1
+    threads_batch: int = 1
+    poll: int = 0  # idle llama.cpp workers sleep instead of spinning on a core the app needs
     cache_ram_mb: int = KV_CACHE_MB  # idle slots' prompts kept in host memory (--cache-ram)
     log_dir: Path | None = None  # llama-server.log and its pid file; None: the cache folder
     reason: str = ""  # why these numbers, shown in the header and the LLM step

@@ -186,15 +186,17 @@ def sidecar_config(data_dir: Path | None) -> SidecarConfig:
     import os
 
     cores = max(1, os.cpu_count() or 1)
-    cfg = SidecarConfig(log_dir=data_dir, threads=max(1, cores - 1), threads_batch=cores)
+    cfg = SidecarConfig(
+        log_dir=data_dir, threads=max(1, cores - 1), threads_batch=max(1, cores - 1)
+    )
     return replace(
         cfg,
         reason=f"llama-server sidecar: {cfg.slots} slots (LLAMA_SERVER_SLOTS) decoded in one "
         f"batch, {cfg.ctx_per_slot} tokens each (LLAMA_SERVER_CTX_PER_SLOT), batches of "
         f"{cfg.batch}/{cfg.ubatch}; on a CPU a small model's decode step reads the weights once "
-        f"for every slot, so several people cost little more than one; {cfg.threads} decode "
-        f"thread(s) of {cores} cores (one left to the app, which streams every slot's tokens), "
-        "workers that sleep instead of spinning (poll 0)",
+        f"for every slot, so several people cost little more than one; {cfg.threads} "
+        f"thread(s) of {cores} cores (one left to the app, which streams every slot's tokens: "
+        "threads that wait for each other stalled when it took their core)",
     )
 
 

@@ -10,6 +10,7 @@ import os
 import signal
 from pathlib import Path
 
+import httpx
 import pytest
 
 from chatbot.models.sidecar import server_binary
@@ -48,6 +49,12 @@ def engine(app) -> dict:
     return app.client().predict(api_name="/status")["engine_process"]
 
 
+def processing(proc: dict) -> int:
+    """Slots llama-server is decoding in now (its own /slots endpoint)."""
+    slots = httpx.get(f"http://127.0.0.1:{proc['port']}/slots", timeout=10).json()
+    return sum(bool(s.get("is_processing")) for s in slots)
+
+
 def grows(job, by: int = 3):
     """A predicate: the job has sent `by` more updates than it had now (or it ended)."""
     seen = len(job.outputs())
@@ -84,9 +91,13 @@ def test_three_conversations_stream_at_once_each_its_own_and_stop_frees_only_one
     for job in jobs.values():
         wait_for_tokens(job, timeout=120)
     assert not any(job.done() for job in jobs.values()), "all three stream at the same time"
+    proc = engine(sidecar_app)
+    assert processing(proc) == 3
     clients["alpha"].predict(api_name="/stop")
     _, _, info = jobs["alpha"].result(timeout=60)
     assert info["stopped"] and info["error"] is None and info["metrics"]["new_tokens"] > 0
+    # the stream closed, the server freed alpha's slot (its /slots: two still decoding)
+    wait_until(lambda: processing(proc) == 2, 30, what="alpha's slot to be freed")
     for n in ("bravo", "charlie"):  # the others stream on after alpha's reply has ended
         wait_until(grows(jobs[n]), 60, what=f"{n}'s reply to stream on after alpha's Stop")
         assert not jobs[n].done(), f"alpha's Stop does not stop {n}"
