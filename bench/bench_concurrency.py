@@ -16,6 +16,7 @@ with its own question. Run it alone: two cores are easily saturated.
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import sys
 import threading
@@ -175,8 +176,10 @@ def main() -> None:
     user_counts = [int(n) for n in args.users.split(",")]
     lines = Lines()
     lines.say(f"replies fixed at {TOKENS} tokens (--min-new-tokens = --max-new-tokens), offline")
+    before = os.getloadavg()[0]
     results = {e: run_engine(e, user_counts) for e in args.engines.split(",")}
     report(results, user_counts, lines.say)
+    lines.say(f"load average (1 min) {before:.2f} before, {os.getloadavg()[0]:.2f} after the run")
     record("bench_concurrency: many people at once through the launched app", lines)
 
 

@@ -180,6 +180,7 @@ class LlamaServerLM(OpenAICompatible):
         self.server: ServerProcess | None = None
         self.restarts = 0
         self.last_exit: int | None = None  # the exit code of the process that died last
+        self.system: str | None = None  # the system prompt warm() prefilled (again on a restart)
         self._lock = threading.Lock()
 
     def load(self, progress: Progress = lambda s: None) -> None:
@@ -233,9 +234,8 @@ class LlamaServerLM(OpenAICompatible):
             code = self.revive(pid)
             if code is None:
                 raise
-            raise UserError(
-                "llm.sidecar_restarted", code=code, log=str(self.server.log_path)
-            ) from exc
+            print(f"llama-server exited ({code}) mid-reply; restarted: {self.server.log_path}")
+            raise UserError("llm.sidecar_restarted", code=code) from exc
 
     def ensure_running(self) -> None:
         """Between turns: a server found dead is started again before the request goes out."""
@@ -259,11 +259,15 @@ class LlamaServerLM(OpenAICompatible):
                 server.start()
                 self.url = f"{server.url}/v1"
                 self.restarts += 1
+                if self.system is not None:
+                    self.warm(self.system)
             return self.last_exit if self.last_exit is not None else -1
 
     def warm(self, system: str) -> None:
         """The system prompt prefilled in every slot, all at once (one batch)."""
         import httpx
+
+        self.system = system
 
         def one(slot: int) -> None:
             body = {
