@@ -108,6 +108,22 @@ def turns_of_one(app, engine: str, turns: int = 5) -> list[dict]:
     return out
 
 
+def document_turn(app, engine: str) -> dict:
+    """A lone user's question about an uploaded handbook (retrieval fills the prompt to ~2,000
+    tokens, bench_app_engine's document prompt): the first token is mostly prefill."""
+    import tempfile
+
+    from gradio_client import handle_file
+
+    from bench.bench_app_engine import QUESTION, handbook
+
+    doc = handbook(Path(tempfile.mkdtemp()) / "handbook.txt")
+    client = app.client(f"bench-{engine}-doc-secret-0123456789")
+    msg = {"text": QUESTION, "files": [handle_file(str(doc))]}
+    m = client.predict(msg, api_name="/chat")[2]["metrics"]  # prefill_s: the LLM's own part
+    return {"ttft": m["ttft_s"], "prefill": m["prefill_s"], "prompt": m["prompt_tokens"]}
+
+
 def run_engine(engine: str, user_counts: list[int]) -> dict:
     sys.path.insert(0, str(ROOT / "tests"))
     from helpers import RunningApp, wait_until
@@ -127,7 +143,11 @@ def run_engine(engine: str, user_counts: list[int]) -> dict:
         )
         round_of(app, 2, f"{engine}-warm")  # first requests warm the server and the app
         rounds = {n: round_of(app, n, engine) for n in user_counts}
-        return {"rounds": rounds, "turns": turns_of_one(app, engine)}
+        return {
+            "rounds": rounds,
+            "turns": turns_of_one(app, engine),
+            "document": document_turn(app, engine),
+        }
     finally:
         app.stop()
 
@@ -158,13 +178,21 @@ def report(results: dict, user_counts: list[int], say) -> None:
                 for i, t in enumerate(turns)
             )
         )
+        d = got["document"]
+        say(
+            f"  a document question, lone user, first turn: first token {d['ttft']:.2f} s "
+            f"(prefill {d['prefill']:.2f} s of {d['prompt']} prompt tokens)"
+        )
     if {"llama-server", "llama.cpp"} <= results.keys():
         side, here = (results[e]["rounds"][user_counts[0]] for e in ("llama-server", "llama.cpp"))
+        docs = {e: results[e]["document"] for e in ("llama-server", "llama.cpp")}
         say(
             "lone user, llama-server / in-process llama.cpp: "
             f"decode {side['tps'] / here['tps']:.2f}x,"
             f" first token {here['ttft50'] / side['ttft50']:.2f}x as fast,"
-            f" turn {here['p50'] / side['p50']:.2f}x as fast"
+            f" turn {here['p50'] / side['p50']:.2f}x as fast, document first token "
+            f"{docs['llama.cpp']['ttft'] / docs['llama-server']['ttft']:.2f}x as fast (prefill "
+            f"{docs['llama.cpp']['prefill'] / docs['llama-server']['prefill']:.2f}x)"
         )
 
 
