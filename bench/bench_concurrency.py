@@ -10,7 +10,8 @@ side) and time to first token (submit to the first streamed text) as ratios to a
 same engine, and aggregate tokens/s (all replies' tokens over the round's wall time) as a ratio to
 a lone stream. Then the sidecar's lone user against the in-process engine's (decode tokens/s as
 the app reports it, and first token). Each conversation is a new owner (its own bearer secret)
-with its own question. Run it alone: two cores are easily saturated.
+with its own question. Both apps run side by side and take turns round by round. Run it alone:
+two cores are easily saturated.
 """
 
 from __future__ import annotations
@@ -124,7 +125,8 @@ def document_turn(app, engine: str) -> dict:
     return {"ttft": m["ttft_s"], "prefill": m["prefill_s"], "prompt": m["prompt_tokens"]}
 
 
-def run_engine(engine: str, user_counts: list[int]) -> dict:
+def launch(engine: str):
+    """The app on this engine, loaded and warmed by a first round of two."""
     sys.path.insert(0, str(ROOT / "tests"))
     from helpers import RunningApp, wait_until
 
@@ -133,23 +135,39 @@ def run_engine(engine: str, user_counts: list[int]) -> dict:
         *("--max-new-tokens", str(TOKENS), "--min-new-tokens", str(TOKENS)),
         timeout=300,
     )
+    probe = app.client()
+    wait_until(
+        lambda: probe.predict(api_name="/status")["progress"] in ("ready", "failed"),
+        300,
+        what=f"{engine} to load",
+        every=0.3,
+    )
+    round_of(app, 2, f"{engine}-warm")  # first requests warm the server and the app
+    return app
+
+
+def run_engines(engines: list[str], user_counts: list[int]) -> dict:
+    """Both apps up at once (an idle one takes no CPU), each round run on one engine after the
+    other, so that a change in what else the machine runs falls on both alike."""
+    apps = {}
     try:
-        probe = app.client()
-        wait_until(
-            lambda: probe.predict(api_name="/status")["progress"] in ("ready", "failed"),
-            300,
-            what=f"{engine} to load",
-            every=0.3,
-        )
-        round_of(app, 2, f"{engine}-warm")  # first requests warm the server and the app
-        rounds = {n: round_of(app, n, engine) for n in user_counts}
+        for e in engines:
+            apps[e] = launch(e)
+        rounds = {e: {} for e in engines}
+        for n in user_counts:
+            for e in engines:
+                rounds[e][n] = round_of(apps[e], n, e)
         return {
-            "rounds": rounds,
-            "turns": turns_of_one(app, engine),
-            "document": document_turn(app, engine),
+            e: {
+                "rounds": rounds[e],
+                "turns": turns_of_one(apps[e], e),
+                "document": document_turn(apps[e], e),
+            }
+            for e in engines
         }
     finally:
-        app.stop()
+        for app in apps.values():
+            app.stop()
 
 
 def report(results: dict, user_counts: list[int], say) -> None:
@@ -205,7 +223,7 @@ def main() -> None:
     lines = Lines()
     lines.say(f"replies fixed at {TOKENS} tokens (--min-new-tokens = --max-new-tokens), offline")
     before = os.getloadavg()[0]
-    results = {e: run_engine(e, user_counts) for e in args.engines.split(",")}
+    results = run_engines(args.engines.split(","), user_counts)
     report(results, user_counts, lines.say)
     lines.say(f"load average (1 min) {before:.2f} before, {os.getloadavg()[0]:.2f} after the run")
     record("bench_concurrency: many people at once through the launched app", lines)
