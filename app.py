@@ -11,10 +11,11 @@ from __future__ import annotations
 
 import argparse
 import os
+import signal
 
 # first: on a ZeroGPU Space, `spaces` must come before torch touches CUDA
 import chatbot.gpu  # noqa: F401
-from chatbot.config import DEFAULT_PORT, MAX_NEW_TOKENS, PROFILES, data_dir
+from chatbot.config import DEFAULT_PORT, MAX_NEW_TOKENS, MAX_QUEUE, PROFILES, data_dir
 
 
 def env(name: str, default=None):
@@ -55,8 +56,9 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument(
         "--engine",
         default=env("engine", "auto"),
-        choices=["auto", "int8", "fp32", "llama.cpp"],
+        choices=["auto", "int8", "fp32", "llama.cpp", "llama-server"],
         help="CPU engine (auto: llama.cpp for a GGUF text LM, int8 vision encoder for a VLM; "
+        "llama-server: llama.cpp's server started by the app, several chats in one batch; "
         "see profiles._engine)",
     )
     p.add_argument("--quantize", default=env("quantize"), choices=[None, "4bit", "8bit"])
@@ -161,9 +163,17 @@ def main(argv=None) -> None:
 
     args = parse_args(argv)
     demo, pipeline, i18n = make_app(args)
+
+    def on_sigterm(signum, frame):  # a service manager, a test's terminate(): the engine's own
+        pipeline.close()  # process (the llama-server sidecar) is stopped by its pid, then the
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)  # app ends as SIGTERM always ended it
+        os.kill(os.getpid(), signal.SIGTERM)
+
+    signal.signal(signal.SIGTERM, on_sigterm)
     print(f"profile {pipeline.cfg.profile}: {pipeline.cfg.profile_reason}", flush=True)
     # files are served to their owner only (chatbot/ui/files.py): the store's from the store
-    demo.queue(default_concurrency_limit=1).launch(
+    # a bounded queue: beyond MAX_QUEUE waiting requests Gradio answers "queue is full" at once
+    demo.queue(default_concurrency_limit=1, max_size=MAX_QUEUE).launch(
         server_name=args.host,
         server_port=args.port,
         i18n=i18n,
@@ -175,7 +185,10 @@ def main(argv=None) -> None:
     pipeline.start()  # load in the background once the page is served (torch imports slowly)
     # files outside the store do not pile up
     start_janitor([OUTPUT_DIR, THUMBNAIL_DIR, FRAME_DIR, SPEECH_DIR, UNPACK_DIR])
-    demo.block_thread()
+    try:
+        demo.block_thread()
+    finally:
+        pipeline.close()
 
 
 if __name__ == "__main__":

@@ -114,6 +114,9 @@ def data_dir() -> Path:
 MAX_REPLY_WITHOUT_PAGE_S = 600.0  # a reply whose page went away is stopped after this long
 SAVE_PARTIAL_S = 2.0  # a streaming reply's text is saved this often (crash recovery)
 STREAM_UPDATE_S = 0.05  # while tokens stream, the UI and API get at most 20 updates a second
+STREAM_UPDATES_PER_S = 40  # ... and the app sends at most about this many across all streams
+# (with 20 replies streaming each gets 2 a second: every update costs the app a diff and a send,
+# on the cores the engine decodes with)
 
 
 # ---- the conversation store (chatbot/store): messages quote these names -------------------
@@ -164,6 +167,44 @@ class RetrievalConfig:
     embed_batch: int = 32  # chunks per forward pass of the embedder
 
 
+# ---- many people at once (chatbot/models/sidecar.py, chatbot/limits.py) --------------------
+LLAMA_SERVER_SLOTS = 8  # sequences llama-server decodes in one batch (--parallel): decode of a
+# small model on a CPU reads the weights once per step however many sequences share it
+LLAMA_SERVER_CTX_PER_SLOT = 4096  # tokens of context each slot holds (its own KV cache: a
+# unified pool measured no faster, bench_concurrency)
+LLAMA_SERVER_START_S = 120  # llama-server must answer /health within this (a restart too)
+SERVER_CHATS_AT_ONCE = 16  # chats streaming at once from a remote --server-url
+MAX_CHATS_PER_OWNER = 2  # replies one owner may have running at once (the rest are refused)
+MAX_QUEUE = 64  # requests waiting for a slot; beyond this the app answers busy
+DRAWINGS_AT_ONCE = 1  # pictures drawn at once (a diffusion step takes every core)
+TRANSCRIPTIONS_AT_ONCE = 1  # voice notes and soundtracks transcribed at once
+DOCUMENT_READS_AT_ONCE = 1  # documents parsed (and OCR'd) at once
+
+
+@dataclass(frozen=True)
+class SidecarConfig:
+    """llama-server as the app's own engine (`--engine llama-server`): how it is started."""
+
+    slots: int = LLAMA_SERVER_SLOTS
+    ctx_per_slot: int = LLAMA_SERVER_CTX_PER_SLOT
+    batch: int = 512  # tokens per logical batch (prompt processing), as the in-process n_batch
+    ubatch: int = 512  # tokens per physical batch
+    # threads for decode and for batches (several slots' tokens, prompts): profiles leaves a core
+    # to the app, which streams every slot's tokens. Threads that wait for each other at every
+    # step stalled whenever the app (or anything else) took one of their cores: on 2 busy cores
+    # two streams at once ran at 2-7 tokens/s with 2 threads, at 40-100 with 1
+    threads: int = 1
+    threads_batch: int = 1
+    poll: int = 0  # idle llama.cpp workers sleep instead of spinning on a core the app needs
+    cache_ram_mb: int = KV_CACHE_MB  # idle slots' prompts kept in host memory (--cache-ram)
+    log_dir: Path | None = None  # llama-server.log and its pid file; None: the cache folder
+    reason: str = ""  # why these numbers, shown in the header and the LLM step
+
+    @property
+    def ctx_total(self) -> int:
+        return self.slots * self.ctx_per_slot
+
+
 @dataclass(frozen=True)
 class ModelConfig:
     """Which LLM answers, and where it runs."""
@@ -176,6 +217,8 @@ class ModelConfig:
     dtype: str = "auto"  # auto | float32 | bfloat16 | float16
     quantize: str | None = None  # None | "4bit" | "8bit" (bitsandbytes + CUDA only)
     engine: str = "auto"  # CPU: "int8" (PyTorch dynamic int8 Linear) | "fp32" | "llama.cpp" (GGUF)
+    # | "llama-server" (GGUF, llama.cpp's server as a sidecar process: batched slots)
+    sidecar: SidecarConfig | None = None  # engine "llama-server": how the sidecar is started
     engine_reason: str = ""  # why, shown in the chain step
     max_image_side: int | None = None  # derived from the device when None
     image_splitting: bool | None = None  # Idefics3 tiling: off on CPU (token cost), on on GPU
@@ -186,6 +229,15 @@ class ModelConfig:
     # None: 1.1 for a text LM (small ones loop without it), 1.0 for a VLM or a server's model
     repetition_penalty: float | None = None
     cache_dir: Path = field(default_factory=cache_dir)  # where converted weights are kept
+
+    @property
+    def chats_at_once(self) -> int:
+        """Chats the app lets stream at once: the sidecar's slots (it batches them), a remote
+        server's SERVER_CHATS_AT_ONCE (it queues what it cannot batch), else 1 (an engine in this
+        process holds one sequence; the others wait in the queue, where Stop reaches them)."""
+        if self.engine == "llama-server":
+            return (self.sidecar or SidecarConfig()).slots
+        return SERVER_CHATS_AT_ONCE if self.kind == "server" else 1
 
 
 @dataclass(frozen=True)

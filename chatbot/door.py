@@ -38,6 +38,10 @@ class Door:
         """Load the models in the background (the page is served meanwhile)."""
         self.models.start()
 
+    def close(self) -> None:
+        """The app is stopping: the engine's own process stops with it."""
+        self.models.close()
+
     def status(self) -> dict:
         return {**self.models.status(), "saving": self.history.problem or "saved as you go"}
 

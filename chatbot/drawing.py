@@ -17,6 +17,7 @@ from . import gpu, steps
 from .config import AppConfig
 from .conversation import Conversation, Turn
 from .generator import ImageRequest
+from .limits import limited
 from .loader import Models
 from .messages import UserError, reader_language
 from .messages import text as say
@@ -121,8 +122,12 @@ class Drawing:
             image = yield from steps.show(
                 reply,
                 steps.with_progress(
-                    lambda report: gpu.draw(
-                        generator, req, on_step=report, stop_event=conv.stop_event
+                    limited(
+                        "draw",
+                        lambda report: gpu.draw(
+                            generator, req, on_step=report, stop_event=conv.stop_event
+                        ),
+                        lang,
                     ),
                     step,
                     say("step.draw_progress", lang),

@@ -15,9 +15,11 @@ from __future__ import annotations
 import dataclasses
 import queue
 import threading
+from contextlib import nullcontext
 
 import spaces
 
+from .limits import MODEL_LOCK
 from .models.decoding import GenStats
 
 LLM_TOKENS_PER_S_FLOOR = 15  # a ZeroGPU slice decodes faster than this: durations err long
@@ -64,19 +66,24 @@ def stream(backend, messages, encodings, *, key, sampling, stop_event=None, stat
     here between pieces and closes the stream, which ends the model's loop."""
     hold(llm=backend)
     stats = stats if stats is not None else GenStats()
-    pairs = (_stream_here if backend.kind == "server" else _stream_on_gpu)(
-        messages, encodings, key, sampling
-    )
+    served = backend.kind == "server"  # a server batches its own requests
+    pairs = (_stream_here if served else _stream_on_gpu)(messages, encodings, key, sampling)
+    lock = nullcontext() if served else MODEL_LOCK  # an engine here holds one sequence
     try:
-        for piece, got in pairs:
-            vars(stats).update(vars(got))
-            if piece:
-                yield piece
-            if stop_event is not None and stop_event.is_set():
-                stats.stopped = True
-                break
+        with lock:
+            yield from _pieces(pairs, stats, stop_event)
     finally:
         pairs.close()
+
+
+def _pieces(pairs, stats, stop_event):
+    for piece, got in pairs:
+        vars(stats).update(vars(got))
+        if piece:
+            yield piece
+        if stop_event is not None and stop_event.is_set():
+            stats.stopped = True
+            break
 
 
 @spaces.GPU(duration=encode_seconds)

@@ -131,14 +131,20 @@ class History:
         make every anonymous browser a stranger to its own conversations."""
         if self.store is None:
             return None
+        import os
         import secrets
 
         path = Path(self.store.data_dir) / "browser-state.key"
-        if not path.exists():
-            tmp = path.with_suffix(".tmp")
+        if not path.exists():  # several app processes on one data folder share one key: the
+            tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")  # first to link it wins
             tmp.write_text(secrets.token_urlsafe(32))
             tmp.chmod(0o600)
-            tmp.replace(path)
+            try:
+                os.link(tmp, path)
+            except FileExistsError:
+                pass
+            finally:
+                tmp.unlink()
         return path.read_text().strip()
 
     def in_store(self, path: Path) -> bool:

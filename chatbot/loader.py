@@ -147,4 +147,10 @@ class Models:
             "load_seconds": round(self.load_seconds, 2),
             "engine": cfg.llm.engine,
             "engine_reason": cfg.llm.engine_reason,
+            "engine_process": b.process() if b else None,
         }
+
+    def close(self) -> None:
+        """Stop the backend's own process, if it runs one (the llama-server sidecar)."""
+        if self.backend is not None:
+            self.backend.close()

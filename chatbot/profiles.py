@@ -30,6 +30,7 @@ from .config import (
     Choice,
     GenerationSettings,
     ModelConfig,
+    SidecarConfig,
     resolve_device,
 )
 from .config import cache_dir as default_cache_dir
@@ -74,6 +75,9 @@ def build_config(
         profile, reason = ("hub", why) if ok else ("offline", f"offline because {why}")
     cache = Path(cache_dir) if cache_dir else default_cache_dir()
     llm = _llm(profile, ModelConfig(cache_dir=cache, **llm_overrides), model, server_url)
+    if llm.engine == "llama-server":
+        side = sidecar_config(Path(data_dir) if data_dir else None)
+        llm = replace(llm, sidecar=side, engine_reason=f"{llm.engine_reason}; {side.reason}")
     device = llm.device if llm.device != "auto" else ("cuda" if gpu_present() else "cpu")
     drawn_by = (
         Choice(generator, "chosen with --generator")
@@ -148,6 +152,11 @@ def _engine(llm: ModelConfig) -> ModelConfig:
             "--engine llama.cpp needs a GGUF model (the offline profile's, or --model FILE.gguf) "
             "and llama-cpp-python (bash scripts/install_llamacpp.sh)"
         )
+    if llm.engine == "llama-server" and not llm.gguf_file:
+        raise RuntimeError(
+            "--engine llama-server needs a GGUF model (the offline profile's, or --model "
+            "FILE.gguf); its binary comes from bash scripts/install_llama_server.sh"
+        )
     if llm.engine != "auto" or llm.kind == "server":
         return replace(
             llm, engine_reason=f"{llm.engine}, chosen with --engine" if llm.engine != "auto" else ""
@@ -172,6 +181,25 @@ def _engine(llm: ModelConfig) -> ModelConfig:
         engine="fp32",
         engine_reason="fp32: llama-cpp-python is not installed "
         "(scripts/install_llamacpp.sh); int8 agrees with fp32 too rarely to be the default",
+    )
+
+
+def sidecar_config(data_dir: Path | None) -> SidecarConfig:
+    """How the llama-server sidecar runs, and why (the header and the LLM step show it)."""
+    import os
+
+    cores = max(1, os.cpu_count() or 1)
+    cfg = SidecarConfig(
+        log_dir=data_dir, threads=max(1, cores - 1), threads_batch=max(1, cores - 1)
+    )
+    return replace(
+        cfg,
+        reason=f"llama-server sidecar: {cfg.slots} slots (LLAMA_SERVER_SLOTS) decoded in one "
+        f"batch, {cfg.ctx_per_slot} tokens each (LLAMA_SERVER_CTX_PER_SLOT), batches of "
+        f"{cfg.batch}/{cfg.ubatch}; on a CPU a small model's decode step reads the weights once "
+        f"for every slot, so several people cost little more than one; {cfg.threads} "
+        f"thread(s) of {cores} cores (one left to the app, which streams every slot's tokens: "
+        "threads that wait for each other stalled when it took their core)",
     )
 
 

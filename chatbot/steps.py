@@ -224,7 +224,8 @@ def with_progress(work, step: Step, fmt: str):
 
     threading.Thread(target=run, daemon=True).start()
     while (item := reports.get()) is not None:
-        step.detail = fmt.format(*item)
+        waiting = item[0] if len(item) == 1 else None  # limits.Waiting: its place in the line
+        step.detail = waiting.text if hasattr(waiting, "text") else fmt.format(*item)
         yield step
     if "error" in result:
         raise result["error"]

@@ -3,6 +3,7 @@
 vlm.py      transformers image-text-to-text: vision encoder -> input projector -> LLM
 text_lm.py  transformers causal LM, GGUF included (the offline profile)
 llamacpp.py a GGUF text LM run by llama.cpp (--engine llama.cpp)
+sidecar.py  a GGUF text LM served by llama-server, started by the app (--engine llama-server)
 server.py   an OpenAI-compatible server (vLLM, TGI, llama.cpp server, Ollama)
 """
 
@@ -17,6 +18,10 @@ def create_backend(cfg: ModelConfig) -> Backend:
         from .server import OpenAICompatible
 
         return OpenAICompatible(cfg)
+    if cfg.kind == "text" and cfg.engine == "llama-server":
+        from .sidecar import LlamaServerLM
+
+        return LlamaServerLM(cfg)
     if cfg.kind == "text" and cfg.engine == "llama.cpp":
         from .llamacpp import LlamaCppLM
 

@@ -75,6 +75,14 @@ class Backend:
     def describe(self) -> str:
         return self.name
 
+    def process(self) -> dict | None:
+        """The engine's own process, where it runs in one (the llama-server sidecar): pid, port,
+        restarts, log. None for an engine inside this process or a remote server."""
+        return None
+
+    def close(self) -> None:
+        """Stop what the backend started (the sidecar's process) when the app stops."""
+
 
 def detokenize(tokenizer, token_ids: Iterator[int]) -> Iterator[str]:
     """Turn a token stream into text pieces; holds back half-written UTF-8 (Korean!) characters."""

@@ -85,15 +85,7 @@ class OpenAICompatible(Backend):
         import httpx
 
         stats = stats if stats is not None else GenStats()
-        body = {
-            "model": self.name,
-            "messages": self.to_openai(messages, encodings),
-            "stream": True,
-            "max_tokens": sampling.max_new_tokens,
-            "temperature": sampling.temperature,
-            "top_p": sampling.top_p,
-            "seed": sampling.seed,
-        }
+        body = self.request_body(messages, encodings, sampling)
         try:
             yield from self.read_stream(body, stats, stop_event)
         except (
@@ -103,6 +95,19 @@ class OpenAICompatible(Backend):
                 f"the model server at {self.url} stopped answering ({type(e).__name__}); "
                 "the reply so far is kept. Check that the server is running, then retry."
             ) from e
+
+    def request_body(self, messages, encodings, sampling) -> dict:
+        """The /chat/completions request: the OpenAI fields every server reads (a subclass adds
+        its server's own)."""
+        return {
+            "model": self.name,
+            "messages": self.to_openai(messages, encodings),
+            "stream": True,
+            "max_tokens": sampling.max_new_tokens,
+            "temperature": sampling.temperature,
+            "top_p": sampling.top_p,
+            "seed": sampling.seed,
+        }
 
     def read_stream(self, body: dict, stats: GenStats, stop_event):
         import httpx
@@ -118,7 +123,10 @@ class OpenAICompatible(Backend):
                 data = line[5:].strip()
                 if data == "[DONE]":
                     break
-                piece = json.loads(data)["choices"][0].get("delta", {}).get("content") or ""
+                chunk = json.loads(data)
+                read_timings(chunk, stats)
+                choices = chunk.get("choices") or [{}]
+                piece = choices[0].get("delta", {}).get("content") or ""
                 if not piece:
                     continue
                 stats.new_tokens += 1  # servers send about one token per chunk
@@ -132,3 +140,12 @@ class OpenAICompatible(Backend):
 
     def describe(self) -> str:
         return f"{self.name} via OpenAI-compatible server at {self.url}"
+
+
+def read_timings(chunk: dict, stats: GenStats) -> None:
+    """llama-server sends `timings` with its last chunk: the prompt's tokens, and how many of
+    them came from the slot's prompt cache (vLLM, TGI and Ollama send none: nothing changes)."""
+    t = chunk.get("timings")
+    if isinstance(t, dict) and "prompt_n" in t:
+        stats.reused_tokens = int(t.get("cache_n", 0))
+        stats.prompt_tokens = int(t["prompt_n"]) + stats.reused_tokens

@@ -8,6 +8,7 @@ from typing import Iterator
 
 from .. import steps
 from ..conversation import Attachment, Step
+from ..limits import limited
 from ..messages import text
 
 
@@ -27,7 +28,7 @@ def read_document(
         if draft is not None:
             return draft, step
     doc = yield from steps.with_progress(
-        lambda report: ingest_document(att.path, att.name, report),
+        limited("documents", lambda report: ingest_document(att.path, att.name, report), lang),
         step,
         text("step.page_progress", lang),
     )

@@ -19,6 +19,7 @@ from .. import steps
 from ..cleanup import private_dir
 from ..config import Choice
 from ..conversation import Attachment, Step
+from ..limits import limited
 from ..messages import UserError, text
 
 # this process's own folder; named by content hash; swept by cleanup.py
@@ -90,7 +91,11 @@ def listen(
             if asr.model is None:
                 raise UserError("media.no_asr", reason=asr.reason)
             words = yield from steps.with_progress(
-                lambda report: transcribe(sound, asr.model, language_hint=hint), step, "{}"
+                limited(
+                    "listen", lambda report: transcribe(sound, asr.model, language_hint=hint), lang
+                ),
+                step,
+                "{}",
             )
             heard.text.append(
                 f"[{'soundtrack of ' if clip else 'voice note '}{att.name}]: {words.text}"

@@ -15,9 +15,11 @@ from pathlib import Path
 import gradio as gr
 
 from .. import validate
-from ..config import STREAM_UPDATE_S
+from ..config import STREAM_UPDATE_S, STREAM_UPDATES_PER_S
 from ..conversation import Conversation, Turn
+from ..limits import OwnerTurns
 from ..messages import UserError, text
+from ..messages import text as say
 from ..pipeline import Pipeline
 from .owners import browser_language, proven, received_at, session_conv
 from .render import render, same
@@ -68,16 +70,16 @@ def header(status: dict, lang: str | None = None) -> str:
     )
 
 
-def paced(replies, interval: float = STREAM_UPDATE_S):
-    """The replies, new tokens sent at most once per interval (STREAM_UPDATE_S): each update
-    costs the server a diff and a send, and a reader sees no difference at a faster pace. A new
-    step, and the last reply, always go out at once, so progress never waits behind a slow
-    stage."""
+def paced(replies, interval=lambda: STREAM_UPDATE_S):
+    """The replies, new tokens sent at most once per interval() seconds (STREAM_UPDATE_S, longer
+    while many replies stream: STREAM_UPDATES_PER_S): each update costs the server a diff and a
+    send, and a reader sees no difference at a faster pace. A new step, and the last reply,
+    always go out at once, so progress never waits behind a slow stage."""
     last, steps, held = 0.0, -1, None
     try:
         for reply in replies:
             now = time.monotonic()
-            if len(reply.steps) != steps or now - last >= interval:
+            if len(reply.steps) != steps or now - last >= interval():
                 last, steps, held = now, len(reply.steps), None
                 yield reply
             else:
@@ -97,6 +99,7 @@ class Handlers:
         self.access = (
             access  # ui/files.Access: files handed out and taken in by owner (None: as they are)
         )
+        self.owner_turns = OwnerTurns()  # replies running per owner (MAX_CHATS_PER_OWNER)
 
     def shower(self, conv):
         """show(path) for the files of this conversation: granted to its owner (ui/files.py)."""
@@ -136,7 +139,7 @@ class Handlers:
     def stream(self, conv, replies, outlive: bool = False):
         """(conv, reply) as the replies grow, paced; a client gone stops the model (outlive: a
         page gone leaves it writing)."""
-        for reply in paced(self._guard(conv, replies, outlive)):
+        for reply in paced(self._guard(conv, replies, outlive), self.update_interval):
             yield conv, reply
 
     def _run(self, conv, text, files, draw=False, language=None, queued_at=None, outlive=False):
@@ -145,13 +148,30 @@ class Handlers:
         )  # the page's load event gives every browser its own owner first
         queued_at = queued_at if queued_at is not None else conv.queued_at
         conv.queued_at = None
-        yield from self.stream(
-            conv,
-            self.pipeline.respond(
-                conv, text, files, draw=draw, queued_at=queued_at, language=language
-            ),
-            outlive,
-        )
+        owner = conv.owner or ""
+        if not self.owner_turns.enter(owner):  # one person cannot take every slot
+            limit = self.owner_turns.limit
+            yield conv, Turn("assistant", error=say("busy.owner", language, limit=limit))
+            return
+        try:
+            yield from self.stream(
+                conv,
+                self.pipeline.respond(
+                    conv, text, files, draw=draw, queued_at=queued_at, language=language
+                ),
+                outlive,
+            )
+        finally:
+            self.owner_turns.leave(owner)
+
+    def update_interval(self) -> float:
+        """Seconds between a streaming reply's updates: STREAM_UPDATE_S, or longer while so many
+        replies stream that they would send more than STREAM_UPDATES_PER_S together."""
+        return max(STREAM_UPDATE_S, self.owner_turns.total() / STREAM_UPDATES_PER_S)
+
+    def chats_at_once(self) -> int:
+        """How many chats the queue lets stream at once (config.ModelConfig.chats_at_once)."""
+        return self.pipeline.cfg.llm.chats_at_once
 
     def mark_queued(self, conv):
         """Runs at once when a message is submitted (outside the queue), so a Stop pressed while
@@ -171,10 +191,13 @@ class Handlers:
                 conv,
             )
             return
-        for conv, _ in self._run(
+        for conv, reply in self._run(
             conv, text, files, draw, browser_language(request), received_at(request), True
         ):  # outlive: a reload does not stop the reply
-            yield render(conv, self.shower(conv)), None, conv
+            shown = render(conv, self.shower(conv))
+            if reply.error and not any(t is reply for t in conv.turns):  # refused: not kept
+                shown.append({"role": "assistant", "content": f"⚠️ {reply.error}"})
+            yield shown, None, conv
 
     def chat_api(self, message, conv, request: gr.Request = None):
         """Send one message ({"text": ..., "files": [...]}); stream the reply text, files and

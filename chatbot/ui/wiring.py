@@ -19,14 +19,18 @@ FORGET_COPY_JS = (
 )
 # Watching a reply in progress takes no model slot: it must not wait behind what it watches.
 WATCH = dict(concurrency_id="follow", concurrency_limit=None)
-# One model, one device: every event that runs the model shares one queue slot.
-MODEL_SLOT = dict(concurrency_id="model", concurrency_limit=1)
+
+
+def model_slot(h: Handlers) -> dict:
+    """Every event that runs the model shares one queue, as wide as the engine's slots (one for
+    an in-process engine: one model, one device; config.ModelConfig.chats_at_once)."""
+    return dict(concurrency_id="model", concurrency_limit=h.chats_at_once())
 
 
 def wire(ui: Layout, h: Handlers, c: ConversationHandlers, demo: gr.Blocks) -> None:
     chat_events = wire_chat(ui, h, demo)
     wire_conversations(ui, c, demo, chat_events, h.follow_ui)
-    wire_branches(ui, BranchHandlers(h, c))
+    wire_branches(ui, BranchHandlers(h, c), model_slot(h))
     wire_shares(ui, ShareHandlers(h.pipeline))
 
 
@@ -50,7 +54,7 @@ def wire_shares(ui: Layout, s: ShareHandlers) -> None:
     )
 
 
-def wire_branches(ui: Layout, b: BranchHandlers) -> None:
+def wire_branches(ui: Layout, b: BranchHandlers, slot: dict) -> None:
     """Edit (the Chatbot's edit button; /edit), switch (the Alternatives dropdown; /branch),
     👍 / 👎 (the Chatbot's thumbs; /feedback)."""
     api, private = ui.api, dict(api_visibility="private")
@@ -58,7 +62,7 @@ def wire_branches(ui: Layout, b: BranchHandlers) -> None:
     ui.chatbot.change(
         b.choices, ui.conv, ui.branches, **private, queue=False, trigger_mode="always_last"
     )
-    ui.chatbot.edit(b.edit_ui, ui.conv, [ui.chatbot, ui.conv], **private, **MODEL_SLOT)
+    ui.chatbot.edit(b.edit_ui, ui.conv, [ui.chatbot, ui.conv], **private, **slot)
     ui.chatbot.like(b.like_ui, [ui.conv, ui.comment], [ui.conv, ui.comment], **private)
     # switching waits for a reply in progress (the model slot): the path it extends stays put
     ui.branches.input(
@@ -66,7 +70,7 @@ def wire_branches(ui: Layout, b: BranchHandlers) -> None:
         [ui.branches, ui.conv],
         [ui.chatbot, ui.conv, ui.branches],
         **private,
-        **MODEL_SLOT,
+        **slot,
     )
     io_api = [api["text"], api["files"], api["info"], ui.conv]
     api["edit"].click(
@@ -74,14 +78,14 @@ def wire_branches(ui: Layout, b: BranchHandlers) -> None:
         [api["id"], api["index"], api["edit_text"], ui.conv],
         io_api,
         api_name="edit",
-        **MODEL_SLOT,
+        **slot,
     )
     api["branch"].click(
         b.branch_api,
         [api["id"], api["index"], api["choice"], ui.conv],
         [api["turns"], ui.conv],
         api_name="branch",
-        **MODEL_SLOT,
+        **slot,
     )
     api["feedback"].click(
         b.feedback_api,
@@ -155,6 +159,8 @@ def wire_chat(ui: Layout, h: Handlers, demo: gr.Blocks) -> list:
     """The chat and its API; returns the events after which the conversation list changes."""
     api, private = ui.api, dict(api_visibility="private")
     io_api = [api["text"], api["files"], api["info"], ui.conv]
+    # chats share the model's slots: as many as the engine decodes at once (limits.py)
+    slot = model_slot(h)
 
     def fill_card(conv):
         values = h.card(conv)
@@ -167,22 +173,22 @@ def wire_chat(ui: Layout, h: Handlers, demo: gr.Blocks) -> list:
             [ui.box, ui.conv, ui.draw_toggle],
             [ui.chatbot, ui.box, ui.conv],
             **private,
-            **MODEL_SLOT,
+            **slot,
         )
         .then(fill_card, [ui.conv], ui.card, **private)
         .then(h.header, None, ui.head, **private, queue=False)
     )
     redrawn = ui.redraw.click(
-        h.redraw_ui, [ui.conv, *ui.card], [ui.chatbot, ui.conv], **private, **MODEL_SLOT
+        h.redraw_ui, [ui.conv, *ui.card], [ui.chatbot, ui.conv], **private, **slot
     ).then(fill_card, [ui.conv], ui.card, **private)
     api["redraw"].click(
-        h.redraw_api, [api["request"], ui.conv], io_api, api_name="redraw", **MODEL_SLOT
+        h.redraw_api, [api["request"], ui.conv], io_api, api_name="redraw", **slot
     )
-    api["chat"].click(h.chat_api, [ui.box, ui.conv], io_api, api_name="chat", **MODEL_SLOT).then(
+    api["chat"].click(h.chat_api, [ui.box, ui.conv], io_api, api_name="chat", **slot).then(
         fill_card, [ui.conv], ui.card, **private
     )
-    ui.retry.click(h.retry, [ui.conv], [ui.chatbot, ui.conv], api_name="retry", **MODEL_SLOT)
-    ui.chatbot.retry(h.retry, [ui.conv], [ui.chatbot, ui.conv], **private, **MODEL_SLOT)
+    ui.retry.click(h.retry, [ui.conv], [ui.chatbot, ui.conv], api_name="retry", **slot)
+    ui.chatbot.retry(h.retry, [ui.conv], [ui.chatbot, ui.conv], **private, **slot)
     ui.speak.click(h.read_aloud, ui.conv, ui.spoken, api_name="read_aloud")
     ui.stop.click(
         h.stop, [ui.conv], [ui.conv], api_name="stop", queue=False
