@@ -181,9 +181,7 @@ def wire_chat(ui: Layout, h: Handlers, demo: gr.Blocks) -> list:
     redrawn = ui.redraw.click(
         h.redraw_ui, [ui.conv, *ui.card], [ui.chatbot, ui.conv], **private, **slot
     ).then(fill_card, [ui.conv], ui.card, **private)
-    api["redraw"].click(
-        h.redraw_api, [api["request"], ui.conv], io_api, api_name="redraw", **slot
-    )
+    api["redraw"].click(h.redraw_api, [api["request"], ui.conv], io_api, api_name="redraw", **slot)
     api["chat"].click(h.chat_api, [ui.box, ui.conv], io_api, api_name="chat", **slot).then(
         fill_card, [ui.conv], ui.card, **private
     )
