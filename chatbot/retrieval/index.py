@@ -134,6 +134,7 @@ class DocumentIndex:
             if self.gate is not None and not self._wanted.is_set():
                 self.gate.wait_quiet(self._wanted)  # the turn being answered goes first
 
+        give_way(0, len(draft.pages))  # before the file's checks, which read every page
         try:
             full = ingest_document(draft.path, draft.name, give_way)
         except Exception as e:  # the text layer, and the pages read for questions, go on serving
