@@ -90,8 +90,9 @@ class Door:
     def carry_on(self, conv: Conversation, replies) -> threading.Thread:
         """The page that asked for this reply went away (a reload, a closed tab): the reply goes
         on being written and saved without it, until it ends, a Stop, or
-        MAX_REPLY_WITHOUT_PAGE_S; the owner's other pages watch it (following). The model is
-        used by one reply at a time (Pipeline.answering). Returns the thread writing it."""
+        MAX_REPLY_WITHOUT_PAGE_S; the owner's other pages watch it (following). The model writes
+        as many replies at once as the engine has slots (Pipeline.answering). Returns the thread
+        writing it."""
         from . import config
 
         def limit():

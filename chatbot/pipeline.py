@@ -47,7 +47,9 @@ class Pipeline(Door):
         self.gate = TurnGate()  # a new document's background embedding waits for the turns
         self.drawing = Drawing(cfg, self.models, self.history)
         self.live = Live()  # replies in progress, for other clients of their owner
-        self.answering = threading.Lock()  # held by the reply being written
+        # held by each reply being written, as many at once as the engine decodes (one for an
+        # in-process engine): a reply whose page went away (Door.carry_on) keeps its slot
+        self.answering = threading.BoundedSemaphore(cfg.llm.chats_at_once)
 
     # ---- the turn protocol ---------------------------------------------------------------
     def respond(
@@ -122,8 +124,8 @@ class Pipeline(Door):
         try:
             yield reply
             try:
-                # one reply at a time: a reply whose page went away (Door.carry_on) may still
-                # be writing when the queue lets the next one in
+                # at most the engine's slots: a reply whose page went away (Door.carry_on) may
+                # still be writing when the queue lets the next one in
                 with self.answering, self.gate.answering():  # retrieval to the last token
                     for partial in self._answer(conv, user, reply, draw, language, again):
                         run.bump()
