@@ -4,7 +4,9 @@ as methods of the Pipeline. The handlers never reach into the store, the models 
     start, status              the models loading in the background, and what the header says
     check_owner, check         a message's checks, before it is queued and before it is answered
     interrupted, undo, forget  a reply cut off by its client; the last exchange; the conversation
-    redraw                     the card's Redraw, without the LLM (drawing.py)
+    redraw, new_request        the card's Redraw, without the LLM (drawing.py); a picture's
+                               request outside a conversation (the MCP draw tool)
+    transcribe                 a voice note or clip's words, without the LLM (the MCP tool)
     open, conversations, rename, export, import_archive   the owner's stored conversations
     edit, switch, turn_at      the message tree: edit a message (a new branch), show another
                                alternative (‹ n/m ›); Pipeline.regenerate is Retry
@@ -127,6 +129,26 @@ class Door:
     def redraw(self, conv, edits, queued_at=None, language=None) -> Iterator[Turn]:
         """The card's Redraw, without the LLM (drawing.Drawing.redraw)."""
         return self.drawing.redraw(conv, edits, queued_at, language)
+
+    def new_request(self, fields: dict):
+        """The drawing defaults under `fields`, checked (drawing.Drawing.new_request)."""
+        return self.drawing.new_request(fields)
+
+    def transcribe(self, path: str, language: str | None = None):
+        """Speech in a voice note or clip -> ingest.audio.Transcript (Whisper), in the
+        transcription limit (TRANSCRIPTIONS_AT_ONCE) like a voice note in a turn; no LLM.
+        UserError for a file that is not audio or video, or over its limits."""
+        from .ingest import check_files, media_kind
+        from .ingest.audio import transcribe
+        from .limits import STAGES
+
+        check_files([path])
+        if media_kind(path) is None:
+            raise UserError("tools.not_audio", name=Path(path).name)
+        model = self.cfg.asr.model
+        return STAGES["listen"].run(
+            lambda report: transcribe(path, model, language_hint=language), lambda waiting: None
+        )
 
     # ---- the message tree ------------------------------------------------------------------
     def turn_at(self, conv: Conversation | None, index, role: str | None = None) -> Turn:

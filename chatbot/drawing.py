@@ -71,6 +71,24 @@ class Drawing:
         step.done = True
         yield from self.draw(conv, reply, req)
 
+    def new_request(self, fields: dict) -> ImageRequest:
+        """A picture asked for outside a conversation (the MCP draw tool): the profile's drawing
+        defaults (AppConfig.drawing: steps, guidance, size) under the given fields, checked
+        like the card's (validate.image_edits; UserError)."""
+        from .validate import image_edits
+
+        d = self.cfg.drawing
+        base = ImageRequest(
+            prompt="",
+            negative_prompt=d.negative_prompt,
+            seed=d.seed or 0,
+            steps=d.steps,
+            guidance=d.guidance,
+            width=d.width,
+            height=d.height,
+        )
+        return image_edits(fields, base)
+
     def redraw(
         self,
         conv: Conversation,

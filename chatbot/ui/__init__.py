@@ -8,6 +8,7 @@ conversations.py  the sidebar and /conversations, /open, /export, /delete, /rena
 shares.py    share links: the read-only page and its files (SharePages), /share, /shares, /unshare
 branches.py  the message tree and feedback: edit, ‹ n/m › alternatives, 👍 / 👎; /edit, /branch,
              /feedback
+tools.py     the app as MCP tools: ask_documents, describe_photo, draw, transcribe, conversations
 wiring.py    which event calls which handler; the API endpoints (/chat, /redraw, ...)
 """
 
@@ -23,6 +24,7 @@ from .files import Access, OwnerFiles
 from .handlers import Handlers, api_reply, header, render
 from .layout import I18N, build_layout
 from .shares import SharePages
+from .tools import hide_endpoints
 from .wiring import wire
 
 __all__ = ["I18N", "build_ui", "launch_options", "Handlers", "api_reply", "header", "render"]
@@ -40,13 +42,15 @@ def build_ui(pipeline: Pipeline) -> gr.Blocks:
     ) as demo:
         layout = build_layout(handlers.header(), secret)
         wire(layout, handlers, ConversationHandlers(pipeline, access), demo)
+    hide_endpoints(demo)  # MCP clients see the tools, gradio_client every endpoint
     demo.file_access = access
     return demo
 
 
 def launch_options(demo: gr.Blocks) -> dict:
-    """What demo.launch() needs besides the address: OwnerFiles in front of Gradio's routes, and
-    no static-file worker processes (they would serve files without asking it)."""
+    """What demo.launch() needs besides the address: OwnerFiles in front of Gradio's routes, no
+    static-file worker processes (they would serve files without asking it), and the MCP server
+    (at /gradio_api/mcp/, behind the same middleware)."""
     from starlette.middleware import Middleware
 
     return {
@@ -57,4 +61,5 @@ def launch_options(demo: gr.Blocks) -> dict:
             ]
         },
         "num_workers": 0,
+        "mcp_server": True,  # /gradio_api/mcp/: the tools of ui/tools.py
     }

@@ -10,6 +10,7 @@ from .files import SET_OWNER_COOKIE_JS
 from .handlers import Handlers
 from .layout import Layout
 from .shares import ShareHandlers
+from .tools import Tools
 
 # a page opened from a share link's "Continue as my own copy" (/?copy=<id>) has made its copy:
 # a reload must not make another
@@ -32,6 +33,18 @@ def wire(ui: Layout, h: Handlers, c: ConversationHandlers, demo: gr.Blocks) -> N
     wire_conversations(ui, c, demo, chat_events, h.follow_ui)
     wire_branches(ui, BranchHandlers(h, c), model_slot(h))
     wire_shares(ui, ShareHandlers(h.pipeline))
+    wire_tools(Tools(h, c), model_slot(h))
+
+
+def wire_tools(t: Tools, slot: dict) -> None:
+    """The MCP tools (ui/tools.py), typed from their signatures: the turn and drawing tools take
+    the model's slots like /chat and /redraw; transcription waits in its own stage limit inside
+    (TRANSCRIPTIONS_AT_ONCE); listing and opening conversations run no model."""
+    for tool in (t.ask_documents, t.describe_photo, t.draw):
+        gr.api(tool, api_name=tool.__name__, **slot)
+    gr.api(t.transcribe, api_name="transcribe", concurrency_id="listen", concurrency_limit=None)
+    for tool in (t.list_conversations, t.open_conversation):
+        gr.api(tool, api_name=tool.__name__, queue=False)
 
 
 def wire_shares(ui: Layout, s: ShareHandlers) -> None:
