@@ -125,14 +125,15 @@ def document_turn(app, engine: str) -> dict:
     return {"ttft": m["ttft_s"], "prefill": m["prefill_s"], "prompt": m["prompt_tokens"]}
 
 
-def launch(engine: str):
-    """The app on this engine, loaded and warmed by a first round of two."""
+def launch(engine: str, *flags: str):
+    """The app on this engine (and any other flags), loaded and warmed by a first round of two."""
     sys.path.insert(0, str(ROOT / "tests"))
     from helpers import RunningApp, wait_until
 
     app = RunningApp(
         *("--profile", "offline", "--engine", engine),
         *("--max-new-tokens", str(TOKENS), "--min-new-tokens", str(TOKENS)),
+        *flags,
         timeout=300,
     )
     probe = app.client()
