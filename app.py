@@ -61,6 +61,13 @@ def parse_args(argv=None) -> argparse.Namespace:
         "llama-server: llama.cpp's server started by the app, several chats in one batch; "
         "see profiles._engine)",
     )
+    p.add_argument(
+        "--slots",
+        type=int,
+        default=int(env("slots", 0)) or None,
+        help="--engine llama-server: conversations decoded in one batch (default "
+        "LLAMA_SERVER_SLOTS)",
+    )
     p.add_argument("--quantize", default=env("quantize"), choices=[None, "4bit", "8bit"])
     p.add_argument("--max-image-side", type=int, default=env("max_image_side"))
     p.add_argument(
@@ -135,6 +142,7 @@ def make_app(args: argparse.Namespace):
         retention_days=args.retention_days,
         asr_model=args.asr_model,
         vision_model=args.vision_model,
+        slots=args.slots,
         device=args.device,
         engine=args.engine,
         dtype=args.dtype,

@@ -126,12 +126,15 @@ def document_turn(app, engine: str) -> dict:
 
 
 def launch(engine: str, *flags: str):
-    """The app on this engine (and any other flags), loaded and warmed by a first round of two."""
+    """The app on this engine (and any other flags), loaded and warmed by a first round of two.
+    "llama-server:20" is the sidecar with --slots 20."""
     sys.path.insert(0, str(ROOT / "tests"))
     from helpers import RunningApp, wait_until
 
+    engine, _, slots = engine.partition(":")
     app = RunningApp(
         *("--profile", "offline", "--engine", engine),
+        *(("--slots", slots) if slots else ()),
         *("--max-new-tokens", str(TOKENS), "--min-new-tokens", str(TOKENS)),
         *flags,
         timeout=300,
@@ -217,7 +220,11 @@ def report(results: dict, user_counts: list[int], say) -> None:
 
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--engines", default="llama-server,llama.cpp")
+    p.add_argument(
+        "--engines",
+        default="llama-server,llama.cpp",
+        help="comma-separated; llama-server:N runs the sidecar with --slots N",
+    )
     p.add_argument("--users", default="1,4,8,20")
     args = p.parse_args()
     user_counts = [int(n) for n in args.users.split(",")]

@@ -168,8 +168,10 @@ class RetrievalConfig:
 
 
 # ---- many people at once (chatbot/models/sidecar.py, chatbot/limits.py) --------------------
-LLAMA_SERVER_SLOTS = 8  # sequences llama-server decodes in one batch (--parallel): decode of a
-# small model on a CPU reads the weights once per step however many sequences share it
+LLAMA_SERVER_SLOTS = 20  # sequences llama-server decodes in one batch (--parallel): decode of a
+# small model on a CPU reads the weights once per step however many sequences share it. 20 at
+# once on 2 cores: first tokens within about 2 s for all (8 slots: the 9th waited for a whole
+# reply) and each stream still faster than reading (bench_concurrency, llama-server:N)
 LLAMA_SERVER_CTX_PER_SLOT = 4096  # tokens of context each slot holds (its own KV cache: a
 # unified pool measured no faster, bench_concurrency)
 LLAMA_SERVER_START_S = 120  # llama-server must answer /health within this (a restart too)

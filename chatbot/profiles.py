@@ -25,6 +25,7 @@ from .config import (
     HUB_VISION_SIGLIP,
     HUB_VLM_CPU,
     HUB_VLM_GPU,
+    LLAMA_SERVER_SLOTS,
     PROJECT_ROOT,
     AppConfig,
     Choice,
@@ -65,6 +66,7 @@ def build_config(
     retention_days: float = 0,
     asr_model: str | None = None,
     vision_model: str | None = None,
+    slots: int | None = None,
     **llm_overrides,
 ) -> AppConfig:
     """Resolve a profile (and optional overrides) into the app's frozen config."""
@@ -76,7 +78,7 @@ def build_config(
     cache = Path(cache_dir) if cache_dir else default_cache_dir()
     llm = _llm(profile, ModelConfig(cache_dir=cache, **llm_overrides), model, server_url)
     if llm.engine == "llama-server":
-        side = sidecar_config(Path(data_dir) if data_dir else None)
+        side = sidecar_config(Path(data_dir) if data_dir else None, slots)
         llm = replace(llm, sidecar=side, engine_reason=f"{llm.engine_reason}; {side.reason}")
     device = llm.device if llm.device != "auto" else ("cuda" if gpu_present() else "cpu")
     drawn_by = (
@@ -184,17 +186,23 @@ def _engine(llm: ModelConfig) -> ModelConfig:
     )
 
 
-def sidecar_config(data_dir: Path | None) -> SidecarConfig:
+def sidecar_config(data_dir: Path | None, slots: int | None = None) -> SidecarConfig:
     """How the llama-server sidecar runs, and why (the header and the LLM step show it)."""
     import os
 
+    if slots is not None and slots < 1:
+        raise ValueError(f"--slots must be at least 1, not {slots}")
     cores = max(1, os.cpu_count() or 1)
     cfg = SidecarConfig(
-        log_dir=data_dir, threads=max(1, cores - 1), threads_batch=max(1, cores - 1)
+        slots=slots or LLAMA_SERVER_SLOTS,
+        log_dir=data_dir,
+        threads=max(1, cores - 1),
+        threads_batch=max(1, cores - 1),
     )
+    named = "--slots" if slots else "LLAMA_SERVER_SLOTS"
     return replace(
         cfg,
-        reason=f"llama-server sidecar: {cfg.slots} slots (LLAMA_SERVER_SLOTS) decoded in one "
+        reason=f"llama-server sidecar: {cfg.slots} slots ({named}) decoded in one "
         f"batch, {cfg.ctx_per_slot} tokens each (LLAMA_SERVER_CTX_PER_SLOT), batches of "
         f"{cfg.batch}/{cfg.ubatch}; on a CPU a small model's decode step reads the weights once "
         f"for every slot, so several people cost little more than one; {cfg.threads} "
