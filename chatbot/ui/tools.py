@@ -46,6 +46,14 @@ TOOL_NAMES = (
 )
 
 
+def data_url_name(found: re.Match) -> str:
+    """The file name a data: URL gives (its `name=` parameter), else "file" and the extension of
+    its type; reduced to a plain name (no folders, no leading dots)."""
+    params = dict(p.split("=", 1) for p in found["params"].split(";") if "=" in p)
+    name = params.get("name") or "file" + (mimetypes.guess_extension(found["mime"] or "") or "")
+    return re.sub(r"[^\w.-]", "_", Path(name).name).lstrip(".") or "file"
+
+
 def as_json(value) -> str:
     """What a tool returns: JSON text (an MCP client reads text; Korean stays readable)."""
     return json.dumps(value, ensure_ascii=False, indent=1)
@@ -71,7 +79,7 @@ class Tools:
         self.h, self.c = handlers, conversations
 
     # ---- files in ------------------------------------------------------------------------
-    def received(self, value: str, owner: str, lang: str | None) -> str:
+    def received(self, value: str, owner: str) -> str:
         """A file argument as a local path the pipeline may read: a data: URL is written into
         Gradio's cache (its bytes checked against MAX_FILE_MB before decoding), granted to the
         caller; a path must be an upload of this app's (Gradio's cache), which the handlers'
@@ -79,20 +87,18 @@ class Tools:
         if isinstance(value, dict):  # a FileData from a client that sends one
             value = value.get("path") or ""
         value = value.strip() if isinstance(value, str) else ""
-        access = self.h.access
         found = DATA_URL.match(value)
         if found:
+            name = data_url_name(found)
             mb = (len(value) - found.end()) * 3 / 4 / 2**20
-            name = dict(p.split("=", 1) for p in found["params"].split(";") if "=" in p).get(
-                "name"
-            ) or "file" + (mimetypes.guess_extension(found["mime"] or "") or "")
             if mb > MAX_FILE_MB:
                 raise UserError("files.too_big", name=name, mb=mb, limit=MAX_FILE_MB)
             try:
                 data = base64.b64decode(value[found.end() :], validate=True)
             except (binascii.Error, ValueError):
                 raise UserError("tools.bad_data_url", name=name) from None
-            return self._cached(data, Path(name).name, owner)
+            return self._cached(data, name, owner)
+        access = self.h.access
         real = Path(value).resolve() if value and "://" not in value else None
         if real is None or access is None or access.cache not in real.parents or not real.is_file():
             raise UserError("tools.file_argument", value=value[:80])
@@ -120,7 +126,7 @@ class Tools:
         (nothing answered: a bad file, a limit) becomes the tool's error (gr.Error)."""
         conv, lang = self._caller(request)
         try:  # every check before the conversation is made: a refusal keeps nothing
-            paths = [self.received(f, conv.owner, lang) for f in files]
+            paths = [self.received(f, conv.owner) for f in files]
             self.h.pipeline.check(conv, text, paths)
         except UserError as exc:
             raise gr.Error(exc.text(lang)) from None
@@ -134,7 +140,7 @@ class Tools:
         return reply, info, conv
 
     @staticmethod
-    def _chain(reply, info: dict, conv) -> dict:
+    def _chain(info: dict, conv) -> dict:
         """What every turn tool returns besides its own fields: the model chain's steps (each
         box's key and what it did), the conversation the turn was kept in, and any error."""
         return {
@@ -162,7 +168,7 @@ class Tools:
             raise gr.Error(UserError("tools.no_files").text(browser_language(request)))
         reply, info, conv = self._turn(question, files, request)
         return as_json(
-            {"answer": reply.text, "sources": info["sources"], **self._chain(reply, info, conv)}
+            {"answer": reply.text, "sources": info["sources"], **self._chain(info, conv)}
         )
 
     def describe_photo(self, photo: str, labels: str = "", request: gr.Request = None) -> str:
@@ -184,7 +190,7 @@ class Tools:
                 "description": reply.text,
                 "labels": (info["tools"] or {}).get("labels", []),
                 "text_in_photo": "\n".join(read),
-                **self._chain(reply, info, conv),
+                **self._chain(info, conv),
             }
         )
 
@@ -230,7 +236,7 @@ class Tools:
         """
         conv, lang = self._caller(request)
         try:
-            path = self.received(audio, conv.owner, lang)
+            path = self.received(audio, conv.owner)
             self.h.pipeline.check_owner(conv, [path])
             t = self.h.pipeline.transcribe(path, language.strip() or lang)
         except UserError as exc:
