@@ -170,6 +170,7 @@ def test_bad_arguments_get_a_clear_error_and_change_nothing(tiny_app):
             ),
             "oversized": await s.call_tool("ask_documents", {**question, "files": [big]}),
             "another's": await s.call_tool("ask_documents", {**question, "files": [alices]}),
+            "another's audio": await s.call_tool("transcribe", {"audio": alices}),
             "bad base64": await s.call_tool(
                 "describe_photo", {"photo": "data:image/png;base64,@@@not base64@@@"}
             ),
@@ -188,6 +189,7 @@ def test_bad_arguments_get_a_clear_error_and_change_nothing(tiny_app):
         "server path": "not a file this app can read",
         "oversized": "MAX_FILE_MB",
         "another's": "not one of your files",
+        "another's audio": "not one of your files",
         "bad base64": "not valid base64",
         "not audio": "not a voice recording",
         "seed": "MAX_SEED",

@@ -108,7 +108,7 @@ class Handlers:
         owner = conv.owner
         return lambda path: self.access.show(path, owner, proven(owner))
 
-    def _check_files(self, conv, files) -> None:
+    def check_files(self, conv, files) -> None:
         """Another owner's file, sent as this message's file (a path into the store, or another
         session's upload or picture in Gradio's cache), is refused before anything is kept."""
         self.pipeline.check_owner(conv, files)
@@ -182,7 +182,7 @@ class Handlers:
     def chat_ui(self, message, conv, draw, request: gr.Request = None):
         try:
             text, files = validate.message(message)
-            self._check_files(conv, files)
+            self.check_files(conv, files)
         except UserError as exc:  # shown, and the conversation is left as it was
             error = exc.text(browser_language(request))
             yield (
@@ -206,7 +206,7 @@ class Handlers:
         show = self.shower(conv)
         try:
             text, files = validate.message(message)
-            self._check_files(conv, files)
+            self.check_files(conv, files)
         except UserError as exc:  # nothing is added to the conversation
             yield (
                 *api_reply(Turn("assistant", error=exc.text(browser_language(request))), show),

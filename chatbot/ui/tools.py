@@ -127,6 +127,7 @@ class Tools:
         conv, lang = self._caller(request)
         try:  # every check before the conversation is made: a refusal keeps nothing
             paths = [self.received(f, conv.owner) for f in files]
+            self.h.check_files(conv, paths)  # another owner's upload or stored file
             self.h.pipeline.check(conv, text, paths)
         except UserError as exc:
             raise gr.Error(exc.text(lang)) from None
@@ -237,7 +238,7 @@ class Tools:
         conv, lang = self._caller(request)
         try:
             path = self.received(audio, conv.owner)
-            self.h.pipeline.check_owner(conv, [path])
+            self.h.check_files(conv, [path])
             t = self.h.pipeline.transcribe(path, language.strip() or lang)
         except UserError as exc:
             raise gr.Error(exc.text(lang)) from None
