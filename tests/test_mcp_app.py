@@ -31,15 +31,17 @@ def data_url(data: bytes, mime: str, name: str = "") -> str:
     return f"data:{mime}{named};base64," + base64.b64encode(data).decode()
 
 
-def session(app, auth: str, calls):
-    """Run `calls(session)` in one MCP client session of the owner behind `auth`."""
+def session(app, auth: str, calls, language: str = "en"):
+    """Run `calls(session)` in one MCP client session of the owner behind `auth`, whose client
+    reads `language` (Accept-Language)."""
 
     async def main():
         from mcp import ClientSession
         from mcp.client.streamable_http import streamablehttp_client
 
         url = app.url.rstrip("/") + "/gradio_api/mcp/"
-        async with streamablehttp_client(url, headers={"Authorization": auth}) as (read, write, _):
+        headers = {"Authorization": auth, "Accept-Language": language}
+        async with streamablehttp_client(url, headers=headers) as (read, write, _):
             async with ClientSession(read, write) as s:
                 await s.initialize()
                 return await calls(s)
@@ -205,3 +207,9 @@ def test_an_uploaded_file_is_read_for_its_owner(tiny_app):
     asked = session(tiny_app, BOB, lambda s: s.call_tool("ask_documents", args))
     assert not asked.isError, text_of(asked)
     assert json.loads(text_of(asked))["sources"]
+
+
+def test_a_korean_agent_reads_its_errors_in_korean(tiny_app):
+    args = {"question": "이 문서는 무엇에 관한 것인가요?", "files": ["/etc/passwd"]}
+    refused = session(tiny_app, ALICE, lambda s: s.call_tool("ask_documents", args), "ko-KR")
+    assert refused.isError and "읽을 수 있는 파일이 아닙니다" in text_of(refused)
