@@ -213,3 +213,19 @@ def test_a_korean_agent_reads_its_errors_in_korean(tiny_app):
     args = {"question": "이 문서는 무엇에 관한 것인가요?", "files": ["/etc/passwd"]}
     refused = session(tiny_app, ALICE, lambda s: s.call_tool("ask_documents", args), "ko-KR")
     assert refused.isError and "읽을 수 있는 파일이 아닙니다" in text_of(refused)
+
+
+def test_a_drawing_does_not_wait_for_the_models_slot(long_app):
+    """The in-process engine has one model slot, held by a chat to its end: the draw tool runs no
+    LLM, so it draws while a long reply holds that slot."""
+    from tests.helpers import wait_for_tokens
+
+    chatter = long_app.client("mcp-chatter-secret-0123456789")
+    story = chatter.submit({"text": "tell me a very long story", "files": []}, api_name="/chat")
+    wait_for_tokens(story)
+    drawn = session(long_app, BOB, lambda s: s.call_tool("draw", {"prompt": "a kite", "seed": 3}))
+    still_writing = not story.done()
+    chatter.predict(api_name="/stop")
+    assert not drawn.isError and any(c.type == "image" for c in drawn.content), text_of(drawn)
+    assert still_writing, "drawn while the story still held the model's slot"
+    assert story.result(timeout=60)[2]["stopped"]

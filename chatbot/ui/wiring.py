@@ -37,12 +37,14 @@ def wire(ui: Layout, h: Handlers, c: ConversationHandlers, demo: gr.Blocks) -> N
 
 
 def wire_tools(t: Tools, slot: dict) -> None:
-    """The MCP tools (ui/tools.py), typed from their signatures: the turn and drawing tools take
-    the model's slots like /chat and /redraw; transcription waits in its own stage limit inside
-    (TRANSCRIPTIONS_AT_ONCE); listing and opening conversations run no model."""
-    for tool in (t.ask_documents, t.describe_photo, t.draw):
+    """The MCP tools (ui/tools.py), typed from their signatures: the turn tools take the model's
+    slots like /chat; drawing and transcription run no LLM and wait in their own stage limits
+    inside (DRAWINGS_AT_ONCE, TRANSCRIPTIONS_AT_ONCE), each in a conversation of its own, so
+    they never hold a chat's slot; listing and opening conversations run no model."""
+    for tool in (t.ask_documents, t.describe_photo):
         gr.api(tool, api_name=tool.__name__, **slot)
-    gr.api(t.transcribe, api_name="transcribe", concurrency_id="listen", concurrency_limit=None)
+    for tool in (t.draw, t.transcribe):
+        gr.api(tool, api_name=tool.__name__, concurrency_id=tool.__name__, concurrency_limit=None)
     for tool in (t.list_conversations, t.open_conversation):
         gr.api(tool, api_name=tool.__name__, queue=False)
 
