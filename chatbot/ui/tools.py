@@ -185,7 +185,7 @@ class Tools:
             labels: candidate labels, comma-separated ("cat, dog, car"); empty: the app's own set.
         """
         reply, info, conv = self._turn("/labels " + labels.strip(), [photo], request)
-        read = [conv.image_cache.get(ocr_key(photo), "") for photo in conv.images()]
+        read = [conv.image_cache.get(ocr_key(att), "") for att in conv.images()]
         return as_json(
             {
                 "description": reply.text,
@@ -220,8 +220,8 @@ class Tools:
         for last in self.h.redraw_api(picture, conv, request):
             pass
         _, shown, info, _ = last
-        if info["error"] or not shown:
-            raise gr.Error(info["error"] or "no picture")
+        if info["error"] or not shown:  # no error and no picture: stopped while drawing
+            raise gr.Error(info["error"] or UserError("tools.no_picture").text(lang))
         return FileData(path=shown[0])
 
     def transcribe(self, audio: str, language: str = "", request: gr.Request = None) -> str:
@@ -263,8 +263,9 @@ class Tools:
         return as_json(listing)
 
     def open_conversation(self, conversation_id: str, request: gr.Request = None) -> str:
-        """One of the caller's conversations: its turns (role, text, files, steps, sources) on
-        the path the owner sees. Returns JSON: a list of turns.
+        """One of the caller's conversations: its turns on the path the owner sees. Returns
+        JSON: a list of turns, each with role, text, error, steps, files, attachments (name,
+        kind, sha256), image_request, id, parent, branch ([n, m] among alternatives), rating.
 
         Args:
             conversation_id: an id from list_conversations or from another tool's conversation_id.
