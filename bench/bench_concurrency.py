@@ -129,7 +129,7 @@ def launch(engine: str, *flags: str):
     """The app on this engine (and any other flags), loaded and warmed by a first round of two.
     "llama-server:20" is the sidecar with --slots 20."""
     sys.path.insert(0, str(ROOT / "tests"))
-    from helpers import RunningApp, wait_until
+    from helpers import RunningApp
 
     engine, _, slots = engine.partition(":")
     app = RunningApp(
@@ -139,13 +139,7 @@ def launch(engine: str, *flags: str):
         *flags,
         timeout=300,
     )
-    probe = app.client()
-    wait_until(
-        lambda: probe.predict(api_name="/status")["progress"] in ("ready", "failed"),
-        300,
-        what=f"{engine} to load",
-        every=0.3,
-    )
+    app.wait_loaded(engine)
     round_of(app, 2, f"{engine}-warm")  # first requests warm the server and the app
     return app
 

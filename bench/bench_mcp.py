@@ -71,7 +71,7 @@ def main() -> None:
     p.add_argument("--repeats", type=int, default=3)
     args = p.parse_args()
     import httpx
-    from helpers import RunningApp, wait_until
+    from helpers import RunningApp
 
     doc = handbook(Path(tempfile.mkdtemp()) / "handbook.txt")
     data = doc.read_bytes()
@@ -91,13 +91,7 @@ def main() -> None:
         timeout=300,
     )
     try:
-        probe = app.client()
-        wait_until(
-            lambda: probe.predict(api_name="/status")["progress"] in ("ready", "failed"),
-            300,
-            what="the models to load",
-            every=0.3,
-        )
+        app.wait_loaded()
         through_chat(app, doc), through_mcp(app, lambda: data_url)  # warm both paths
         times = {"chat": [], "mcp data URL": [], "mcp upload": []}
         for _ in range(args.repeats):  # interleaved: what else runs falls on all alike

@@ -121,6 +121,19 @@ class RunningApp:
         headers = {"Authorization": f"Bearer {secret}"} if secret else None
         return Client(self.url, verbose=False, headers=headers)
 
+    def wait_loaded(self, what: str = "the models", timeout: float = 300) -> dict:
+        """Wait until the app has loaded its models, or failed to (its /status says which);
+        returns that status."""
+        client = self.client()
+        return wait_until(
+            lambda: (
+                (s := client.predict(api_name="/status"))["progress"] in ("ready", "failed") and s
+            ),
+            timeout,
+            what=f"{what} to load",
+            every=0.3,
+        )
+
     def kill(self) -> None:
         """kill -9: no shutdown code runs, as in a crash."""
         self.proc.kill()

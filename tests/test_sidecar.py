@@ -34,13 +34,7 @@ def sidecar_app():
         *("--max-new-tokens", LONG, "--min-new-tokens", LONG),
         timeout=300,
     )
-    client = app.client()
-    wait_until(
-        lambda: client.predict(api_name="/status")["progress"] in ("ready", "failed"),
-        300,
-        what="the model (llama-server) to load",
-        every=0.3,
-    )
+    app.wait_loaded("the model (llama-server)")
     yield app
     app.stop()
 

@@ -127,8 +127,7 @@ class Tools:
         conv, lang = self._caller(request)
         try:  # every check before the conversation is made: a refusal keeps nothing
             paths = [self.received(f, conv.owner) for f in files]
-            self.h.check_files(conv, paths)  # another owner's upload or stored file
-            self.h.pipeline.check(conv, text, paths)
+            self.h.pipeline.check(conv, text, paths)  # chat_api refuses another owner's files
         except UserError as exc:
             raise gr.Error(exc.text(lang)) from None
         last = None
